@@ -1,0 +1,1 @@
+"""cpg_core.execute."""

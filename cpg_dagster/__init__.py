@@ -1,0 +1,1 @@
+"""cpg_dagster: the compiled plan as Dagster assets."""
