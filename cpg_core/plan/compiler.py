@@ -1,0 +1,535 @@
+"""Compile a project's views into one immutable ExecutionPlan.
+
+Views are analyzed depth-first from their dependencies, so each view is parsed once, only the
+ASTs on the current dependency path are alive, and every view is planned over its upstreams'
+*schemas* (never over nested views). Nothing executes. Every problem is collected; invalid views
+and their downstream are not admitted, the rest of the plan stays valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import pyarrow as pa
+import rustworkx as rx
+
+from cpg_core.plan import engine_check
+from cpg_core.plan.catalog import Dataset, SourceError, read_source
+from cpg_core.plan.compile_cache import CachedView, CompileCache, schema_from_bytes, schema_to_bytes
+from cpg_core.plan.costs import estimate_costs
+from cpg_core.plan.execution_plan import ExecutionPlan, Task
+from cpg_core.plan.fingerprints import canonical_sql_hash, plan_signature, view_fingerprint
+from cpg_core.plan.hashing import hash_value, schema_hash, sha256_hex
+from cpg_core.plan.problems import Problem, ProblemCode, sort_key
+from cpg_core.plan.schedule import compute_schedule
+from cpg_core.plan.sql_columns import analyze_columns
+from cpg_core.plan.sql_parse import Position, first_token_position, parse_view
+from cpg_core.project import Project
+from cpg_core.store.history import load_durations
+from cpg_core.views.loader import builtin_views_dir, check_names, load_view_dirs, package_root
+from cpg_core.views.model import ViewDef
+
+
+class CompileError(Exception):
+    """Raised by a strict compile; carries every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(p.format() for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the views:\n{lines}")
+
+
+@dataclass
+class _Analyzed:
+    """Per-view compile state while the DFS runs."""
+
+    view: ViewDef
+    entry: CachedView
+    own_problems: list[Problem] = field(default_factory=list)
+    output_schema: pa.Schema | None = None
+    ok: bool = False
+
+
+@contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """sqlglot ASTs are full of reference cycles: collecting them per allocation threshold
+    dominates compile time. Freeze what exists, collect young garbage in batches instead."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
+def _evidence_datasets() -> dict[str, Dataset]:
+    from cpg_core.extract.schema import EVIDENCE_SCHEMAS
+
+    return {name: Dataset(name, "evidence", schema) for name, schema in EVIDENCE_SCHEMAS.items()}
+
+
+def _input_datasets(project: Project, problems: list[Problem]) -> dict[str, Dataset]:
+    datasets = _evidence_datasets() if project.include_cpg else {}
+    for spec in project.sources:
+        try:
+            datasets[spec.name] = read_source(spec)
+        except SourceError as error:
+            problems.append(
+                Problem(
+                    code=ProblemCode.SOURCE_ERROR,
+                    view=spec.name,
+                    path=project.config_path.name if project.config_path else None,
+                    message=str(error),
+                )
+            )
+    return datasets
+
+
+def _collect_views(
+    project: Project, extra: Sequence[ViewDef], problems: list[Problem]
+) -> list[ViewDef]:
+    views: list[ViewDef] = []
+    if project.include_cpg:
+        builtin = load_view_dirs([builtin_views_dir()], root=package_root(), builtin=True)
+        views += builtin.views
+        problems += builtin.problems
+    loaded = load_view_dirs(project.view_dirs, root=project.root)
+    views += loaded.views
+    problems += loaded.problems
+    views += extra
+    return views
+
+
+def _declared_key_problems(view: ViewDef, schema: pa.Schema) -> list[Problem]:
+    """Declared keys (and semantic entity/join keys) must be output columns of the view."""
+    declared = {"keys": view.keys}
+    if view.semantic is not None:
+        declared |= {"entity_keys": view.semantic.entity_keys, "join_keys": view.semantic.join_keys}
+    problems = []
+    for label, columns in declared.items():
+        missing = [c for c in columns if c not in schema.names]
+        if missing:
+            problems.append(
+                Problem(
+                    code=ProblemCode.INVALID_METADATA,
+                    view=view.name,
+                    path=view.path,
+                    line=_metadata_line(view.sql, label),
+                    message=f"@{label} names column(s) the view does not output: {', '.join(missing)}",
+                    hint="output columns: " + ", ".join(schema.names),
+                )
+            )
+    return problems
+
+
+def _metadata_line(text: str, key: str) -> int | None:
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("--") and f"@{key}" in line:
+            return lineno
+    return None
+
+
+class _Compiler:
+    """One compile: holds the views, datasets, cache and per-view results."""
+
+    def __init__(
+        self,
+        views: Mapping[str, ViewDef],
+        datasets: Mapping[str, Dataset],
+        cache: CompileCache,
+        invalid: set[str],
+    ) -> None:
+        self.views = views
+        self.datasets = datasets
+        self.cache = cache
+        self.invalid = invalid
+        self.results: dict[str, _Analyzed] = {}
+        self.known = sorted(set(views) | set(datasets))
+        self._schema_hashes = {n: schema_hash(d.schema) for n, d in datasets.items() if d.schema}
+        self._pending_asts: dict[str, object] = {}
+        self._since_gc = 0
+
+    # -- pass 1: parse (or cache) -----------------------------------------------------------
+
+    def _key(self, view: ViewDef) -> str:
+        return sha256_hex(f"{view.name}\0{view.path or ''}\0{view.sql}")
+
+    def _front(self, name: str) -> _Analyzed:
+        view = self.views[name]
+        key = self._key(view)
+        entry = self.cache.get(key)
+        if entry is None:
+            parsed = parse_view(view)
+            entry = CachedView(
+                tables=tuple(parsed.tables),
+                table_positions={
+                    t: (p.line, p.col) for t, p in parsed.tables.items() if p is not None
+                },
+                parse_problems=tuple(parsed.problems),
+            )
+            self._pending_asts[name] = parsed
+        analyzed = _Analyzed(view=view, entry=entry)
+        analyzed.own_problems += entry.parse_problems
+        for table in entry.tables:
+            if table not in self.views and table not in self.datasets:
+                near = difflib.get_close_matches(table, self.known, n=1, cutoff=0.6)
+                line_col = entry.table_positions.get(table)
+                analyzed.own_problems.append(
+                    Problem(
+                        code=ProblemCode.UNKNOWN_TABLE,
+                        view=name,
+                        path=view.path,
+                        line=line_col[0] if line_col else None,
+                        col=line_col[1] if line_col else None,
+                        message=f"unknown table {table!r}",
+                        hint=f"did you mean {near[0]!r}?" if near else None,
+                        table=table,
+                    )
+                )
+        return analyzed
+
+    # -- pass 2 and 3: columns (sqlglot) and output schema (DataFusion) ---------------------
+
+    def _finish(self, name: str, analyzed: _Analyzed) -> None:
+        parsed = self._pending_asts.pop(name, None)
+        view = analyzed.view
+        if analyzed.own_problems or name in self.invalid:
+            return
+        blocked = [t for t in analyzed.entry.tables if t in self.views and not self._ok(t)]
+        if blocked:
+            return  # reported as upstream_invalid once cycles are known
+        inputs: dict[str, pa.Schema] = {}
+        for table in analyzed.entry.tables:
+            schema = self._schema_of(table)
+            if schema is not None:
+                inputs[table] = schema
+        upstream_hash = hash_value(sorted((t, schema_hash(s)) for t, s in inputs.items()))
+        entry = analyzed.entry
+        if entry.upstream_hash != upstream_hash:
+            if parsed is None:  # cached parse, changed upstream: parse again
+                parsed = parse_view(view)
+            entry = self._analyze(parsed, inputs, entry, upstream_hash)
+            self.cache.put(self._key(view), entry)
+            analyzed.entry = entry
+            self._since_gc += 1
+            if self._since_gc >= 64:
+                gc.collect(0)
+                self._since_gc = 0
+        analyzed.own_problems += entry.problems
+        if entry.output_schema is not None and not entry.problems:
+            schema = schema_from_bytes(entry.output_schema)
+            analyzed.own_problems += _declared_key_problems(view, schema)
+            analyzed.output_schema = schema
+            analyzed.ok = not analyzed.own_problems
+
+    def _analyze(
+        self, parsed: object, inputs: dict[str, pa.Schema], entry: CachedView, upstream_hash: str
+    ) -> CachedView:
+        from cpg_core.plan.sql_parse import ParsedView
+
+        assert isinstance(parsed, ParsedView)
+        view = parsed.view
+        columns = analyze_columns(parsed, inputs)
+        problems = list(columns.problems)
+        schema_bytes: bytes | None = None
+        if not problems:
+            try:
+                schema_bytes = schema_to_bytes(engine_check.output_schema(view.sql, inputs))
+            except engine_check.EngineError as error:
+                pos = self._engine_position(view, error)
+                problems.append(
+                    Problem(
+                        code=error.code,
+                        view=view.name,
+                        path=view.path,
+                        line=pos.line,
+                        col=pos.col,
+                        message=error.message,
+                        column=error.name,
+                    )
+                )
+        return CachedView(
+            tables=entry.tables,
+            table_positions=entry.table_positions,
+            parse_problems=entry.parse_problems,
+            upstream_hash=upstream_hash,
+            required=columns.required,
+            output_schema=schema_bytes,
+            sql_hash=canonical_sql_hash(columns.canonical_sql) if schema_bytes else "",
+            lineage=columns.lineage,
+            problems=tuple(problems),
+        )
+
+    @staticmethod
+    def _engine_position(view: ViewDef, error: engine_check.EngineError) -> Position:
+        if error.name:
+            needle = error.name.split(".")[-1]
+            for lineno, line in enumerate(view.sql.splitlines(), start=1):
+                if line.lstrip().startswith("--"):
+                    continue
+                col = line.find(needle)
+                if col >= 0:
+                    return Position(line=lineno, col=col + 1)
+        return first_token_position(view.sql)
+
+    def _ok(self, name: str) -> bool:
+        result = self.results.get(name)
+        return result is not None and result.ok
+
+    def _schema_of(self, table: str) -> pa.Schema | None:
+        if table in self.views:
+            result = self.results.get(table)
+            return result.output_schema if result else None
+        dataset = self.datasets.get(table)
+        return dataset.schema if dataset else None
+
+    # -- the depth-first walk -----------------------------------------------------------------
+
+    def run(self) -> None:
+        state: dict[str, int] = {}  # 1 = in progress, 2 = done
+        fronts: dict[str, _Analyzed] = {}
+        for root in sorted(self.views):
+            stack = [root]
+            while stack:
+                name = stack[-1]
+                status = state.get(name, 0)
+                if status == 2:
+                    stack.pop()
+                elif status == 0:
+                    state[name] = 1
+                    fronts[name] = self._front(name)
+                    deps = [t for t in fronts[name].entry.tables if t in self.views]
+                    stack.extend(t for t in sorted(deps, reverse=True) if state.get(t, 0) == 0)
+                else:
+                    self._finish(name, fronts[name])
+                    self.results[name] = fronts.pop(name)
+                    state[name] = 2
+                    stack.pop()
+
+
+def _cycle_problems(
+    views: Mapping[str, ViewDef], edges: list[tuple[str, str]], results: Mapping[str, _Analyzed]
+) -> tuple[list[Problem], set[str]]:
+    """One problem per view on a cycle, each naming the whole cycle view by view."""
+    graph: rx.PyDiGraph = rx.PyDiGraph()
+    names = sorted(views)
+    index = {n: graph.add_node(n) for n in names}
+    graph.add_edges_from_no_data([(index[u], index[v]) for u, v in edges])
+    problems: list[Problem] = []
+    on_cycle: set[str] = set()
+    components = [sorted(graph[i] for i in c) for c in rx.strongly_connected_components(graph)]
+    for component in sorted(components):
+        start = component[0]
+        if len(component) == 1 and not graph.has_edge(index[start], index[start]):
+            continue
+        cycle_edges = rx.digraph_find_cycle(graph, source=index[start])
+        cycle = [graph[u] for u, _ in cycle_edges] or [start]
+        text = " -> ".join([*cycle, cycle[0]])
+        following = dict(zip(cycle, [*cycle[1:], cycle[0]], strict=True))
+        for member in component:
+            on_cycle.add(member)
+            view = views[member]
+            positions = results[member].entry.table_positions
+            at = positions.get(following.get(member, ""))
+            problems.append(
+                Problem(
+                    code=ProblemCode.CYCLE,
+                    view=member,
+                    path=view.path,
+                    line=at[0] if at else None,
+                    col=at[1] if at else None,
+                    message=f"dependency cycle: {text}",
+                    hint="views cannot read themselves, directly or through other views",
+                )
+            )
+    return problems, on_cycle
+
+
+def compile_plan(
+    project: Project,
+    *,
+    views: Sequence[ViewDef] = (),
+    cache: bool = True,
+    strict: bool = False,
+    history: Mapping[str, float] | None = None,
+) -> ExecutionPlan:
+    """Compile `project` (plus programmatic `views`) into an ExecutionPlan.
+
+    `cache` uses the persistent compile cache in the store; `strict` raises CompileError when
+    any problem is found; `history` overrides measured durations (default: read from the store).
+    """
+    with _quiet_gc():
+        return _compile(project, views, cache=cache, strict=strict, history=history)
+
+
+def _compile(
+    project: Project,
+    extra: Sequence[ViewDef],
+    *,
+    cache: bool,
+    strict: bool,
+    history: Mapping[str, float] | None,
+) -> ExecutionPlan:
+    problems: list[Problem] = []
+    datasets = _input_datasets(project, problems)
+    all_views = _collect_views(project, extra, problems)
+    problems += check_names(all_views, datasets)
+    views: dict[str, ViewDef] = {}
+    for view in all_views:
+        if view.name not in views and view.name not in datasets:
+            views[view.name] = view
+    invalid = {p.view for p in problems if p.view in views}
+
+    compile_cache = CompileCache(project.compile_cache_path if cache else None)
+    compiler = _Compiler(views, datasets, compile_cache, invalid)
+    compiler.run()
+    compile_cache.save()
+    results = compiler.results
+
+    # Graph-level facts: view → view edges, cycles, admission.
+    edges = sorted((t, name) for name, r in results.items() for t in r.entry.tables if t in views)
+    cycle_problems, on_cycle = _cycle_problems(views, edges, results)
+    admitted: set[str] = set()
+    for name in _topological(views, edges, on_cycle):
+        result = results[name]
+        ups = [t for t in result.entry.tables if t in views]
+        if (
+            result.ok
+            and name not in invalid
+            and name not in on_cycle
+            and all(u in admitted for u in ups)
+        ):
+            admitted.add(name)
+    for name, result in results.items():
+        problems += result.own_problems
+        if name in admitted or result.own_problems or name in on_cycle or name in invalid:
+            continue
+        bad = sorted(u for u in result.entry.tables if u in views and u not in admitted)
+        problems.append(
+            Problem(
+                code=ProblemCode.UPSTREAM_INVALID,
+                view=name,
+                path=result.view.path,
+                message="not admitted: upstream view(s) " + ", ".join(bad) + " are invalid",
+            )
+        )
+    problems += cycle_problems
+
+    # Fingerprints (inline views fold their fingerprint into their readers), datasets, tasks.
+    fingerprints: dict[str, str] = {}
+    admitted_order = [n for n in _topological(views, edges, on_cycle) if n in admitted]
+    for name in admitted_order:
+        entry = results[name].entry
+        inlined = {
+            t: fingerprints[t]
+            for t in entry.tables
+            if t in views and views[t].materialize == "inline"
+        }
+        fingerprints[name] = view_fingerprint(entry.sql_hash, inlined)
+    all_datasets: dict[str, Dataset] = dict(datasets)
+    for name in sorted(results):
+        all_datasets[name] = Dataset(name, "view", results[name].output_schema)
+    durations = load_durations(project.store) if history is None else history
+    input_bytes = {n: d.bytes for n, d in datasets.items()}
+    task_inputs = {n: results[n].entry.tables for n in admitted_order}
+    costs, _sizes = estimate_costs(
+        admitted_order, task_inputs, fingerprints, input_bytes, durations
+    )
+    admitted_edges = [(u, v) for u, v in edges if u in admitted and v in admitted]
+    schedule = compute_schedule(
+        admitted_order, admitted_edges, {n: c.seconds for n, c in costs.items()}
+    )
+
+    tasks: dict[str, Task] = {}
+    for name in sorted(results):
+        result = results[name]
+        tasks[name] = Task(
+            name=name,
+            view=result.view,
+            inputs=tuple(t for t in result.entry.tables if t in views or t in datasets),
+            required_columns=MappingProxyType(dict(result.entry.required)),
+            output_schema=result.output_schema,
+            fingerprint=fingerprints.get(name, ""),
+            lineage=MappingProxyType(dict(result.entry.lineage)),
+            admitted=name in admitted,
+            problems=tuple(sorted((p for p in problems if p.view == name), key=sort_key)),
+        )
+    graph, node_index = build_task_graph(tasks, all_datasets)
+    signature = signature_of(tasks, all_datasets, set(admitted))
+    problems.sort(key=sort_key)
+    if strict and problems:
+        raise CompileError(problems)
+    return ExecutionPlan(
+        project=project,
+        tasks=MappingProxyType(tasks),
+        datasets=MappingProxyType(all_datasets),
+        problems=tuple(problems),
+        costs=MappingProxyType(costs),
+        schedule=schedule,
+        signature=signature,
+        graph=graph,
+        node_index=MappingProxyType(node_index),
+        cache_note=compile_cache.rejected,
+    )
+
+
+def _topological(
+    views: Mapping[str, ViewDef], edges: list[tuple[str, str]], skip: set[str]
+) -> list[str]:
+    """Views in a deterministic topological order (views on cycles are left out)."""
+    graph: rx.PyDiGraph = rx.PyDiGraph()
+    names = sorted(n for n in views if n not in skip)
+    index = {n: graph.add_node(n) for n in names}
+    graph.add_edges_from_no_data(
+        [(index[u], index[v]) for u, v in edges if u in index and v in index]
+    )
+    return list(rx.lexicographical_topological_sort(graph, key=lambda n: n))
+
+
+def build_task_graph(
+    tasks: Mapping[str, Task], datasets: Mapping[str, Dataset]
+) -> tuple[rx.PyDiGraph, dict[tuple[str, str], int]]:
+    """The bipartite graph: dataset nodes and task nodes; dataset→task edges carry columns."""
+    graph: rx.PyDiGraph = rx.PyDiGraph()
+    index: dict[tuple[str, str], int] = {}
+    for name in sorted(datasets):
+        index[("dataset", name)] = graph.add_node(
+            {"kind": "dataset", "name": name, "dataset_kind": datasets[name].kind}
+        )
+    for name in sorted(tasks):
+        index[("task", name)] = graph.add_node(
+            {"kind": "task", "name": name, "admitted": tasks[name].admitted}
+        )
+    for name in sorted(tasks):
+        task = tasks[name]
+        for table in task.inputs:
+            columns = tuple(task.required_columns.get(table, ()))
+            graph.add_edge(index[("dataset", table)], index[("task", name)], {"columns": columns})
+        graph.add_edge(index[("task", name)], index[("dataset", name)], {"columns": ()})
+    return graph, index
+
+
+def signature_of(
+    tasks: Mapping[str, Task], datasets: Mapping[str, Dataset], active: set[str]
+) -> str:
+    """Plan signature of the sub-plan made of the `active` tasks."""
+    task_fps = {n: tasks[n].fingerprint for n in active}
+    inputs = {table for n in active for table in tasks[n].inputs if table not in active}
+    dataset_hashes = {
+        t: schema_hash(s) if (s := datasets[t].schema) is not None else "" for t in inputs
+    }
+    edges = [
+        (table, n, tuple(tasks[n].required_columns.get(table, ())))
+        for n in active
+        for table in tasks[n].inputs
+    ]
+    return plan_signature(task_fps, dataset_hashes, edges)

@@ -1,0 +1,63 @@
+"""Third compiler pass: plan the view's original SQL in DataFusion against empty inputs.
+
+This yields the exact output Arrow schema and catches type errors sqlglot cannot see, without
+executing anything. The engine's read-only SQL options reject DDL, DML and statements too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pyarrow as pa
+from datafusion import SessionContext, SQLOptions
+
+from cpg_core.plan.problems import ProblemCode
+
+READ_ONLY = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(False)
+_TYPE_ERROR = re.compile(
+    r"coerce|cannot cast|can't cast|type mismatch|signature|expects? .*type|"
+    r"invalid comparison|does not support|unsupported .*type|requires|cannot infer common",
+    re.IGNORECASE,
+)
+_UNKNOWN_FIELD = re.compile(r"No field named (\S+?)\.?(\s|$)")
+
+
+@dataclass(frozen=True)
+class EngineError(Exception):
+    """DataFusion refused to plan the view; `code` classifies the message for the report."""
+
+    code: ProblemCode
+    message: str
+    name: str | None = None
+
+
+def classify(message: str) -> EngineError:
+    """Map a DataFusion error message onto a problem code (type mismatch, unknown column...)."""
+    text = message.strip()
+    for prefix in ("DataFusion error: ", "Error during planning: ", "Schema error: "):
+        text = text.removeprefix(prefix)
+    unknown = _UNKNOWN_FIELD.search(message)
+    if unknown:
+        return EngineError(ProblemCode.UNKNOWN_COLUMN, text, unknown.group(1).strip("'\""))
+    if (
+        "not supported: COPY" in message
+        or "DDL not supported" in message
+        or "DML not supported" in message
+    ):
+        return EngineError(ProblemCode.FORBIDDEN_STATEMENT, text)
+    if _TYPE_ERROR.search(message):
+        return EngineError(ProblemCode.TYPE_MISMATCH, text)
+    return EngineError(ProblemCode.PLANNING_ERROR, text)
+
+
+def output_schema(sql: str, inputs: Mapping[str, pa.Schema]) -> pa.Schema:
+    """Plan `sql` over empty tables with `inputs`' schemas; raise EngineError when it cannot."""
+    ctx = SessionContext()
+    for name, schema in inputs.items():
+        ctx.from_arrow(schema.empty_table(), name=name)
+    try:
+        return ctx.sql_with_options(sql, READ_ONLY).schema()
+    except Exception as error:  # DataFusion raises plain Exception/ValueError subclasses
+        raise classify(str(error)) from error

@@ -1,0 +1,139 @@
+"""A cpg project: which views, which inputs, where the store is.
+
+Read from `cpg.toml` (top-level keys) or from the `[tool.cpg]` table of a `pyproject.toml`::
+
+    views = ["views"]          # view folders, relative to the project file
+    store = ".cpg/store"       # Delta tables, run history, compile cache
+    include_cpg = true         # the built-in CPG views over the evidence of `repo`
+    repo = "."                 # the repository whose CPG is built
+
+    [sources.orders]           # an external input table, named by its key
+    path = "data/orders.parquet"
+    format = "parquet"         # parquet | csv | delta (default: from the path)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+SourceFormat = Literal["parquet", "csv", "delta"]
+DEFAULT_STORE = ".cpg/store"
+
+
+class ProjectError(ValueError):
+    """The project file is missing or malformed (the message names the file and the key)."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One external input table."""
+
+    name: str
+    path: Path
+    format: SourceFormat
+
+
+@dataclass(frozen=True)
+class Project:
+    """A resolved project: every path is absolute."""
+
+    root: Path
+    view_dirs: tuple[Path, ...] = ()
+    store: Path = field(default_factory=lambda: Path(DEFAULT_STORE).resolve())
+    include_cpg: bool = True
+    repo: Path | None = None
+    sources: tuple[SourceSpec, ...] = ()
+    config_path: Path | None = None
+
+    @property
+    def compile_cache_path(self) -> Path:
+        """Where the persistent compile cache lives (inside the store)."""
+        return self.store / "_cpg" / "compile_cache.msgpack"
+
+    @classmethod
+    def from_views(
+        cls,
+        view_dirs: list[Path],
+        *,
+        store: Path | None = None,
+        include_cpg: bool = True,
+        repo: Path | None = None,
+        sources: tuple[SourceSpec, ...] = (),
+    ) -> Project:
+        """A project without a project file (e.g. `cpg plan --views DIR`)."""
+        root = Path.cwd().resolve()
+        return cls(
+            root=root,
+            view_dirs=tuple(p.resolve() for p in view_dirs),
+            store=(store or root / DEFAULT_STORE).resolve(),
+            include_cpg=include_cpg,
+            repo=(repo or root).resolve() if include_cpg else repo,
+            sources=sources,
+        )
+
+
+class _SourceConfig(msgspec.Struct, forbid_unknown_fields=True):
+    path: str
+    format: SourceFormat | None = None
+
+
+class _ProjectConfig(msgspec.Struct, forbid_unknown_fields=True):
+    views: list[str] = msgspec.field(default_factory=list)
+    store: str = DEFAULT_STORE
+    include_cpg: bool = True
+    repo: str = "."
+    sources: dict[str, _SourceConfig] = msgspec.field(default_factory=dict)
+
+
+def _guess_format(path: Path) -> SourceFormat:
+    if (path / "_delta_log").is_dir():
+        return "delta"
+    if path.suffix.lower() in (".csv", ".tsv"):
+        return "csv"
+    return "parquet"
+
+
+def load_project(path: str | Path) -> Project:
+    """Load `cpg.toml`, or `[tool.cpg]` of a `pyproject.toml`, or find one of them in a folder."""
+    file = Path(path).resolve()
+    if file.is_dir():
+        candidates = [file / "cpg.toml", file / "pyproject.toml"]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise ProjectError(f"no cpg.toml or pyproject.toml in {file}")
+        file = found
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ProjectError(f"{file}: {error}") from error
+    if file.name == "pyproject.toml":
+        data = data.get("tool", {}).get("cpg")
+        if data is None:
+            raise ProjectError(f"{file}: no [tool.cpg] table")
+    try:
+        config = msgspec.convert(data, _ProjectConfig)
+    except msgspec.ValidationError as error:
+        raise ProjectError(f"{file}: {error}") from error
+    root = file.parent
+    sources = tuple(
+        SourceSpec(
+            name=name,
+            path=(root / spec.path).resolve(),
+            format=spec.format or _guess_format(root / spec.path),
+        )
+        for name, spec in sorted(config.sources.items())
+    )
+    return Project(
+        root=root,
+        view_dirs=tuple((root / v).resolve() for v in config.views),
+        store=(root / config.store).resolve(),
+        include_cpg=config.include_cpg,
+        repo=(root / config.repo).resolve(),
+        sources=sources,
+        config_path=file,
+    )

@@ -1,0 +1,144 @@
+"""Load views from folders of .sql files (and the built-in CPG views shipped in the package)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from cpg_core.plan.problems import Problem, ProblemCode
+from cpg_core.views.metadata import parse_metadata
+from cpg_core.views.model import ViewDef
+
+VIEW_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass
+class LoadedViews:
+    """Views found plus the problems found while loading them (bad names, duplicates, metadata)."""
+
+    views: list[ViewDef] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def builtin_views_dir() -> Path:
+    """The folder of built-in CPG views inside the installed package."""
+    return Path(str(resources.files("cpg_core.views") / "builtin"))
+
+
+def package_root() -> Path:
+    """The folder holding the `cpg_core` package (built-in view paths are relative to it)."""
+    return builtin_views_dir().parent.parent.parent
+
+
+def view_from_text(
+    name: str, text: str, *, path: str | None = None, builtin: bool = False
+) -> tuple[ViewDef, list[Problem]]:
+    """Build a view from SQL text, reading its metadata comment block."""
+    meta = parse_metadata(text, view=name, path=path)
+    view = ViewDef(
+        name=name,
+        sql=text,
+        path=path,
+        description=meta.description,
+        keys=meta.keys,
+        materialize=meta.materialize,
+        semantic=meta.semantic,
+        tags=meta.tags,
+        builtin=builtin,
+    )
+    return view, meta.problems
+
+
+def _name_problem(name: str, path: str | None) -> Problem | None:
+    if VIEW_NAME.match(name):
+        return None
+    return Problem(
+        code=ProblemCode.INVALID_NAME,
+        view=name,
+        path=path,
+        message=f"view name {name!r} must match [a-z_][a-z0-9_]* (it is the table name in SQL)",
+        hint="rename the file to lower_snake_case",
+    )
+
+
+def display_path(file: Path, root: Path) -> str:
+    """A path that is the same on every machine: relative to `root` when inside it (posix)."""
+    try:
+        return file.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return file.resolve().as_posix()
+
+
+def load_view_dirs(dirs: Iterable[Path], *, root: Path, builtin: bool = False) -> LoadedViews:
+    """Read every `*.sql` file (recursively, sorted) of each folder; the file stem is the name.
+
+    View paths are relative to `root` (the project folder) so problems and artifacts do not
+    depend on where the project is checked out."""
+    loaded = LoadedViews()
+    for folder in dirs:
+        if not folder.is_dir():
+            loaded.problems.append(
+                Problem(
+                    code=ProblemCode.SOURCE_ERROR,
+                    view=folder.name,
+                    path=display_path(folder, root),
+                    message=f"view folder {display_path(folder, root)} does not exist",
+                )
+            )
+            continue
+        for file in sorted(folder.rglob("*.sql")):
+            name, path = file.stem, display_path(file, root)
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                loaded.problems.append(
+                    Problem(
+                        code=ProblemCode.SOURCE_ERROR,
+                        view=name,
+                        path=path,
+                        message=f"cannot read view file: {error}",
+                    )
+                )
+                continue
+            view, problems = view_from_text(name, text, path=path, builtin=builtin)
+            loaded.views.append(view)
+            loaded.problems.extend(problems)
+    return loaded
+
+
+def check_names(views: Sequence[ViewDef], reserved: Iterable[str]) -> list[Problem]:
+    """Names must be valid identifiers, unique, and must not shadow an input dataset."""
+    problems: list[Problem] = []
+    seen: dict[str, ViewDef] = {}
+    reserved_names = set(reserved)
+    for view in views:
+        bad_name = _name_problem(view.name, view.path)
+        if bad_name is not None:
+            problems.append(bad_name)
+        if view.name in seen:
+            first = seen[view.name]
+            problems.append(
+                Problem(
+                    code=ProblemCode.DUPLICATE_VIEW,
+                    view=view.name,
+                    path=view.path,
+                    message=f"view {view.name!r} is defined twice",
+                    hint=f"first definition: {first.path or '<code>'}",
+                )
+            )
+        elif view.name in reserved_names:
+            problems.append(
+                Problem(
+                    code=ProblemCode.DUPLICATE_VIEW,
+                    view=view.name,
+                    path=view.path,
+                    message=f"view {view.name!r} has the name of an input table",
+                    hint="rename the view; input tables come from sources and the CPG evidence",
+                )
+            )
+        else:
+            seen[view.name] = view
+    return problems
