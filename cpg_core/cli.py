@@ -167,3 +167,7 @@ def schemas_command(write_dir: Path | None) -> None:
         return
     for name, text in schema_texts().items():
         click.echo(f"# {name}\n{text}")
+
+
+if __name__ == "__main__":
+    main()

@@ -332,7 +332,11 @@ def _cycle_problems(
         if len(component) == 1 and not graph.has_edge(index[start], index[start]):
             continue
         cycle_edges = rx.digraph_find_cycle(graph, source=index[start])
-        cycle = [graph[u] for u, _ in cycle_edges] or [start]
+        # Edges run upstream → reader; report the cycle in reading order from its first name.
+        flow = [graph[u] for u, _ in cycle_edges] or [start]
+        reading = flow[::-1]
+        first = reading.index(min(reading))
+        cycle = reading[first:] + reading[:first]
         text = " -> ".join([*cycle, cycle[0]])
         following = dict(zip(cycle, [*cycle[1:], cycle[0]], strict=True))
         for member in component:
@@ -348,7 +352,7 @@ def _cycle_problems(
                     line=at[0] if at else None,
                     col=at[1] if at else None,
                     message=f"dependency cycle: {text}",
-                    hint="views cannot read themselves, directly or through other views",
+                    hint="each view reads the next; a view cannot read itself through others",
                 )
             )
     return problems, on_cycle

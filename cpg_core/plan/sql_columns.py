@@ -6,6 +6,7 @@ canonical SQL its fingerprint hashes, and column lineage — all from one `quali
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,7 +18,13 @@ from sqlglot.optimizer.scope import Scope, build_scope
 from sqlglot.schema import MappingSchema
 
 from cpg_core.plan.problems import Problem, ProblemCode
-from cpg_core.plan.sql_parse import DIALECT, ParsedView, first_token_position, node_position
+from cpg_core.plan.sql_parse import (
+    DIALECT,
+    ParsedView,
+    Position,
+    first_token_position,
+    node_position,
+)
 from cpg_core.plan.sql_types import mapping_schema_columns
 
 Lineage = dict[str, tuple[tuple[str, str], ...]]
@@ -96,6 +103,18 @@ def _required_columns(
                     )
                 continue
             if isinstance(source, exp.Table) and source.name in schemas:
+                names = schemas[source.name].names
+                if column.name not in names:
+                    near = _close(column.name, names)
+                    out.problems.append(
+                        _unknown_column(
+                            parsed,
+                            column,
+                            f"unknown column {column.name!r} in table {source.name!r}",
+                            f"did you mean {near!r}?" if near else None,
+                        )
+                    )
+                    continue
                 required.setdefault(source.name, set()).add(column.name)
     out.required = {table: tuple(sorted(cols)) for table, cols in sorted(required.items())}
 
@@ -154,6 +173,33 @@ def column_lineage(root: Scope) -> Lineage:
     return {name: tuple(sorted(_trace(root, name, i, set()))) for i, name in enumerate(names)}
 
 
+_COLUMN_IN_MESSAGE = re.compile(r"(?:Unknown column: |Column ')(?P<name>[^']+)")
+_POSITION_IN_MESSAGE = re.compile(r"Line: (?P<line>\d+), Col: (?P<col>\d+)")
+
+
+def _qualify_problem(parsed: ParsedView, ast: exp.Expr, message: str) -> Problem:
+    """Turn a sqlglot OptimizeError into a problem, locating the column it names."""
+    column_match = _COLUMN_IN_MESSAGE.search(message)
+    name = column_match["name"] if column_match else None
+    pos = None
+    if name is not None:
+        column = next((c for c in ast.find_all(exp.Column) if c.name == name), None)
+        pos = node_position(column) if column is not None else None
+    position_match = _POSITION_IN_MESSAGE.search(message)
+    if pos is None and position_match:
+        pos = Position(line=int(position_match["line"]), col=int(position_match["col"]))
+    pos = pos or first_token_position(parsed.view.sql)
+    return Problem(
+        code=ProblemCode.UNKNOWN_COLUMN if name else ProblemCode.PLANNING_ERROR,
+        view=parsed.view.name,
+        path=parsed.view.path,
+        line=pos.line,
+        col=pos.col,
+        message=f"unknown column {name!r}" if name else message,
+        column=name,
+    )
+
+
 def analyze_columns(parsed: ParsedView, schemas: Mapping[str, pa.Schema]) -> ColumnAnalysis:
     """Qualify the view against `schemas` (its upstream tables) and derive columns and lineage."""
     out = ColumnAnalysis()
@@ -174,19 +220,7 @@ def analyze_columns(parsed: ParsedView, schemas: Mapping[str, pa.Schema]) -> Col
             quote_identifiers=True,
         )
     except (OptimizeError, SqlglotError) as error:
-        pos = first_token_position(parsed.view.sql)
-        out.problems.append(
-            Problem(
-                code=ProblemCode.UNKNOWN_COLUMN
-                if "olumn" in str(error)
-                else ProblemCode.PLANNING_ERROR,
-                view=parsed.view.name,
-                path=parsed.view.path,
-                line=pos.line,
-                col=pos.col,
-                message=str(error),
-            )
-        )
+        out.problems.append(_qualify_problem(parsed, ast, str(error)))
         return out
     root = build_scope(qualified)
     if root is None:

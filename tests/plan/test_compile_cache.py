@@ -1,0 +1,106 @@
+"""The persistent compile cache: warm compiles reuse analysis, changes are seen, corruption is not trusted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cpg_core.plan import compile_plan
+from cpg_core.plan import compiler as compiler_module
+from cpg_core.plan.sql_parse import ParsedView
+from cpg_core.project import load_project
+from cpg_core.views.model import ViewDef
+from tests.plan.projects import write_project
+
+_VIEWS = {
+    "a": "select order_id, amount from orders",
+    "b": "select order_id, amount * 2 as twice from a",
+    "c": "select sum(twice) as total from b",
+}
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    parsed: list[str] = []
+    real = compiler_module.parse_view
+
+    def counting(view: ViewDef) -> ParsedView:
+        parsed.append(view.name)
+        return real(view)
+
+    monkeypatch.setattr(compiler_module, "parse_view", counting)
+    return parsed
+
+
+def test_warm_compile_parses_nothing_and_gives_the_same_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = load_project(write_project(tmp_path, _VIEWS))
+    cold = compile_plan(project)
+    parsed = _count_parses(monkeypatch)
+    warm = compile_plan(project)
+    assert parsed == []
+    assert warm.signature == cold.signature
+    assert warm.schedule == cold.schedule
+    assert {n: t.output_schema for n, t in warm.tasks.items()} == {
+        n: t.output_schema for n, t in cold.tasks.items()
+    }
+    assert {n: dict(t.lineage) for n, t in warm.tasks.items()} == {
+        n: dict(t.lineage) for n, t in cold.tasks.items()
+    }
+
+
+def test_changed_view_reanalyzes_it_and_readers_whose_input_schema_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toml = write_project(tmp_path, _VIEWS)
+    project = load_project(toml)
+    compile_plan(project)
+    parsed = _count_parses(monkeypatch)
+    # Same output schema: only `a` is parsed again.
+    (tmp_path / "views" / "a.sql").write_text(
+        "select order_id, amount from orders where amount > 0"
+    )
+    compile_plan(project)
+    assert parsed == ["a"]
+    parsed.clear()
+    # A changed output type of `b` reaches `c` (its input schema changed), not beyond.
+    (tmp_path / "views" / "b.sql").write_text(
+        "select order_id, cast(amount * 2 as bigint) as twice from a"
+    )
+    plan = compile_plan(project)
+    assert sorted(parsed) == ["b", "c"]
+    assert plan.valid
+
+
+def test_cache_results_include_problems(tmp_path: Path) -> None:
+    project = load_project(write_project(tmp_path, {**_VIEWS, "bad": "select nope from orders"}))
+    cold = compile_plan(project)
+    warm = compile_plan(project)
+    assert cold.problems == warm.problems
+    assert [p.code.value for p in warm.problems] == ["unknown_column"]
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00\x01not msgpack", b"\x81\xa8versions\x90"])
+def test_corrupt_cache_is_detected_and_rebuilt(tmp_path: Path, garbage: bytes) -> None:
+    project = load_project(write_project(tmp_path, _VIEWS))
+    reference = compile_plan(project, cache=False)
+    project.compile_cache_path.parent.mkdir(parents=True, exist_ok=True)
+    project.compile_cache_path.write_bytes(garbage)
+    plan = compile_plan(project)
+    assert plan.cache_note is not None and "compile cache" in plan.cache_note
+    assert plan.signature == reference.signature
+    again = compile_plan(project)
+    assert again.cache_note is None  # the rebuilt cache is valid
+
+
+def test_cache_from_other_tool_versions_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cpg_core.plan import compile_cache
+
+    project = load_project(write_project(tmp_path, _VIEWS))
+    compile_plan(project)
+    monkeypatch.setattr(compile_cache, "CACHE_FORMAT", 999)
+    plan = compile_plan(project)
+    assert plan.cache_note is not None and "other tool versions" in plan.cache_note
