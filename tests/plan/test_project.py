@@ -51,7 +51,7 @@ def test_unknown_project_key_is_named(tmp_path: Path) -> None:
 
 
 def test_missing_project_file_and_missing_tool_table(tmp_path: Path) -> None:
-    with pytest.raises(ProjectError, match="no cpg.toml or pyproject.toml"):
+    with pytest.raises(ProjectError, match=r"no cpg\.toml or pyproject\.toml"):
         load_project(tmp_path)
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
     with pytest.raises(ProjectError, match=r"no \[tool.cpg\] table"):
