@@ -28,7 +28,7 @@ from cpg_core.plan.hashing import hash_value, schema_hash, sha256_hex
 from cpg_core.plan.problems import Problem, ProblemCode, sort_key
 from cpg_core.plan.schedule import compute_schedule
 from cpg_core.plan.sql_columns import analyze_columns
-from cpg_core.plan.sql_parse import Position, first_token_position, parse_view
+from cpg_core.plan.sql_parse import ParsedView, Position, first_token_position, parse_view
 from cpg_core.project import Project
 from cpg_core.store.history import load_durations
 from cpg_core.views.loader import builtin_views_dir, check_names, load_view_dirs, package_root
@@ -154,8 +154,8 @@ class _Compiler:
         self.invalid = invalid
         self.results: dict[str, _Analyzed] = {}
         self.known = sorted(set(views) | set(datasets))
-        self._schema_hashes = {n: schema_hash(d.schema) for n, d in datasets.items() if d.schema}
-        self._pending_asts: dict[str, object] = {}
+        self._schema_hashes: dict[str, str] = {}
+        self._pending_asts: dict[str, ParsedView] = {}
         self._since_gc = 0
 
     # -- pass 1: parse (or cache) -----------------------------------------------------------
@@ -177,6 +177,7 @@ class _Compiler:
                 parse_problems=tuple(parsed.problems),
             )
             self._pending_asts[name] = parsed
+            self.cache.put(key, entry)
         analyzed = _Analyzed(view=view, entry=entry)
         analyzed.own_problems += entry.parse_problems
         for table in entry.tables:
@@ -212,7 +213,7 @@ class _Compiler:
             schema = self._schema_of(table)
             if schema is not None:
                 inputs[table] = schema
-        upstream_hash = hash_value(sorted((t, schema_hash(s)) for t, s in inputs.items()))
+        upstream_hash = hash_value(sorted((t, self._schema_hash(t, s)) for t, s in inputs.items()))
         entry = analyzed.entry
         if entry.upstream_hash != upstream_hash:
             if parsed is None:  # cached parse, changed upstream: parse again
@@ -222,7 +223,7 @@ class _Compiler:
             analyzed.entry = entry
             self._since_gc += 1
             if self._since_gc >= 64:
-                gc.collect(0)
+                gc.collect(1)
                 self._since_gc = 0
         analyzed.own_problems += entry.problems
         if entry.output_schema is not None and not entry.problems:
@@ -232,11 +233,8 @@ class _Compiler:
             analyzed.ok = not analyzed.own_problems
 
     def _analyze(
-        self, parsed: object, inputs: dict[str, pa.Schema], entry: CachedView, upstream_hash: str
+        self, parsed: ParsedView, inputs: dict[str, pa.Schema], entry: CachedView, upstream_hash: str
     ) -> CachedView:
-        from cpg_core.plan.sql_parse import ParsedView
-
-        assert isinstance(parsed, ParsedView)
         view = parsed.view
         columns = analyze_columns(parsed, inputs)
         problems = list(columns.problems)
@@ -280,6 +278,12 @@ class _Compiler:
                 if col >= 0:
                     return Position(line=lineno, col=col + 1)
         return first_token_position(view.sql)
+
+    def _schema_hash(self, table: str, schema: pa.Schema) -> str:
+        known = self._schema_hashes.get(table)
+        if known is None:
+            known = self._schema_hashes[table] = schema_hash(schema)
+        return known
 
     def _ok(self, name: str) -> bool:
         result = self.results.get(name)

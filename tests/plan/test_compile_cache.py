@@ -73,12 +73,15 @@ def test_changed_view_reanalyzes_it_and_readers_whose_input_schema_changed(
     assert plan.valid
 
 
-def test_cache_results_include_problems(tmp_path: Path) -> None:
-    project = load_project(write_project(tmp_path, {**_VIEWS, "bad": "select nope from orders"}))
+def test_cache_results_include_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    views = {**_VIEWS, "bad": "select nope from orders", "worse": "select from where"}
+    project = load_project(write_project(tmp_path, views))
     cold = compile_plan(project)
+    parsed = _count_parses(monkeypatch)
     warm = compile_plan(project)
+    assert parsed == []  # invalid views are cached too
     assert cold.problems == warm.problems
-    assert [p.code.value for p in warm.problems] == ["unknown_column"]
+    assert [p.code.value for p in warm.problems] == ["unknown_column", "syntax_error"]
 
 
 @pytest.mark.parametrize("garbage", [b"", b"\x00\x01not msgpack", b"\x81\xa8versions\x90"])
