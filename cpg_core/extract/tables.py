@@ -1,0 +1,65 @@
+"""Row lists -> Arrow tables with the exact evidence schemas, and deterministic merging.
+
+Rows are tuples in schema column order; transposing with ``zip`` and building one array per column is
+the cheapest way from Python objects to Arrow.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from cpg_core.extract.schema import EVIDENCE_SCHEMAS, TABLE_NAMES
+
+
+def rows_to_table(name: str, rows: Sequence[tuple[Any, ...]]) -> pa.Table:
+    """One evidence table from its rows (tuples in schema order)."""
+    schema = EVIDENCE_SCHEMAS[name]
+    if not rows:
+        return schema.empty_table()
+    columns = list(zip(*rows, strict=True))
+    arrays = [pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def evidence_to_tables(rows: Mapping[str, Sequence[tuple[Any, ...]]]) -> dict[str, pa.Table]:
+    """Every evidence table, empty ones included."""
+    return {name: rows_to_table(name, rows.get(name, ())) for name in TABLE_NAMES}
+
+
+def merge_evidence(batches: Iterable[Mapping[str, pa.Table]]) -> dict[str, pa.Table]:
+    """Concatenate batches into one table per evidence table, rows in path order.
+
+    The result does not depend on the order batches arrive in: batches are ordered by their first
+    file path, and if their path ranges overlap (batches that are not contiguous path ranges) every
+    table is stably re-sorted by path, keeping each file's rows in extraction order.
+    """
+    keyed: list[tuple[str, str, int, Mapping[str, pa.Table]]] = []
+    for i, batch in enumerate(batches):
+        paths = batch["files"].column("path")
+        if len(paths) == 0:
+            if any(batch[name].num_rows for name in TABLE_NAMES):
+                raise ValueError("an evidence batch has rows but no files rows")
+            continue
+        first = min(paths.to_pylist())
+        last = max(paths.to_pylist())
+        keyed.append((first, last, i, batch))
+    keyed.sort(key=lambda k: (k[0], k[1], k[2]))
+    contiguous = all(a[1] < b[0] for a, b in itertools.pairwise(keyed))
+    merged: dict[str, pa.Table] = {}
+    for name in TABLE_NAMES:
+        schema = EVIDENCE_SCHEMAS[name]
+        parts = [k[3][name] for k in keyed]
+        for part in parts:
+            if not part.schema.equals(schema):
+                raise ValueError(f"evidence table {name!r} does not have the evidence schema")
+        table = pa.concat_tables(parts) if parts else schema.empty_table()
+        if not contiguous and table.num_rows:
+            keys = pa.table({"path": table.column("path"), "i": pa.array(range(table.num_rows))})
+            order = keys.sort_by([("path", "ascending"), ("i", "ascending")]).column("i")
+            table = table.take(order)
+        merged[name] = table
+    return merged
