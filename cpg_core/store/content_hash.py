@@ -1,0 +1,390 @@
+"""Content hashes (data versions) of Arrow tables, independent of row order and chunking.
+
+Why: DataFusion's output order varies between runs (parallel hash joins and aggregates), and the
+same rows can arrive in any chunking; a data version must change only when the *content* does.
+
+How (the canonical-order design):
+
+1. **Store types.** Columns are cast to the types Delta Lake stores and gives back (``large_string``
+   and ``string_view`` → ``string``, dictionaries decoded, ``uint32`` → ``int64``, timestamps → µs,
+   …; see `store_type`). So the hash of a table equals the hash of what a store read returns.
+2. **Canonical row order.** Rows are sorted by every column (a deterministic total order, not a
+   meaningful one: floats sort by their bit pattern, so ``-0.0`` and ``0.0`` are distinct values and
+   ties can only be identical rows). Struct fields are sort keys; list and map columns cannot be, so
+   their length is a key and rows still tied after the vectorized sort are ordered by the ``repr``
+   of their nested values (Python speed, but only for the tied rows).
+3. **Canonical streams.** Each column is hashed as separate byte streams (null positions, values,
+   lengths, children), chunk by chunk, with null slots zeroed: the digest does not depend on chunk
+   boundaries, slice offsets or whatever bytes sit under a null.
+
+The digest covers the column names, their (store) types and the row count, not nullability or field
+metadata. `canonicalize` returns the sorted table as well, so a store write sorts only once and
+identical content is written in identical order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
+HASH_FORMAT = 1  # bump when the encoding changes: every data version changes with it
+
+
+def _call(name: str, *args: Any, options: pc.FunctionOptions | None = None) -> Any:
+    """`pyarrow.compute` by name: its kernels are generated at import time, invisible to pyright."""
+    return pc.call_function(name, list(args), options)
+
+
+def _sort_indices(table: pa.Table, columns: list[str]) -> pa.Array:
+    """Stable ascending sort on `columns`, nulls last."""
+    keys = [(name, "ascending", "at_end") for name in columns]
+    return _call("sort_indices", table, options=pc.SortOptions(sort_keys=keys))
+
+
+class StoreTypeError(TypeError):
+    """A column type that Delta Lake cannot store (or cannot store without losing information)."""
+
+
+# --------------------------------------------------------------------------- store types
+
+
+def store_type(t: pa.DataType) -> pa.DataType:
+    """The type Delta Lake stores for `t` (raises `StoreTypeError` when there is none)."""
+    if pa.types.is_dictionary(t):
+        return store_type(t.value_type)
+    if (
+        pa.types.is_boolean(t)
+        or pa.types.is_null(t)
+        or pa.types.is_signed_integer(t)
+        or pa.types.is_float32(t)
+        or pa.types.is_float64(t)
+        or pa.types.is_date32(t)
+        or pa.types.is_decimal128(t)
+    ):
+        return t
+    if pa.types.is_float16(t):
+        return pa.float32()
+    if pa.types.is_unsigned_integer(t):
+        widened = {8: pa.int16(), 16: pa.int32(), 32: pa.int64(), 64: pa.int64()}
+        return widened[t.bit_width]  # uint64 casts safely: values above 2**63-1 raise
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return pa.string()
+    if (
+        pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_binary_view(t)
+        or pa.types.is_fixed_size_binary(t)
+    ):
+        return pa.binary()
+    if pa.types.is_date64(t):
+        return pa.date32()
+    if pa.types.is_timestamp(t):
+        assert isinstance(t, pa.TimestampType)
+        return pa.timestamp("us", tz="UTC" if t.tz is not None else None)
+    if isinstance(t, pa.MapType):
+        return pa.map_(store_type(t.key_type), store_type(t.item_type))
+    if (
+        pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or pa.types.is_fixed_size_list(t)
+        or pa.types.is_list_view(t)
+        or pa.types.is_large_list_view(t)
+    ):
+        value_field: pa.Field = t.value_field  # pyright: ignore[reportAttributeAccessIssue]
+        return pa.list_(pa.field("element", store_type(value_field.type), value_field.nullable))
+    if isinstance(t, pa.StructType):
+        return pa.struct(
+            [pa.field(f.name, store_type(f.type), f.nullable, f.metadata) for f in t.fields]
+        )
+    raise StoreTypeError(f"type {t} cannot be stored in Delta Lake")
+
+
+def store_schema(schema: pa.Schema) -> pa.Schema:
+    """`schema` with every field's type replaced by its `store_type` (names, nullability kept)."""
+    fields: list[pa.Field] = []
+    for f in schema:
+        try:
+            fields.append(pa.field(f.name, store_type(f.type), f.nullable, f.metadata))
+        except StoreTypeError as exc:
+            raise StoreTypeError(f"column {f.name!r}: {exc}") from None
+    return pa.schema(fields)
+
+
+def to_store_types(table: pa.Table) -> pa.Table:
+    """Cast `table` to its store schema; lossy casts (ns → µs truncation, uint64 overflow) raise."""
+    target = store_schema(table.schema)
+    if target.equals(table.schema):
+        return table
+    try:
+        return table.cast(target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise StoreTypeError(f"cannot convert to store types without loss: {exc}") from exc
+
+
+def type_text(t: pa.DataType) -> str:
+    """A type's canonical text for the hash: no nullability, no list element names, no metadata."""
+    if isinstance(t, pa.MapType):
+        return f"map<{type_text(t.key_type)},{type_text(t.item_type)}>"
+    if isinstance(t, pa.ListType):
+        return f"list<{type_text(t.value_type)}>"
+    if isinstance(t, pa.StructType):
+        return "struct<" + ",".join(f"{f.name!r}:{type_text(f.type)}" for f in t.fields) + ">"
+    return str(t)
+
+
+# --------------------------------------------------------------------------- canonical order
+
+
+def _chunks(column: pa.ChunkedArray) -> list[pa.Array]:
+    """The chunks of `column`, at least one (an empty table may have none)."""
+    return list(column.chunks) or [pa.array([], type=column.type)]
+
+
+def _bits_view(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A float column reinterpreted as same-width integers: a total, bitwise order and equality."""
+    target = {16: pa.int16(), 32: pa.int32(), 64: pa.int64()}[column.type.bit_width]
+    return pa.chunked_array([c.view(target) for c in _chunks(column)], type=target)
+
+
+def _list_type(t: pa.DataType) -> pa.DataType:
+    """Maps as list<struct<key, value>>: the same layout, and list kernels accept it."""
+    if not isinstance(t, pa.MapType):
+        return t
+    entries = pa.struct([t.key_field, t.item_field])
+    return pa.list_(pa.field("entries", entries, nullable=False))
+
+
+def _as_list(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    target = _list_type(column.type)
+    if target == column.type:
+        return column
+    return pa.chunked_array([c.view(target) for c in _chunks(column)], type=target)
+
+
+def _sort_keys(column: pa.ChunkedArray, keys: list[pa.ChunkedArray]) -> bool:
+    """Append sort keys for `column` to `keys`; True when it holds lists (needs tie-breaking)."""
+    t = column.type
+    if pa.types.is_null(t):
+        return False
+    if pa.types.is_floating(t):
+        keys.append(_bits_view(column))
+        return False
+    if isinstance(t, pa.StructType):
+        keys.append(_call("is_valid", column))
+        nested = False
+        for child in column.flatten():  # parent nulls are merged into the children
+            nested = _sort_keys(child, keys) or nested
+        return nested
+    if isinstance(t, pa.ListType | pa.MapType):
+        keys.append(pc.fill_null(_call("list_value_length", _as_list(column)), -1))
+        return True
+    keys.append(column)
+    return False
+
+
+def _key_rank(t: pa.DataType) -> int:
+    """Sort-key priority: fixed-width columns first (cheap, often ids), then strings, then nested."""
+    if isinstance(t, pa.StructType | pa.ListType | pa.MapType):
+        return 2
+    if pa.types.is_string(t) or pa.types.is_binary(t):
+        return 1
+    return 0
+
+
+def _adjacent_equal(sorted_keys: pa.Table) -> pa.Array:
+    """For each i ≥ 1: are rows i-1 and i equal on every key (nulls equal to nulls)?"""
+    n = sorted_keys.num_rows
+    result: pa.Array | None = None
+    for column in sorted_keys.columns:
+        a = column.slice(1).combine_chunks()
+        b = column.slice(0, n - 1).combine_chunks()
+        same = _call(
+            "or",
+            pc.fill_null(_call("equal", a, b), False),
+            _call("and", _call("is_null", a), _call("is_null", b)),
+        )
+        result = same if result is None else _call("and", result, same)
+    assert result is not None
+    return result
+
+
+def canonical_order(table: pa.Table) -> pa.Array:
+    """Row indices that put `table` (already in store types) into its canonical order."""
+    n = table.num_rows
+    if n <= 1:
+        return pa.array(range(n), type=pa.uint64())
+    ranked = sorted(range(table.num_columns), key=lambda i: (_key_rank(table.schema[i].type), i))
+    keys: list[pa.ChunkedArray] = []
+    nested_columns: list[int] = []
+    for i in ranked:
+        if _sort_keys(table.column(i), keys):
+            nested_columns.append(i)
+    if not keys:  # only null-typed columns: every row is identical
+        return pa.array(range(n), type=pa.uint64())
+    key_table = pa.table({f"k{i}": k for i, k in enumerate(keys)})
+    order = _sort_indices(key_table, key_table.column_names)
+    if not nested_columns:
+        return order
+    return _break_ties(table, key_table.take(order), order, nested_columns)
+
+
+def _break_ties(
+    table: pa.Table, sorted_keys: pa.Table, order: pa.Array, nested_columns: list[int]
+) -> pa.Array:
+    """Order rows tied on every vectorized key by the repr of their list/map values."""
+    equal = _adjacent_equal(sorted_keys)  # length n-1
+    if not _call("any", equal).as_py():
+        return order
+    n = table.num_rows
+    # group id per sorted position: a new group starts wherever a row differs from the previous one
+    starts = pa.concat_arrays([pa.array([True]), _call("invert", equal)])
+    group = _call("cumulative_sum", pc.cast(starts, pa.int64()))
+    tied = _call(
+        "or",
+        pa.concat_arrays([pa.array([False]), equal]),
+        pa.concat_arrays([equal, pa.array([False])]),
+    )
+    tied_positions = _call("indices_nonzero", tied)
+    rows = table.select(nested_columns).take(order.take(tied_positions)).to_pylist()
+    texts: list[str | None] = [None] * n
+    for position, row in zip(tied_positions.to_pylist(), rows, strict=True):
+        texts[position] = repr(tuple(row.values()))
+    refine = pa.table({"group": group, "text": pa.array(texts, type=pa.string())})
+    second = _sort_indices(refine, ["group", "text"])
+    return order.take(second)
+
+
+# --------------------------------------------------------------------------- canonical streams
+
+
+class _Streams:
+    """Independent sha256 streams keyed by column path; positions count rows per path."""
+
+    def __init__(self) -> None:
+        self.hashers: dict[str, _Hash] = {}
+        self.rows: dict[str, int] = {}
+
+    def feed(self, key: str, data: memoryview | bytes) -> None:
+        hasher = self.hashers.get(key)
+        if hasher is None:
+            hasher = self.hashers[key] = hashlib.sha256()
+        hasher.update(data)
+
+    def touch(self, key: str) -> None:
+        self.feed(key, b"")
+
+    def digests(self) -> list[tuple[str, bytes]]:
+        return [(key, self.hashers[key].digest()) for key in sorted(self.hashers)]
+
+
+def _values_bytes(array: pa.Array) -> memoryview:
+    """The value bytes of a null-free fixed-width array, honouring its slice offset."""
+    width = array.type.bit_width // 8
+    buffer = array.buffers()[1]
+    assert buffer is not None
+    return memoryview(buffer)[array.offset * width : (array.offset + len(array)) * width]
+
+
+def _zero(t: pa.DataType) -> pa.Scalar:
+    return pa.scalar(0, pa.int64()).cast(t) if not pa.types.is_date32(t) else pa.scalar(0, t)
+
+
+def _feed_array(array: pa.Array, path: str, streams: _Streams) -> None:
+    """Feed one chunk of a column (in store types) into its streams, null slots canonicalized."""
+    t = array.type
+    streams.touch(path + "/n")
+    base = streams.rows.get(path, 0)
+    streams.rows[path] = base + len(array)
+    if array.null_count:
+        nulls = _call(
+            "add", _call("indices_nonzero", _call("is_null", array)), pa.scalar(base, pa.uint64())
+        )
+        streams.feed(path + "/n", _values_bytes(pc.cast(nulls, pa.int64())))
+    if pa.types.is_null(t):
+        return
+    if isinstance(t, pa.StructType):
+        assert isinstance(array, pa.StructArray)
+        for i, child in enumerate(array.flatten()):  # parent nulls merged into the children
+            _feed_array(child, f"{path}/{i}", streams)
+        return
+    if isinstance(t, pa.ListType | pa.MapType):
+        as_list = array.view(_list_type(t))
+        lengths = pc.fill_null(_call("list_value_length", as_list), 0)
+        streams.feed(path + "/len", _values_bytes(lengths))
+        _feed_array(_call("list_flatten", as_list), path + "/e", streams)
+        return
+    if pa.types.is_string(t) or pa.types.is_binary(t):
+        filled = pc.fill_null(array, pa.scalar(b"" if pa.types.is_binary(t) else "", t))
+        lengths = _call("binary_length", filled)
+        streams.feed(path + "/len", _values_bytes(lengths))
+        offsets_buffer, data_buffer = filled.buffers()[1], filled.buffers()[2]
+        assert offsets_buffer is not None
+        offsets = pa.Array.from_buffers(
+            pa.int32(), len(filled) + 1, [None, offsets_buffer], offset=filled.offset
+        )
+        first, last = offsets[0].as_py(), offsets[-1].as_py()
+        if data_buffer is not None and last > first:
+            streams.feed(path + "/v", memoryview(data_buffer)[first:last])
+        return
+    if pa.types.is_boolean(t):
+        values = pc.cast(pc.fill_null(array, False), pa.uint8())
+    else:
+        values = pc.fill_null(array, _zero(t)) if array.null_count else array
+    streams.feed(path + "/v", _values_bytes(values))
+
+
+def hash_canonical(table: pa.Table) -> str:
+    """sha256 hex digest of a table already in store types and canonical order."""
+    streams = _Streams()
+    for i, column in enumerate(table.columns):
+        for chunk in _chunks(column):
+            _feed_array(chunk, str(i), streams)
+    header = msgspec.msgpack.encode(
+        [
+            HASH_FORMAT,
+            [[f.name, type_text(f.type)] for f in table.schema],
+            table.num_rows,
+            streams.digests(),
+        ]
+    )
+    return hashlib.sha256(header).hexdigest()
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@dataclass(frozen=True)
+class CanonicalTable:
+    """A table in store types and canonical row order, with its content hash.
+
+    Pass it to `DeltaStore.write` to avoid sorting twice.
+    """
+
+    table: pa.Table
+
+    @cached_property
+    def data_version(self) -> str:
+        return hash_canonical(self.table)
+
+
+def canonicalize(table: pa.Table) -> CanonicalTable:
+    """Store types, canonical row order, one chunk per column where possible."""
+    if isinstance(table, CanonicalTable):
+        return table
+    typed = to_store_types(table)
+    order = canonical_order(typed)
+    return CanonicalTable(typed.take(order))
+
+
+def content_hash(table: pa.Table) -> str:
+    """The data version of `table`'s content: same rows (any order, any chunking) → same hash."""
+    return canonicalize(table).data_version

@@ -1,0 +1,336 @@
+"""The Delta Lake store: one Delta table per dataset under ``root/tables/<name>``.
+
+Why Delta: a write becomes visible only when its commit file appears in ``_delta_log`` (an atomic
+rename-if-absent on local disks), so readers see the previous version or the new one, never a mix,
+and a writer killed mid-write leaves only unreferenced Parquet files behind.
+
+Each commit carries the data version (content hash), the fingerprint that produced it and the run
+id as Delta commit metadata (``cpg.data_version``, ``cpg.fingerprint``, ``cpg.run_id``), so `info`
+answers from the transaction log without reading data. A write whose data version equals the stored
+one commits nothing. History is kept (no vacuum by default).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError
+from deltalake.exceptions import TableNotFoundError as DeltaTableNotFoundError
+
+from cpg_core.store.content_hash import CanonicalTable, StoreTypeError, canonicalize
+from cpg_core.store.errors import (
+    InvalidNameError,
+    StoreConflictError,
+    StoreWriteError,
+    TableNotFoundError,
+)
+from cpg_core.store.lock import store_lock
+
+NAME_PATTERN: Final = re.compile(r"[a-z_][a-z0-9_]{0,127}")
+RESERVED_PREFIX: Final = "_cpg"  # store-internal tables (events); datasets cannot use it
+META_DATA_VERSION: Final = "cpg.data_version"
+META_FINGERPRINT: Final = "cpg.fingerprint"
+META_RUN_ID: Final = "cpg.run_id"
+# Commits that do not change a table's rows: `info` looks past them for the last data commit.
+_NO_DATA_CHANGE: Final = frozenset(
+    {"VACUUM START", "VACUUM END", "SET TBLPROPERTIES", "OPTIMIZE", "CREATE CHECKPOINT"}
+)
+DEFAULT_LOCK_TIMEOUT_S: Final = 30.0
+
+
+class StoredVersion(msgspec.Struct, frozen=True, kw_only=True):
+    """One committed version of a stored table, as recorded in its Delta log.
+
+    `data_version`/`fingerprint`/`run_id` are None when the last data commit was not made by cpg.
+    `bytes` is the Parquet size on disk of the version's files.
+    """
+
+    name: str
+    version: int
+    data_version: str | None
+    fingerprint: str | None
+    run_id: str | None
+    rows: int
+    bytes: int
+
+
+def validate_name(name: str, *, allow_reserved: bool = False) -> str:
+    """Check a dataset name: `[a-z_][a-z0-9_]*` (≤ 128 chars), never a path, never reserved."""
+    if not isinstance(name, str) or NAME_PATTERN.fullmatch(name) is None:
+        raise InvalidNameError(
+            f"invalid table name {name!r}: use lower-case letters, digits and '_' "
+            "(starting with a letter or '_', at most 128 characters)"
+        )
+    if name.startswith(RESERVED_PREFIX) and not allow_reserved:
+        raise InvalidNameError(
+            f"invalid table name {name!r}: the {RESERVED_PREFIX}* prefix is reserved"
+        )
+    return name
+
+
+class DeltaStore:
+    """Delta tables under `root/tables`, written atomically, one version per changed write.
+
+    Writes take the store lock (see `cpg_core.store.lock`): a run should hold it from start to end
+    through `run_lock`; within one process the lock is shared by the run and its writes.
+    """
+
+    def __init__(self, root: Path | str, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
+        self.root = Path(root).absolute()
+        self.tables_dir = self.root / "tables"
+        self.lock_path = self.root / ".lock"
+        self.lock_timeout_s = lock_timeout_s
+        self._table_locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    # ---------------------------------------------------------------- paths and locks
+
+    def table_path(self, name: str, *, allow_reserved: bool = False) -> Path:
+        """The directory of table `name`, guaranteed to be directly inside `root/tables`."""
+        validate_name(name, allow_reserved=allow_reserved)
+        path = self.tables_dir / name
+        resolved_parent = path.resolve().parent
+        if resolved_parent != self.tables_dir.resolve():  # e.g. a planted symlink
+            raise InvalidNameError(f"table {name!r} resolves outside the store ({path.resolve()})")
+        return path
+
+    @contextlib.contextmanager
+    def run_lock(self, owner: str, timeout_s: float | None = None) -> Iterator[None]:
+        """Hold the store lock for a whole run (`owner` is quoted to anyone who has to wait)."""
+        wait = self.lock_timeout_s if timeout_s is None else timeout_s
+        with store_lock(self.lock_path, owner, wait):
+            yield
+
+    @contextlib.contextmanager
+    def _writing(self, name: str, run_id: str) -> Iterator[None]:
+        with self._guard:
+            table_lock = self._table_locks.setdefault(name, threading.Lock())
+        with table_lock, self.run_lock(f"run {run_id}, writing {name}"):
+            yield
+
+    # ---------------------------------------------------------------- reading
+
+    def exists(self, name: str) -> bool:
+        """Is there a committed table `name`?"""
+        return DeltaTable.is_deltatable(str(self.table_path(name, allow_reserved=True)))
+
+    def names(self) -> list[str]:
+        """The stored dataset names, sorted (reserved internal tables excluded)."""
+        if not self.tables_dir.is_dir():
+            return []
+        found = []
+        for entry in self.tables_dir.iterdir():
+            name = entry.name
+            if (
+                NAME_PATTERN.fullmatch(name)
+                and not name.startswith(RESERVED_PREFIX)
+                and entry.is_dir()
+                and not entry.is_symlink()
+                and self.exists(name)
+            ):
+                found.append(name)
+        return sorted(found)
+
+    def _open(self, name: str, version: int | None = None, *, reserved: bool = False) -> DeltaTable:
+        path = self.table_path(name, allow_reserved=reserved)
+        try:
+            return DeltaTable(str(path), version=version)
+        except DeltaTableNotFoundError:
+            raise TableNotFoundError(f"table {name!r} does not exist in {self.root}") from None
+        except DeltaError as exc:
+            if version is not None:
+                raise TableNotFoundError(
+                    f"table {name!r} has no version {version}: {exc}"
+                ) from None
+            raise
+
+    def read(self, name: str, version: int | None = None) -> pa.Table:
+        """The rows of `name` at `version` (default: the latest)."""
+        return self._open(name, version, reserved=True).to_pyarrow_table()
+
+    def info(self, name: str, version: int | None = None) -> StoredVersion | None:
+        """What is stored for `name` (at `version`), from the Delta log only; None if absent."""
+        try:
+            table = self._open(name, version, reserved=True)
+        except TableNotFoundError:
+            if version is None:
+                return None
+            raise
+        return _stored_version(name, self.table_path(name, allow_reserved=True), table)
+
+    def versions(self, name: str) -> list[StoredVersion]:
+        """Every retained version of `name`, oldest first."""
+        path = self.table_path(name, allow_reserved=True)
+        latest = self._open(name, reserved=True).version()
+        return [
+            _stored_version(name, path, self._open(name, v, reserved=True))
+            for v in range(latest + 1)
+        ]
+
+    # ---------------------------------------------------------------- writing
+
+    def write(
+        self,
+        name: str,
+        table: pa.Table | CanonicalTable,
+        *,
+        fingerprint: str,
+        data_version: str | None = None,
+        run_id: str,
+    ) -> StoredVersion:
+        """Replace `name` with `table` as one new Delta version, unless the content is unchanged.
+
+        `data_version` defaults to the table's `content_hash`; pass a `CanonicalTable` (from
+        `canonicalize`) to sort and hash only once. Rows are written in canonical order, so the same
+        content gives the same Parquet bytes. Raises `StoreConflictError` (another writer won),
+        `StoreBusyError` (another process holds the store) or `StoreWriteError` (I/O, disk full,
+        unstorable type) — in every case the previous version stays readable.
+        """
+        path = self.table_path(name)
+        with self._writing(name, run_id):
+            current = self.info(name)
+            if (
+                current is not None
+                and data_version is not None
+                and current.data_version == data_version
+            ):
+                return current  # unchanged: skip even the sort
+            try:
+                canonical = canonicalize(table) if isinstance(table, pa.Table) else table
+            except StoreTypeError as exc:
+                raise StoreWriteError(f"cannot store table {name!r}: {exc}") from exc
+            version = data_version or canonical.data_version
+            if current is not None and current.data_version == version:
+                return current
+            metadata = {
+                META_DATA_VERSION: version,
+                META_FINGERPRINT: fingerprint,
+                META_RUN_ID: run_id,
+            }
+            self._commit(name, path, canonical.table, metadata, current)
+            stored = self.info(name)
+            assert stored is not None
+            return stored
+
+    def _commit(
+        self,
+        name: str,
+        path: Path,
+        table: pa.Table,
+        metadata: Mapping[str, str],
+        current: StoredVersion | None,
+        *,
+        mode: str = "overwrite",
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        previous = f"version {current.version}" if current is not None else "no table"
+        try:
+            if mode == "append":
+                write_deltalake(
+                    str(path),
+                    table,
+                    mode="append",
+                    commit_properties=CommitProperties(custom_metadata=dict(metadata)),
+                    writer_properties=_WRITER,
+                )
+            else:
+                write_deltalake(
+                    str(path),
+                    table,
+                    mode="overwrite",
+                    schema_mode="overwrite",
+                    commit_properties=CommitProperties(custom_metadata=dict(metadata)),
+                    writer_properties=_WRITER,
+                )
+        except CommitFailedError as exc:
+            raise StoreConflictError(
+                f"store conflict: table {name!r} was committed concurrently by another writer; "
+                f"this write is not visible ({previous} is unchanged by it): {_first_line(exc)}"
+            ) from exc
+        except (DeltaError, OSError, pa.ArrowException) as exc:
+            raise StoreWriteError(
+                f"writing table {name!r} failed ({previous} is intact): {_first_line(exc)}"
+            ) from exc
+        except Exception as exc:  # deltalake raises bare `Exception` for some Rust-side errors
+            raise StoreWriteError(
+                f"writing table {name!r} failed ({previous} is intact): {_first_line(exc)}"
+            ) from exc
+
+    def append_internal(self, name: str, table: pa.Table, metadata: Mapping[str, str]) -> None:
+        """Append rows to a reserved internal table (events) in one commit, without the store lock.
+
+        Concurrent appends do not conflict in Delta (blind appends commute), so event logs of two
+        processes never block each other.
+        """
+        if not name.startswith(RESERVED_PREFIX):
+            raise InvalidNameError(f"{name!r} is not an internal table")
+        path = self.table_path(name, allow_reserved=True)
+        self._commit(name, path, table, metadata, None, mode="append")
+
+
+_WRITER: Final = WriterProperties(compression="ZSTD")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _commit_info(path: Path, version: int) -> dict[str, Any] | None:
+    """The ``commitInfo`` action of one commit, read from its log file (None if cleaned up).
+
+    Read directly (Delta protocol: one JSON action per line) because deltalake 1.6.6's
+    ``DeltaTable.history()`` mislabels versions when the table was loaded at an older version.
+    """
+    try:
+        lines = (path / "_delta_log" / f"{version:020d}.json").read_bytes().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if b'"commitInfo"' in line:
+            action = json.loads(line)
+            info = action.get("commitInfo")
+            if isinstance(info, dict):
+                return info
+    return {}
+
+
+def _data_commit(path: Path, version: int) -> dict[str, Any]:
+    """The commit info of the latest commit up to `version` that changed the rows."""
+    for candidate in range(version, -1, -1):
+        info = _commit_info(path, candidate)
+        if info is None:
+            return {}
+        if info.get("operation") not in _NO_DATA_CHANGE:
+            return info
+    return {}
+
+
+def _stored_version(name: str, path: Path, table: DeltaTable) -> StoredVersion:
+    commit = _data_commit(path, table.version())
+    actions = pa.table(table.get_add_actions())
+    rows = sum(v or 0 for v in actions.column("num_records").to_pylist())
+    size = sum(v or 0 for v in actions.column("size_bytes").to_pylist())
+
+    def text(key: str) -> str | None:
+        value = commit.get(key)
+        return value if isinstance(value, str) else None
+
+    return StoredVersion(
+        name=name,
+        version=table.version(),
+        data_version=text(META_DATA_VERSION),
+        fingerprint=text(META_FINGERPRINT),
+        run_id=text(META_RUN_ID),
+        rows=int(rows),
+        bytes=int(size),
+    )
