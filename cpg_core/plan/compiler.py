@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import gc
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -147,7 +148,9 @@ class _Compiler:
         datasets: Mapping[str, Dataset],
         cache: CompileCache,
         invalid: set[str],
+        engine: Executor,
     ) -> None:
+        self.engine = engine
         self.views = views
         self.datasets = datasets
         self.cache = cache
@@ -233,16 +236,22 @@ class _Compiler:
             analyzed.ok = not analyzed.own_problems
 
     def _analyze(
-        self, parsed: ParsedView, inputs: dict[str, pa.Schema], entry: CachedView, upstream_hash: str
+        self,
+        parsed: ParsedView,
+        inputs: dict[str, pa.Schema],
+        entry: CachedView,
+        upstream_hash: str,
     ) -> CachedView:
         view = parsed.view
+        # DataFusion plans with the GIL released: overlap it with the sqlglot pass of this view.
+        planned = self.engine.submit(engine_check.output_schema, view.sql, inputs)
         columns = analyze_columns(parsed, inputs)
         problems = list(columns.problems)
         schema_bytes: bytes | None = None
-        if not problems:
-            try:
-                schema_bytes = schema_to_bytes(engine_check.output_schema(view.sql, inputs))
-            except engine_check.EngineError as error:
+        try:
+            schema = planned.result()
+        except engine_check.EngineError as error:
+            if not problems:  # sqlglot's report has better positions: prefer it
                 pos = self._engine_position(view, error)
                 problems.append(
                     Problem(
@@ -255,6 +264,9 @@ class _Compiler:
                         column=error.name,
                     )
                 )
+        else:
+            if not problems:
+                schema_bytes = schema_to_bytes(schema)
         return CachedView(
             tables=entry.tables,
             table_positions=entry.table_positions,
@@ -398,8 +410,9 @@ def _compile(
     invalid = {p.view for p in problems if p.view in views}
 
     compile_cache = CompileCache(project.compile_cache_path if cache else None)
-    compiler = _Compiler(views, datasets, compile_cache, invalid)
-    compiler.run()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpg-plan") as engine:
+        compiler = _Compiler(views, datasets, compile_cache, invalid, engine)
+        compiler.run()
     compile_cache.save()
     results = compiler.results
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyarrow as pa
 from datafusion import SessionContext, SQLOptions
@@ -52,11 +53,17 @@ def classify(message: str) -> EngineError:
     return EngineError(ProblemCode.PLANNING_ERROR, text)
 
 
+@lru_cache(maxsize=4096)
+def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
+    """One empty batch per schema (registering a batch is ~7x cheaper than `from_arrow`)."""
+    return pa.RecordBatch.from_pylist([], schema=schema)
+
+
 def output_schema(sql: str, inputs: Mapping[str, pa.Schema]) -> pa.Schema:
     """Plan `sql` over empty tables with `inputs`' schemas; raise EngineError when it cannot."""
     ctx = SessionContext()
     for name, schema in inputs.items():
-        ctx.from_arrow(schema.empty_table(), name=name)
+        ctx.register_record_batches(name, [[_empty_batch(schema)]])
     try:
         return ctx.sql_with_options(sql, READ_ONLY).schema()
     except Exception as error:  # DataFusion raises plain Exception/ValueError subclasses

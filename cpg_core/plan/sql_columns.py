@@ -209,6 +209,7 @@ def analyze_columns(parsed: ParsedView, schemas: Mapping[str, pa.Schema]) -> Col
     mapping = MappingSchema(
         {name: mapping_schema_columns(schemas[name]) for name in parsed.tables if name in schemas},
         dialect=DIALECT,
+        normalize=False,  # view and column names are already normalized (lower-case identifiers)
     )
     try:
         qualified = qualify(
@@ -229,6 +230,7 @@ def analyze_columns(parsed: ParsedView, schemas: Mapping[str, pa.Schema]) -> Col
     _required_columns(parsed, scopes, schemas, out)
     if out.problems:
         return out
-    out.canonical_sql = qualified.sql(identify=True, normalize=True, comments=False)
     out.lineage = column_lineage(root)
+    # Last use of the AST: let the generator normalize it in place instead of deep-copying it.
+    out.canonical_sql = qualified.sql(identify=True, normalize=True, comments=False, copy=False)
     return out

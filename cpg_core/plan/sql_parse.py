@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.scope import traverse_scope
 
 from cpg_core.plan.problems import Problem, ProblemCode
@@ -146,7 +145,6 @@ def parse_view(view: ViewDef) -> ParsedView:
     forbidden = _check_read_only(view, ast)
     if forbidden is not None or not isinstance(ast, exp.Query):
         return ParsedView(view=view, ast=None, problems=[forbidden] if forbidden else [])
-    ast = normalize_identifiers(ast, dialect=DIALECT)
     parsed = ParsedView(view=view, ast=ast)
     for scope in traverse_scope(ast):
         for source in scope.sources.values():
@@ -177,5 +175,7 @@ def parse_view(view: ViewDef) -> ParsedView:
                     )
                 )
                 continue
-            parsed.tables.setdefault(source.name, node_position(source))
+            ident = source.this
+            name = ident.this if ident.quoted else ident.this.lower()  # postgres identifier rules
+            parsed.tables.setdefault(name, node_position(source))
     return parsed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pyarrow as pa
 import pyarrow.types as pat
 
@@ -55,6 +57,11 @@ def sql_type(dtype: pa.DataType) -> str:
     return "TEXT"
 
 
+@lru_cache(maxsize=8192)
+def _columns(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
+    return tuple((f.name, sql_type(f.type)) for f in schema)
+
+
 def mapping_schema_columns(schema: pa.Schema) -> dict[str, str]:
-    """One table's column → SQL type mapping for sqlglot."""
-    return {f.name: sql_type(f.type) for f in schema}
+    """One table's column → SQL type mapping for sqlglot (memoized: many views read one table)."""
+    return dict(_columns(schema))
