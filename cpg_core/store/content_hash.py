@@ -92,14 +92,15 @@ def store_type(t: pa.DataType) -> pa.DataType:
         return pa.timestamp("us", tz="UTC" if t.tz is not None else None)
     if isinstance(t, pa.MapType):
         return pa.map_(store_type(t.key_type), store_type(t.item_type))
-    if (
-        pa.types.is_list(t)
-        or pa.types.is_large_list(t)
-        or pa.types.is_fixed_size_list(t)
-        or pa.types.is_list_view(t)
-        or pa.types.is_large_list_view(t)
+    if isinstance(
+        t,
+        pa.ListType
+        | pa.LargeListType
+        | pa.FixedSizeListType
+        | pa.ListViewType
+        | pa.LargeListViewType,
     ):
-        value_field: pa.Field = t.value_field  # pyright: ignore[reportAttributeAccessIssue]
+        value_field = t.value_field
         return pa.list_(pa.field("element", store_type(value_field.type), value_field.nullable))
     if isinstance(t, pa.StructType):
         return pa.struct(

@@ -102,8 +102,14 @@ def commit_run(
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write-then-rename with fsyncs: after a crash the file is the old one or the new one."""
+    """Write-then-rename with fsyncs: after a crash the file is the old one or the new one.
+
+    Temp files of killed earlier commits are removed first (the caller holds the store lock, so
+    no other commit is in flight).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:

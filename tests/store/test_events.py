@@ -1,0 +1,96 @@
+"""The event log: buffered, one Delta commit per flush, msgpack payloads decoded back to structs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import msgspec
+import pyarrow as pa
+import pytest
+
+from cpg_core.store.delta_store import DeltaStore
+from cpg_core.store.errors import InvalidNameError
+from cpg_core.store.events import (
+    EVENTS_SCHEMA,
+    EVENTS_TABLE,
+    CacheHit,
+    EventLog,
+    RunFinish,
+    RunStart,
+    TaskError,
+    TaskFinish,
+    TaskStart,
+    decode_payload,
+    read_events,
+)
+
+
+def test_events_append_in_one_commit_per_flush_and_decode(store: DeltaStore) -> None:
+    assert read_events(store).schema == EVENTS_SCHEMA  # empty before the first run
+    with EventLog(store, "run-1", "sig-a") as log:
+        log.emit(RunStart(mode="serial", tasks=2))
+        log.emit(TaskStart(task="nodes", executor="local"))
+        log.emit(TaskFinish(task="nodes", duration_s=0.25, rows=10, bytes=800, executor="local"))
+        log.emit(CacheHit(task="edges", data_version="abc", rows=5))
+        assert log.flush() == 4 and log.pending == 0
+        log.emit(RunFinish(duration_s=1.0, tasks_run=1, cache_hits=1))
+    assert store.info(EVENTS_TABLE) is not None
+    assert len(store.versions(EVENTS_TABLE)) == 2  # two flushes, two commits
+
+    events = read_events(store, run_id="run-1")
+    assert events.schema == EVENTS_SCHEMA
+    assert events.column("seq").to_pylist() == [0, 1, 2, 3, 4]
+    assert events.column("event").to_pylist() == [
+        "run_start",
+        "task_start",
+        "task_finish",
+        "cache_hit",
+        "run_finish",
+    ]
+    assert events.column("task").to_pylist() == [None, "nodes", "nodes", "edges", None]
+    assert set(events.column("plan_signature").to_pylist()) == {"sig-a"}
+    finish = decode_payload(events.column("payload")[2].as_py())
+    assert finish == TaskFinish(task="nodes", duration_s=0.25, rows=10, bytes=800, executor="local")
+
+
+def test_runs_are_kept_apart_and_payload_columns_are_binary(store: DeltaStore) -> None:
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    for run in ("a", "b"):
+        with EventLog(store, run, "sig") as log:
+            log.emit(
+                TaskError(task="v", duration_s=0.1, error="boom", error_type="ValueError"), ts=t0
+            )
+    assert read_events(store, "a").column("run_id").to_pylist() == ["a"]
+    assert read_events(store).num_rows == 2
+    assert read_events(store, "missing").num_rows == 0
+    assert pa.types.is_binary(read_events(store).schema.field("payload").type)
+
+
+def test_concurrent_emitters_get_unique_sequence_numbers(store: DeltaStore) -> None:
+    log = EventLog(store, "r", "s")
+
+    def work(i: int) -> None:
+        for _ in range(50):
+            log.emit(TaskStart(task=f"t{i}"))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert log.flush() == 200
+    assert sorted(read_events(store, "r").column("seq").to_pylist()) == list(range(200))
+
+
+def test_garbage_payload_is_rejected() -> None:
+    with pytest.raises(msgspec.DecodeError):
+        decode_payload(b"\x93not an event")
+
+
+def test_events_table_is_reserved(store: DeltaStore) -> None:
+    with pytest.raises(InvalidNameError, match="reserved"):
+        store.write(EVENTS_TABLE, pa.table({"a": [1]}), fingerprint="f", run_id="r")
+    with EventLog(store, "r", "s") as log:
+        log.emit(RunStart(mode="serial", tasks=0))
+    assert store.names() == []  # not a dataset
