@@ -10,6 +10,8 @@ dict-comprehension values before keys), so scopes can later be aligned with symt
 from __future__ import annotations
 
 import ast
+import re
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable
 from typing import Any
@@ -246,14 +248,25 @@ class Walker:
         return def_id, scope_id, qual
 
     def _name_span(self, node: Any, keyword: bytes, name: str) -> tuple[int | None, int | None]:
+        """Byte span of the name after ``def``/``class`` (None if it cannot be found)."""
         start = self.starts[node.lineno - 1] + node.col_offset
-        src = self.src
-        pos = src.find(keyword, start)
-        raw = name.encode("utf-8")
-        pos = src.find(raw, pos + len(keyword)) if pos >= 0 else -1
-        if pos < 0:
+        pos = self.src.find(keyword, start)
+        found = self.ident_after(pos + len(keyword), name) if pos >= 0 else None
+        if found is None:
             return None, None
-        return pos + self.base, pos + len(raw) + self.base
+        return found[0] + self.base, found[1] + self.base
+
+    def ident_after(self, pos: int, name: str) -> tuple[int, int] | None:
+        """Span in ``src`` of the identifier following ``pos`` (whitespace, ``\\`` lines skipped).
+
+        The identifier must spell ``name`` up to NFKC normalization, as the parser normalizes it.
+        """
+        window = self.src[pos : pos + 4 * len(name) + 256].decode("utf-8", "ignore")
+        m = _IDENT_AFTER.match(window)
+        if m is None or not _same_ident(m.group(1), name):
+            return None
+        start = pos + len(window[: m.start(1)].encode("utf-8"))
+        return start, start + len(m.group(1).encode("utf-8"))
 
     def _enter(
         self, scope_id: str, def_id: str | None, qual: str | None, kind: str | None
@@ -520,16 +533,12 @@ class Walker:
                     self._bare_binding(node.name, "except_as", as_pos + 2)
         self.visit_all(node.body)
 
-    def _bare_binding(self, ident: str, ref_kind: str, search_from: int, last: int = -1) -> None:
+    def _bare_binding(self, ident: str, ref_kind: str, pos: int) -> None:
         """A binding written as a bare identifier that is not an ``ast.Name`` node."""
-        raw = ident.encode("utf-8")
-        pos = (
-            self.src.rfind(raw, search_from, last) if last >= 0 else self.src.find(raw, search_from)
-        )
-        if pos < 0:
-            return
-        span = self._span_of_bytes(pos, pos + len(raw))
-        self.ref(None, ref_kind, ident, ident, None, 1, "store", span=span)
+        found = self.ident_after(pos, ident) if pos >= 0 else None
+        if found is not None:
+            span = self._span_of_bytes(*found)
+            self.ref(None, ref_kind, ident, ident, None, 1, "store", span=span)
 
     def _span_of_bytes(self, start: int, end: int) -> Span:
         starts = self.starts
@@ -544,12 +553,28 @@ class Walker:
 
     def match_capture(self, node: Any) -> None:
         """Capture names in ``case`` patterns (``x``, ``*rest``, ``**rest``, ``... as y``)."""
-        ident = getattr(node, "name", None) if node.__class__ is not ast.MatchMapping else node.rest
         self.generic(node)
-        if ident is not None:
-            start = self.starts[node.lineno - 1] + node.col_offset
+        start = self.starts[node.lineno - 1] + node.col_offset
+        if node.__class__ is ast.MatchMapping:
+            if node.rest is not None:
+                end = self.starts[node.end_lineno - 1] + node.end_col_offset
+                stars = self.src.rfind(b"**", start, end)
+                self._bare_binding(node.rest, "match_capture", stars + 2 if stars >= 0 else -1)
+            return
+        name = node.name
+        if name is None:
+            return
+        if node.__class__ is ast.MatchStar:
+            self._bare_binding(name, "match_capture", start + 1)
+        elif node.pattern is None:  # ``case x:``: the node is the name itself
+            self._bare_binding(name, "match_capture", start)
+        else:  # ``<pattern> as name``: the name is the last token
             end = self.starts[node.end_lineno - 1] + node.end_col_offset
-            self._bare_binding(ident, "match_capture", start, end)
+            tail = self.src[start:end].decode("utf-8", "replace")
+            m = _LAST_IDENT.search(tail)
+            if m is not None:
+                pos = start + len(tail[: m.start(1)].encode("utf-8"))
+                self._bare_binding(name, "match_capture", pos)
 
     # ------------------------------------------------------------------ calls, imports
     def call(self, node: ast.Call) -> None:
@@ -663,6 +688,14 @@ class Walker:
                 *span,
             )
         )
+
+
+_IDENT_AFTER = re.compile(r"(?:\s|\\\r?\n)*(\w+)")
+_LAST_IDENT = re.compile(r"(\w+)\s*$")
+
+
+def _same_ident(text: str, name: str) -> bool:
+    return text == name or unicodedata.normalize("NFKC", text) == name
 
 
 def _chain_text(node: Any) -> str | None:

@@ -83,3 +83,17 @@ def assert_integrity(tables: dict[str, pa.Table]) -> None:
         if r["scope_kind"] != "comprehension" and r["is_aligned"]
     ]
     assert sorted(own) == sorted(defs)
+
+
+def compile_error(path: str) -> str | None:
+    """The exception type ``compile()`` raises for a file, or None (runs in pool workers)."""
+    import warnings
+
+    data = Path(path).read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(data, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            return type(exc).__name__
+    return None
