@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from cpg_core.execute.direct import run_plan_direct
+from cpg_core.extract import extract_repo
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.project import Project
@@ -32,17 +33,7 @@ def builtin_plan() -> ExecutionPlan:
 
 def extract_evidence(root: Path, workers: int = 1) -> dict[str, pa.Table]:
     """Evidence tables of every Python file under `root`."""
-    from cpg_core.extract import scan as scan_mod
-    from cpg_core.extract.file import extract_file
-    from cpg_core.extract.tables import evidence_to_tables, merge_evidence
-
-    import cpg_core.extract as extract_pkg
-
-    extract_repo = getattr(extract_pkg, "extract_repo", None)
-    if extract_repo is not None:
-        return dict(extract_repo(root, workers=workers))
-    scan = scan_mod.scan_repo(root)
-    return merge_evidence(evidence_to_tables(extract_file(scan.root, f)) for f in scan.files)
+    return dict(extract_repo(root, workers=workers))
 
 
 def build_cpg(root: Path, *, plan: ExecutionPlan | None = None, workers: int = 1) -> CpgBuild:

@@ -1,9 +1,10 @@
--- Check (must be empty): edges whose declared src_kind/dst_kind differ from the kind of the node
--- they point at, or whose kinds are not allowed for the edge kind (see docs/cpg_schema.md).
--- @keys: edge_id
+-- Check (must be empty): (edge kind, source kind, target kind) combinations the schema does not
+-- allow (see docs/cpg_schema.md), with how many edges have them. Together with
+-- check_dangling_edges (declared kinds are the nodes' kinds) this pins every edge's endpoints.
+-- @keys: edge_kind, src_kind, dst_kind
 -- @layer: check
 -- @entity: bad_edge_kind
--- @grain: one row per offending edge
+-- @grain: one row per disallowed (edge_kind, src_kind, dst_kind)
 -- @version: 1
 -- @stability: stable
 -- @owners: cpg
@@ -24,18 +25,20 @@ WITH allowed AS (
             ('DEF_USE', 'REFERENCE|PARAMETER|IMPORT|CLASS|FUNCTION', 'REFERENCE')
     ) AS v(edge_kind, src_kinds, dst_kinds)
 ),
+used AS (
+    SELECT edge_kind, src_kind, dst_kind, count(*) AS edges
+    FROM cpg_edges
+    GROUP BY edge_kind, src_kind, dst_kind
+),
 checked AS (
-    SELECT e.edge_id, e.edge_kind, e.src_kind, e.dst_kind,
-           s.node_kind AS src_node_kind, d.node_kind AS dst_node_kind,
-           max(CASE WHEN strpos('|' || a.src_kinds || '|', '|' || e.src_kind || '|') > 0
-                     AND strpos('|' || a.dst_kinds || '|', '|' || e.dst_kind || '|') > 0
+    SELECT u.edge_kind, u.src_kind, u.dst_kind, u.edges,
+           max(CASE WHEN strpos('|' || a.src_kinds || '|', '|' || u.src_kind || '|') > 0
+                     AND strpos('|' || a.dst_kinds || '|', '|' || u.dst_kind || '|') > 0
                     THEN 1 ELSE 0 END) AS allowed
-    FROM cpg_edges AS e
-    LEFT JOIN cpg_nodes AS s ON s.node_id = e.src_id
-    LEFT JOIN cpg_nodes AS d ON d.node_id = e.dst_id
-    LEFT JOIN allowed AS a ON a.edge_kind = e.edge_kind
-    GROUP BY e.edge_id, e.edge_kind, e.src_kind, e.dst_kind, s.node_kind, d.node_kind
+    FROM used AS u
+    LEFT JOIN allowed AS a ON a.edge_kind = u.edge_kind
+    GROUP BY u.edge_kind, u.src_kind, u.dst_kind, u.edges
 )
-SELECT edge_id, edge_kind, src_kind, dst_kind, src_node_kind, dst_node_kind
+SELECT edge_kind, src_kind, dst_kind, edges
 FROM checked
-WHERE allowed = 0 OR src_kind <> src_node_kind OR dst_kind <> dst_node_kind
+WHERE allowed = 0 OR allowed IS NULL

@@ -2,7 +2,8 @@
 --   module          `pkg.sub.mod`               -> MODULE
 --   definition      `pkg.mod.Class.method`      -> CLASS / FUNCTION (defs outside <locals>)
 --   module_binding  `pkg.mod.CONSTANT`          -> BINDING (a module-level variable)
---   reexport        `pkg.Name` where pkg/__init__ does `from .mod import Thing as Name`: the
+--   reexport        `pkg.Name` where pkg/__init__ does `from .mod import Thing as Name` (or
+--                   `from .mod import *` and mod binds a public `Name`): the
 --                   import chain is followed (up to 10 hops) to the first name that is one of the
 --                   above; a chain that leaves the repository ends at EXTERNAL `external:<name>`.
 -- Direct entries win over re-exports; among duplicates (a name defined twice, e.g. in both
@@ -41,21 +42,16 @@ direct_best AS (
            row_number() OVER (PARTITION BY fq ORDER BY priority, pos DESC, target_id) AS rn
     FROM direct
 ),
--- `from x import y as z` / `import x.y as z` at module level of repository module m: m.z -> x.y
-aliases AS (
-    SELECT DISTINCT m.module || '.' || i.bound_name AS alias_fq, i.bound_target AS target_fq
-    FROM imports AS i
-    JOIN idx_modules AS m ON m.path = i.path AND m.name_rank = 1
-    WHERE i.scope_id = 'scope:' || i.path AND NOT i.is_star
-      AND i.bound_name IS NOT NULL AND i.bound_target IS NOT NULL
-),
+-- follow aliases; stop at a direct entry, after 10 hops, or when a name repeats (import cycles)
 chase AS (
-    SELECT alias_fq AS start_fq, target_fq AS fq, 1 AS hops FROM aliases
+    SELECT alias_fq AS start_fq, target_fq AS fq, 1 AS hops,
+           '|' || alias_fq || '|' || target_fq || '|' AS visited
+    FROM idx_aliases
     UNION ALL
-    SELECT c.start_fq, a.target_fq, c.hops + 1
+    SELECT c.start_fq, a.target_fq, c.hops + 1, c.visited || a.target_fq || '|'
     FROM chase AS c
-    JOIN aliases AS a ON a.alias_fq = c.fq
-    WHERE c.hops < 10 AND a.target_fq <> c.fq
+    JOIN idx_aliases AS a ON a.alias_fq = c.fq AND NOT a.is_direct
+    WHERE c.hops < 10 AND strpos(c.visited, '|' || a.target_fq || '|') = 0
 ),
 chase_ranked AS (
     SELECT c.start_fq, c.fq, c.hops, d.target_id, d.target_kind, d.candidates,

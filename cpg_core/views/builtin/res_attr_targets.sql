@@ -3,12 +3,13 @@
 --        method (cls when decorated @classmethod; @staticmethod has none), also read from a closure
 --        inside the method: m is looked up in the method's class and then its bases (idx_class_mro)
 --   super          `super().m` inside a method: m looked up in the bases only (depth >= 1)
---   class_attribute  `C.m` where C is a repository class that does not define m itself: m is
---        looked up in C's bases
+--   class_attribute  `C.m` where C is a repository class and m is not a def of C's body: m is
+--        looked up in C's class-level names and then its bases
 --   constructor_receiver  `C(...).m`: m looked up in class C
+--   cls_receiver  a bare `cls` in a classmethod denotes its class (so `cls(...)` calls it)
 -- The nearest definition wins (lowest depth, then written base order). Confidence 0.85 when the
 -- class itself defines the member, 0.8 when a base does (0.85 for super), 0.6 for a constructor
--- receiver. Only the first attribute after the receiver is resolved (`self.a.b` is not).
+-- receiver, 0.7 for cls_receiver. Only the first attribute after the receiver is resolved (`self.a.b` is not).
 -- @keys: ref_id
 -- @layer: resolution
 WITH receivers AS (
@@ -36,7 +37,7 @@ super_requests AS (
     WHERE c.callee_kind = 'attribute' AND c.receiver_call = 'super' AND c.callee_ref_id IS NOT NULL
 ),
 class_requests AS (
-    SELECT v.ref_id, d.target_id AS class_id, r.attr, 1 AS min_depth, 'class_attribute' AS method
+    SELECT v.ref_id, d.target_id AS class_id, r.attr, 0 AS min_depth, 'class_attribute' AS method
     FROM res_value_refs AS v
     JOIN res_ref_bindings AS r ON r.ref_id = v.ref_id
     JOIN idx_dotted AS d ON d.fq = v.parent_fq AND d.target_kind = 'CLASS'
@@ -55,6 +56,14 @@ constructor_requests AS (
       ON v.ref_id = inner_call.callee_ref_id AND v.candidate_no = 1 AND v.target_kind = 'CLASS'
     WHERE outer_call.callee_kind = 'attribute' AND outer_call.receiver_call IS NOT NULL
       AND outer_call.receiver_call <> 'super'
+),
+-- `cls` itself (a bare name, e.g. `cls(...)` in a classmethod) denotes the method's class
+cls_names AS (
+    SELECT r.ref_id, rc.class_id AS target_id, 'CLASS' AS target_kind, 'cls_receiver' AS method,
+           0.7 AS confidence, 0 AS mro_depth, 1 AS candidates
+    FROM res_ref_bindings AS r
+    JOIN receivers AS rc ON rc.binding_id = r.resolved_id AND rc.method = 'cls_attribute'
+    WHERE r.ref_kind = 'name' AND r.access = 'read'
 ),
 requests AS (
     SELECT * FROM self_requests
@@ -85,3 +94,6 @@ SELECT
     f.same_level AS candidates
 FROM found AS f
 WHERE f.rn = 1
+UNION ALL
+SELECT ref_id, target_id, target_kind, method, confidence, mro_depth, candidates
+FROM cls_names
