@@ -48,9 +48,18 @@ def _peak_rss_mib() -> float:
 
 def _timed(fn: Callable[[], T]) -> tuple[float, T]:
     """Wall time of one call and its result."""
-    start = time.perf_counter()
+    wall, _, result = _timed_cpu(fn)
+    return wall, result
+
+
+def _timed_cpu(fn: Callable[[], T]) -> tuple[float, float, T]:
+    """Wall and CPU time (all threads of this process) of one call, and its result.
+
+    CPU time barely moves when other processes compete for the two cores; wall time does.
+    """
+    start, cpu = time.perf_counter(), time.process_time()
     result = fn()
-    return time.perf_counter() - start, result
+    return time.perf_counter() - start, time.process_time() - cpu, result
 
 
 def floor(root: Path, views: Sequence[str]) -> float:
@@ -116,15 +125,17 @@ def _check_plan(plan: Any, root: Path) -> dict[str, Any]:
     }
 
 
-def _best(repeat: int, fn: Callable[[], T]) -> tuple[float, T]:
-    """Fastest of `repeat` timed calls (the least disturbed by other load) and its last result."""
-    times: list[float] = []
+def _best(repeat: int, fn: Callable[[], T]) -> tuple[float, float, T]:
+    """Fastest wall and CPU time of `repeat` calls (the least disturbed by other load)."""
+    walls: list[float] = []
+    cpus: list[float] = []
     result: T | None = None
     for _ in range(max(1, repeat)):
-        seconds, result = _timed(fn)
-        times.append(seconds)
+        wall, cpu, result = _timed_cpu(fn)
+        walls.append(wall)
+        cpus.append(cpu)
     assert result is not None
-    return min(times), result
+    return min(walls), min(cpus), result
 
 
 def run_one(n: int, root: Path, seed: int, repeat: int = 1) -> dict[str, Any]:
@@ -146,13 +157,14 @@ def run_one(n: int, root: Path, seed: int, repeat: int = 1) -> dict[str, Any]:
     else:
         cpg_core_error = None if hasattr(cpg_core.plan, "compile_plan") else "no compile_plan yet"
 
-    out["floor_s"], _ = _best(repeat, lambda: floor(root, views))
+    out["floor_s"], out["floor_cpu_s"], _ = _best(repeat, lambda: floor(root, views))
     out["rss_after_floor_mib"] = _peak_rss_mib()
     if cpg_core_error is not None:
         out["compile_error"] = cpg_core_error
     else:
         try:
-            out["cold_s"], plan = _best(repeat, lambda: _compile(root, cache=False))
+            cold = _best(repeat, lambda: _compile(root, cache=False))
+            out["cold_s"], out["cold_cpu_s"], plan = cold
             out["check"] = _check_plan(plan, root)
             del plan
             gc.collect()
@@ -160,7 +172,8 @@ def run_one(n: int, root: Path, seed: int, repeat: int = 1) -> dict[str, Any]:
             out["populate_s"], plan = _timed(lambda: _compile(root, cache=True))
             del plan
             gc.collect()
-            out["warm_s"], plan = _best(repeat, lambda: _compile(root, cache=True))
+            warm = _best(repeat, lambda: _compile(root, cache=True))
+            out["warm_s"], out["warm_cpu_s"], plan = warm
             out["warm_check"] = _check_plan(plan, root)
             out["cache_note"] = getattr(plan, "cache_note", None)
             del plan
@@ -168,7 +181,8 @@ def run_one(n: int, root: Path, seed: int, repeat: int = 1) -> dict[str, Any]:
         except Exception:
             out["compile_error"] = traceback.format_exc(limit=8)
     out["rss_before_nogc_floor_mib"] = _peak_rss_mib()
-    out["floor_nogc_s"], _ = _best(repeat, lambda: _floor_without_gc(root, views))
+    nogc = _best(repeat, lambda: _floor_without_gc(root, views))
+    out["floor_nogc_s"], out["floor_nogc_cpu_s"], _ = nogc
     return out
 
 
@@ -183,10 +197,10 @@ def run_fresh(root: Path, *, cache: bool) -> dict[str, Any]:
 
     label = "warm_fresh" if cache else "cold_fresh"
     try:
-        seconds, _ = _timed(lambda: _compile(root, cache=cache))
+        wall, cpu, _ = _timed_cpu(lambda: _compile(root, cache=cache))
     except Exception:
         return {f"{label}_error": traceback.format_exc(limit=8)}
-    return {f"{label}_s": seconds, f"{label}_peak_rss_mib": _peak_rss_mib()}
+    return {f"{label}_s": wall, f"{label}_cpu_s": cpu, f"{label}_peak_rss_mib": _peak_rss_mib()}
 
 
 def _child(args: Sequence[str], timeout: float) -> dict[str, Any]:
@@ -279,6 +293,7 @@ def report(results: Sequence[dict[str, Any]], verdicts: Sequence[dict[str, Any]]
         ("warm1st s", lambda r: _fmt(r.get("warm_fresh_s"), ".3f")),
         ("cold/floor", lambda r: _fmt(_ratio(r.get("cold_s"), r.get("floor_s")))),
         ("warm/cold", lambda r: _fmt(_ratio(r.get("warm_s"), r.get("cold_s")), ".3f")),
+        ("cpu c/f", lambda r: _fmt(_ratio(r.get("cold_cpu_s"), r.get("floor_cpu_s")))),
         ("peak MiB", lambda r: _fmt(r.get("peak_rss_mib"), ".0f")),
         ("problems", lambda r: _fmt((r.get("check") or {}).get("problems"), "d")),
     ]
@@ -290,6 +305,7 @@ def report(results: Sequence[dict[str, Any]], verdicts: Sequence[dict[str, Any]]
         "floor: bare sqlglot parse+qualify of every view (GC on); nogc: the same, GC paused",
         "cold/warm: load_project + compile_plan(cache=False/True) in the floor's process",
         "cold1st/warm1st: the same in a fresh process; peak MiB: RSS high-water of cold1st",
+        "cpu c/f: cold/floor in CPU seconds (robust when other processes share the cores)",
         "",
     ]
     lines += [
