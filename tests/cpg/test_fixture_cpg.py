@@ -78,3 +78,12 @@ def test_two_builds_are_identical(fixture_cpg: CpgBuild) -> None:
     for name in ("cpg_nodes", "cpg_edges", "cpg_props"):
         assert again.outputs[name].schema == fixture_cpg.outputs[name].schema, name
         assert _rows(again.outputs[name]) == _rows(fixture_cpg.outputs[name]), name
+
+
+def test_public_schemas(fixture_cpg: CpgBuild) -> None:
+    """The persisted tables' Arrow schemas (plain strings, no views types leaking out)."""
+    text = "".join(
+        f"{name}: {', '.join(f'{f.name} {f.type}' for f in fixture_cpg.outputs[name].schema)}\n"
+        for name in ("cpg_nodes", "cpg_edges", "cpg_props", *CHECK_VIEWS)
+    )
+    check_golden("cpg/schemas.txt", text)

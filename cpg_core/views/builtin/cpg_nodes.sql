@@ -21,7 +21,7 @@ SELECT
     CAST(NULL AS INT) AS line, CAST(NULL AS INT) AS col,
     CAST(NULL AS INT) AS end_line, CAST(NULL AS INT) AS end_col,
     CAST(NULL AS BIGINT) AS bstart, CAST(NULL AS BIGINT) AS bend,
-    CAST(NULL AS VARCHAR) AS parent_id
+    arrow_cast(NULL, 'Utf8') AS parent_id
 FROM files
 UNION ALL
 SELECT d.def_id, n.node_kind, d.name, d.fqname, d.path, d.line, d.col, d.end_line, d.end_col,

@@ -59,6 +59,6 @@ WITH props AS (
     UNION ALL SELECT import_id, 'target_module', target_module FROM imports
     UNION ALL SELECT import_id, 'is_star', 'true' FROM imports WHERE is_star
 )
-SELECT node_id, key, value
+SELECT node_id, key, arrow_cast(value, 'Utf8') AS value
 FROM props
 WHERE value IS NOT NULL
