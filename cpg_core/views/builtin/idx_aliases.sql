@@ -3,6 +3,7 @@
 --   `from t import *` at module level of m re-exports t's public module-level names (those not
 --   starting with `_`, without the modules t binds with a plain `import x`; `__all__` is not
 --   evidence yet, so it is not honoured): m.n -> t.n
+-- @materialize: inline
 -- @keys: alias_fq, target_fq
 -- `is_direct`: the alias is itself a module or a definition's qualified name (those win over
 -- aliases, so the alias is not followed).

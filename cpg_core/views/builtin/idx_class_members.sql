@@ -1,6 +1,7 @@
 -- Members a class body defines: methods and nested classes (the def) and other class-level
 -- names (their BINDING), one row per (class, name, member). Instance attributes assigned through
 -- `self.x = ...` are not members here (see docs/cpg_schema.md, known gaps).
+-- @materialize: inline
 -- @keys: class_id, name, member_id
 -- @layer: index
 SELECT DISTINCT

@@ -2,6 +2,7 @@
 -- repository ancestor class (depth 1, 2, ... through res_inheritance), ordered by depth and then
 -- by the written base order along the path (`mro_key`). This is a depth-first approximation of
 -- C3, exact for single inheritance.
+-- @materialize: inline
 -- @keys: class_id, ancestor_id, mro_key
 -- @layer: index
 WITH RECURSIVE mro AS (

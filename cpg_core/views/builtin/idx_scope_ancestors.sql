@@ -1,6 +1,7 @@
 -- Scope ancestry: every scope paired with itself (depth 0) and each enclosing scope (depth 1, 2,
 -- ...) up to its module, with the enclosing scope's kind (module, class, function, lambda,
 -- comprehension). Name resolution walks this to find enclosing function scopes.
+-- @materialize: inline
 -- @keys: scope_id, ancestor_scope_id
 -- @layer: index
 WITH RECURSIVE ancestry AS (

@@ -10,6 +10,7 @@
 -- The nearest definition wins (lowest depth, then written base order). Confidence 0.85 when the
 -- class itself defines the member, 0.8 when a base does (0.85 for super), 0.6 for a constructor
 -- receiver, 0.7 for cls_receiver. Only the first attribute after the receiver is resolved (`self.a.b` is not).
+-- @materialize: inline
 -- @keys: ref_id
 -- @layer: resolution
 WITH receivers AS (

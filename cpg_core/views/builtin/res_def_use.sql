@@ -8,6 +8,7 @@
 --   position_other_scope  a use in another scope (a closure, a function reading a global) or in
 --                         a comprehension (whose target is written after its element) sees every
 --                         definition of the binding (confidence 0.5 / number of definitions).
+-- @materialize: inline
 -- @keys: def_node_id, use_ref_id
 -- @layer: resolution
 WITH definitions AS (
