@@ -120,13 +120,17 @@ class Walker:
     def make_id(self, kind: str, span: Span) -> str:
         """``kind:path:bstart:bend``; a numbered suffix only if a span repeats (never on 3.11)."""
         ident = f"{kind}:{self.path}:{span[4]}:{span[5]}"
-        if ident in self.seen_ids:
-            n = 2
-            while f"{ident}:{n}" in self.seen_ids:
-                n += 1
-            ident = f"{ident}:{n}"
-        self.seen_ids.add(ident)
+        seen = self.seen_ids
+        if ident in seen:
+            ident = self._dedupe(ident)
+        seen.add(ident)
         return ident
+
+    def _dedupe(self, ident: str) -> str:
+        n = 2
+        while f"{ident}:{n}" in self.seen_ids:
+            n += 1
+        return f"{ident}:{n}"
 
     def visit(self, node: Any) -> None:
         """Dispatch on the exact node type."""
@@ -135,7 +139,11 @@ class Walker:
     def generic(self, node: Any) -> None:
         """Visit child nodes in field order."""
         visit = self.visit
-        for name in _child_fields(node.__class__):
+        cls = node.__class__
+        fields = _FIELDS.get(cls)
+        if fields is None:
+            fields = _child_fields(cls)
+        for name in fields:
             value: Any = getattr(node, name, None)
             if value.__class__ is list:
                 for item in value:
@@ -469,11 +477,46 @@ class Walker:
         return ref_id
 
     def name(self, node: ast.Name, augmented: bool = False, is_callee: bool = False) -> str:
-        """A bare name."""
+        """A bare name (the hottest row: spans and id inlined; a name never spans lines)."""
+        line = node.lineno
+        col = node.col_offset
+        end_col = node.end_col_offset or col
+        start = self.starts[line - 1] + self.base
+        bstart = start + col
+        bend = start + end_col
+        ref_id = f"ref:{self.path}:{bstart}:{bend}"
+        seen = self.seen_ids
+        if ref_id in seen:
+            ref_id = self._dedupe(ref_id)
+        seen.add(ref_id)
+        if not self.ascii:
+            col = self.index.char_col(line, col)
+            end_col = self.index.char_col(line, end_col)
         ident = node.id
-        return self.ref(
-            node, "name", ident, ident, None, 1, _CTX[node.ctx.__class__], augmented, is_callee
+        self.refs.append(
+            (
+                ref_id,
+                self.path,
+                self.scope_id,
+                self.def_id,
+                "name",
+                ident,
+                ident,
+                None,
+                1,
+                _CTX[node.ctx.__class__],
+                augmented,
+                is_callee,
+                self.in_annotation,
+                line,
+                col,
+                line,
+                end_col,
+                bstart,
+                bend,
+            )
         )
+        return ref_id
 
     def attribute(
         self, node: ast.Attribute, augmented: bool = False, is_callee: bool = False
@@ -599,6 +642,18 @@ class Walker:
         span = self.span(node)
         args = node.args
         keywords = node.keywords
+        star_args = False
+        for a in args:
+            if a.__class__ is ast.Starred:
+                star_args = True
+                break
+        kw_names: list[str] = []
+        star_kwargs = False
+        for k in keywords:
+            if k.arg is None:
+                star_kwargs = True
+            else:
+                kw_names.append(k.arg)
         self.calls.append(
             (
                 self.make_id("call", span),
@@ -612,9 +667,9 @@ class Walker:
                 receiver_call,
                 len(args),
                 len(keywords),
-                [k.arg for k in keywords if k.arg is not None],
-                any(a.__class__ is ast.Starred for a in args),
-                any(k.arg is None for k in keywords),
+                kw_names,
+                star_args,
+                star_kwargs,
                 *span,
             )
         )
