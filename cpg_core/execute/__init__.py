@@ -1,1 +1,11 @@
-"""cpg_core.execute."""
+"""cpg_core.execute: run a compiled plan through Hamilton over DataFusion into the Delta store.
+
+Public API: `build`, `ExecutorConfig`, `ExecutionMode`, `RunResult`, `BuildError`,
+`RunManifest`; `run_plan_direct` (in `direct`) is the reference executor outputs must equal.
+"""
+
+from cpg_core.execute.build import BuildError, RunResult, build
+from cpg_core.execute.config import ExecutionMode, ExecutorConfig
+from cpg_core.execute.manifest import RunManifest
+
+__all__ = ["BuildError", "ExecutionMode", "ExecutorConfig", "RunManifest", "RunResult", "build"]

@@ -1,0 +1,315 @@
+"""`build`: run a plan (or a selection of it) into a Delta store through the Hamilton driver.
+
+The public entry point of execution (the CLI's `cpg build` and Dagster call it). One run holds
+the store's lock from start to end; each persisted view is written as soon as it is computed;
+the incremental state and measured durations are recorded only after the whole run succeeded.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from cpg_core.artifacts.envelope import artifact_id
+from cpg_core.artifacts.from_plan import schedule_artifact, validation_artifact
+from cpg_core.execute.codegen import fingerprint_input, task_input
+from cpg_core.execute.config import SERIAL, ExecutionMode, ExecutorConfig
+from cpg_core.execute.driver_cache import DriverEntry, driver_for
+from cpg_core.execute.manifest import OutputVersion, RunManifest
+from cpg_core.execute.pools import RemotePool, open_pool
+from cpg_core.execute.priority import priority_ranks
+from cpg_core.execute.runner import RunSettings, TaskFailedError
+from cpg_core.execute.store_adapter import RunContext
+from cpg_core.execute.task_spec import folded_inputs, persisted_views, view_task
+from cpg_core.execute.versions import data_version, register_fingerprints, remember
+from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.pruning import PrunedPlan, prune
+from cpg_core.store.content_hash import canonicalize
+from cpg_core.store.delta_store import DeltaStore
+from cpg_core.store.events import EventLog, RunError, RunFinish, RunStart
+from cpg_core.store.history import record_durations
+from cpg_core.store.runs import DatasetState, commit_run
+
+PLAN_OUTPUTS = ("plan_signature", "task_generations")
+
+
+class BuildError(RuntimeError):
+    """A build failed. `view` names the failing view (None if no view failed); `kept` lists the
+    outputs this run wrote before failing (they stay; the incremental state is not committed)."""
+
+    def __init__(
+        self, message: str, *, view: str | None = None, kept: tuple[str, ...] = ()
+    ) -> None:
+        self.view = view
+        self.kept = kept
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A successful build: its manifest and the output tables (canonical order, store types)."""
+
+    manifest: RunManifest
+    tables: Mapping[str, pa.Table]
+
+    @property
+    def executed(self) -> tuple[str, ...]:
+        """Views whose SQL ran (cache misses), in submission order."""
+        return self.manifest.executed
+
+    @property
+    def cache_hits(self) -> tuple[str, ...]:
+        return tuple(c.view for c in self.manifest.cache if c.hit)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What one build runs and reads."""
+
+    pruned: PrunedPlan
+    views: list[str]
+    from_store: list[str]
+    table_inputs: list[str]
+
+
+def _scope(plan: ExecutionPlan, select: Sequence[str] | None, upstream: bool) -> _Scope:
+    if select is not None:
+        inline = [v for v in select if v in plan.tasks and not plan.tasks[v].view.persisted]
+        if inline:
+            raise BuildError(f"cannot select inline view(s) {inline}: they are not stored")
+    if select is None or upstream:
+        pruned = prune(plan, outputs=select)
+    else:  # only the selected views (and any between them); their other inputs from the store
+        pruned = prune(plan, outputs=select, changed_views=select)
+    views = persisted_views(plan, pruned.active)
+    reads: set[str] = set()
+    for view in views:
+        reads |= set(folded_inputs(plan, view)[1])
+    from_store = sorted(r for r in reads if r in plan.tasks and r not in pruned.active)
+    tables = sorted(r for r in reads if r not in plan.tasks)
+    return _Scope(pruned, views, from_store, tables)
+
+
+def _stored_inputs(store: DeltaStore, names: list[str]) -> dict[str, pa.Table]:
+    tables: dict[str, pa.Table] = {}
+    for name in names:
+        info = store.info(name)
+        if info is None:
+            raise BuildError(
+                f"view {name!r} is read by the selection but is not in the store {store.root}: "
+                "build it first or select it with its upstream views"
+            )
+        table = store.read(name, info.version)
+        tables[name] = remember(table, info.data_version) if info.data_version else table
+    return tables
+
+
+def _table_inputs(
+    plan: ExecutionPlan,
+    store: DeltaStore,
+    inputs: Mapping[str, pa.Table],
+    names: list[str],
+    run_id: str,
+) -> tuple[dict[str, pa.Table], dict[str, DatasetState]]:
+    """The input tables the run needs; evidence tables are written to the store as well."""
+    missing = [n for n in names if n not in inputs]
+    if missing:
+        raise BuildError(f"missing input table(s) {missing}: pass them in `inputs`")
+    states: dict[str, DatasetState] = {}
+    for name in names:
+        table = inputs[name]
+        dataset = plan.datasets.get(name)
+        if dataset is not None and dataset.kind == "evidence":
+            canonical = canonicalize(table)
+            remember(table, canonical.data_version)
+            stored = store.write(
+                name,
+                canonical,
+                fingerprint=f"evidence:{name}",
+                data_version=canonical.data_version,
+                run_id=run_id,
+            )
+            states[name] = DatasetState(
+                data_version=canonical.data_version,
+                fingerprint=f"evidence:{name}",
+                delta_version=stored.version,
+            )
+    return {n: inputs[n] for n in names}, states
+
+
+def _pool_for(config: ExecutorConfig, plan: ExecutionPlan, views: list[str]) -> RemotePool | None:
+    if config.mode is ExecutionMode.PARALLEL and config.kind == "processes":
+        return open_pool("processes", config.max_tasks)
+    if config.mode is ExecutionMode.REMOTE and any(
+        plan.costs[v].seconds >= config.remote_threshold_s for v in views
+    ):
+        return open_pool(config.kind, config.max_tasks)
+    return None
+
+
+def build(
+    plan: ExecutionPlan,
+    *,
+    store: Path | str,
+    inputs: Mapping[str, pa.Table],
+    config: ExecutorConfig = SERIAL,
+    select: Sequence[str] | None = None,
+    upstream: bool = True,
+) -> RunResult:
+    """Build the plan's persisted views (or `select`ed ones: with their upstream closure, or
+    alone when `upstream=False`, reading their inputs from the store) into `store`.
+
+    Raises `BuildError` (naming the failing view) when a view fails; outputs written before the
+    failure stay in the store and the incremental state is not committed.
+    """
+    register_fingerprints()
+    started = time.perf_counter()
+    run_id = uuid.uuid4().hex
+    scope = _scope(plan, select, upstream)
+    delta = DeltaStore(store)
+    with delta.run_lock(f"cpg build {run_id}"):
+        entry, warnings = driver_for(plan, delta)
+        with entry.lock:
+            return _run(
+                plan, scope, delta, entry, inputs, config, run_id, warnings, started, select
+            )
+
+
+def _run(
+    plan: ExecutionPlan,
+    scope: _Scope,
+    delta: DeltaStore,
+    entry: DriverEntry,
+    inputs: Mapping[str, pa.Table],
+    config: ExecutorConfig,
+    run_id: str,
+    warnings: list[str],
+    started: float,
+    select: Sequence[str] | None,
+) -> RunResult:
+    overrides = _stored_inputs(delta, scope.from_store)
+    tables, input_states = _table_inputs(plan, delta, inputs, scope.table_inputs, run_id)
+    partitions = config.partitions()
+    hamilton_inputs: dict[str, Any] = {"execution_plan": plan, **tables}
+    for view in scope.views:
+        hamilton_inputs[fingerprint_input(view)] = plan.tasks[view].fingerprint
+        hamilton_inputs[task_input(view)] = view_task(plan, view, target_partitions=partitions)
+    index: dict[str, tuple[str, int]] = {}
+    for view in scope.views:
+        info = delta.info(view)
+        if info is not None and info.data_version:
+            index[info.data_version] = (view, info.version)
+    entry.results.reset(index)
+
+    events = EventLog(delta, run_id, plan.signature)
+    context = RunContext(
+        store=delta,
+        run_id=run_id,
+        events=events,
+        record=(
+            settings := RunSettings(
+                config=config,
+                ranks=priority_ranks(scope.pruned.schedule),
+                costs={v: plan.costs[v].seconds for v in scope.views},
+                module=entry.module,
+            )
+        ).record,
+        fingerprints={v: plan.tasks[v].fingerprint for v in scope.views},
+    )
+    events.emit(RunStart(mode=config.mode.value, tasks=len(scope.views), executor=config.kind))
+    pool = _pool_for(config, plan, scope.views)
+    settings.pool = pool
+    entry.executor.settings = settings
+    entry.adapter.context = context
+    try:
+        results = entry.driver.execute(
+            [*PLAN_OUTPUTS, *scope.views], inputs=hamilton_inputs, overrides=overrides
+        )
+    except Exception as error:
+        failed = error.task if isinstance(error, TaskFailedError) else None
+        cause = error.error if isinstance(error, TaskFailedError) else error
+        kept = tuple(sorted(n for n, (_, written) in context.written.items() if written))
+        events.emit(
+            RunError(duration_s=time.perf_counter() - started, error=str(cause), failed_task=failed)
+        )
+        events.flush()
+        where = f"view {failed!r}" if failed else "the build"
+        raise BuildError(
+            f"{where} failed: {cause}; kept {len(kept)} output(s) written before the failure"
+            f"{': ' + ', '.join(kept) if kept else ''}; incremental state not committed",
+            view=failed,
+            kept=kept,
+        ) from cause
+    finally:
+        entry.adapter.context = None
+        entry.executor.settings = None
+        if pool is not None:
+            pool.close()
+    if results["plan_signature"] != plan.signature:
+        raise BuildError("the driver ran a different plan than it was given")
+
+    datasets = dict(input_states)
+    outputs = []
+    for view in scope.views:
+        stored, written = context.written[view]
+        fingerprint = plan.tasks[view].fingerprint
+        assert stored.data_version is not None
+        datasets[view] = DatasetState(
+            data_version=stored.data_version, fingerprint=fingerprint, delta_version=stored.version
+        )
+        outputs.append(
+            OutputVersion(
+                name=view,
+                data_version=stored.data_version,
+                delta_version=stored.version,
+                fingerprint=fingerprint,
+                rows=stored.rows,
+                bytes=stored.bytes,
+                written=written,
+            )
+        )
+    commit_run(delta.root, run_id=run_id, plan_signature=plan.signature, datasets=datasets)
+    if context.durations:
+        record_durations(delta.root, context.durations)
+    record = settings.record
+    executed = tuple(
+        n for n in record.submission_order if n in record.executed and n in context.fingerprints
+    )
+    duration = time.perf_counter() - started
+    events.emit(
+        RunFinish(
+            duration_s=duration,
+            tasks_run=len(executed),
+            cache_hits=len(scope.views) - len(executed),
+        )
+    )
+    events.flush()
+    manifest = RunManifest(
+        run_id=run_id,
+        plan_signature=plan.signature,
+        reduced_signature=scope.pruned.reduced_signature,
+        schedule_artifact_id=artifact_id(schedule_artifact(plan, scope.pruned)),
+        validation_artifact_id=artifact_id(validation_artifact(plan)),
+        mode=config.mode.value,
+        executor=config.kind,
+        max_tasks=config.concurrency,
+        selected=tuple(select) if select is not None else None,
+        read_from_store=tuple(scope.from_store),
+        submission_order=tuple(n for n in record.submission_order if n in context.fingerprints),
+        routing=tuple(r for r in record.routing if r.task in context.fingerprints),
+        outputs=tuple(outputs),
+        inputs={
+            name: data_version(table) for name, table in sorted({**tables, **overrides}.items())
+        },
+        cache=tuple(context.lineage[v] for v in sorted(context.lineage)),
+        executed=executed,
+        duration_s=duration,
+        warnings=tuple(warnings),
+    )
+    return RunResult(manifest=manifest, tables={v: results[v] for v in scope.views})

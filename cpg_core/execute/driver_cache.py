@@ -1,0 +1,121 @@
+"""One Hamilton driver per (plan signature, store): generated module, cache, adapters, executor.
+
+Why cached: building the function graph costs per node; a process that builds the same plan
+again (Dagster, a watch loop, the tests) reuses it. Per-run state lives in `RunSettings` /
+`RunContext`, set under the store's run lock and cleared after the run.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from hamilton import driver
+from hamilton.caching.adapter import HamiltonCacheAdapter
+from hamilton.lifecycle.base import LifecycleAdapterSet
+
+from cpg_core.execute.cache import (
+    METADATA_FILE,
+    DeltaResultStore,
+    WalMetadataStore,
+    check_cache_dir,
+)
+from cpg_core.execute.codegen import (
+    PLAN_INPUT,
+    PLAN_NODES,
+    GeneratedModule,
+    fingerprint_input,
+    generate,
+    task_input,
+)
+from cpg_core.execute.runner import PlanGraphExecutor
+from cpg_core.execute.store_adapter import StoreAdapter
+from cpg_core.execute.tags import apply_schedule_tags
+from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.store.delta_store import DeltaStore
+
+MODULES_DIR = Path("_cpg") / "modules"
+CACHE_DIR = Path("_cpg") / "hamilton_cache"
+
+
+@dataclass
+class DriverEntry:
+    """A built driver and the parts a run configures."""
+
+    driver: driver.Driver
+    module: GeneratedModule
+    executor: PlanGraphExecutor
+    cache: HamiltonCacheAdapter
+    results: DeltaResultStore
+    adapter: StoreAdapter
+    cache_path: Path
+    lock: threading.Lock
+
+
+_entries: dict[tuple[str, Path], DriverEntry] = {}
+_entries_lock = threading.Lock()
+
+
+def _new_entry(plan: ExecutionPlan, store: DeltaStore) -> DriverEntry:
+    module = generate(plan, store.root / MODULES_DIR)
+    cache_path = store.root / CACHE_DIR
+    results = DeltaResultStore(store)
+    cache = HamiltonCacheAdapter(
+        path=cache_path,
+        metadata_store=WalMetadataStore(path=str(cache_path)),
+        result_store=results,
+        # The plan and the SQL text never enter a view's key: the fingerprint input does.
+        ignore=[PLAN_INPUT, *(task_input(v) for v in module.views)],
+        disable=list(PLAN_NODES),
+    )
+    adapter = StoreAdapter(results)
+    adapter.cache = cache
+    dr = driver.Builder().with_modules(module.module).with_adapters(cache, adapter).build()
+    adapters = dr.adapter
+    assert isinstance(adapters, LifecycleAdapterSet)
+    executor = PlanGraphExecutor(adapters)
+    dr.graph_executor = executor  # pinned: Driver.execute runs self.graph_executor
+    return DriverEntry(
+        driver=dr,
+        module=module,
+        executor=executor,
+        cache=cache,
+        results=results,
+        adapter=adapter,
+        cache_path=cache_path,
+        lock=threading.Lock(),
+    )
+
+
+def driver_for(plan: ExecutionPlan, store: DeltaStore) -> tuple[DriverEntry, list[str]]:
+    """The cached driver of `plan.signature` on `store` (checked and rebuilt if the cache was
+    damaged or deleted), with the plan's schedule tags applied; returns warnings too."""
+    key = (plan.signature, store.root)
+    warnings: list[str] = []
+    cache_path = store.root / CACHE_DIR
+    with _entries_lock:
+        warning = check_cache_dir(cache_path)  # wipes a damaged cache directory
+        gone = not (cache_path / METADATA_FILE).exists()
+        if warning or gone:
+            if warning:
+                warnings.append(warning)
+            # connections of cached drivers point at the old file: drop them all for this store
+            for other in [k for k in _entries if k[1] == store.root]:
+                del _entries[other]
+        entry = _entries.get(key)
+        if entry is None:
+            entry = _entries[key] = _new_entry(plan, store)
+    apply_schedule_tags(entry.driver.graph, plan)
+    return entry, warnings
+
+
+def view_inputs(entry: DriverEntry, views: list[str]) -> list[str]:
+    """Names of the per-view inputs of `views` (fingerprint and task)."""
+    return [name for v in views for name in (fingerprint_input(v), task_input(v))]
+
+
+def forget_drivers() -> None:
+    """Drop every cached driver (tests; a long-lived process that wants to free memory)."""
+    with _entries_lock:
+        _entries.clear()

@@ -1,0 +1,254 @@
+"""The plan-aware Hamilton graph executor: a ready queue in plan priority order.
+
+Why our own `GraphExecutor`: Hamilton's task-based executor pops a FIFO deque filled in set order
+(changes with PYTHONHASHSEED), busy-spins while tasks run, and its lifecycle hooks cannot reorder
+submission (FACTS). This executor keeps Hamilton's node semantics — every node goes through
+`graph_functions.execute_lifecycle_for_node`, so the cache adapter and lifecycle adapters run as
+usual — and owns only *which ready node starts next and where*. It blocks on futures (no spin).
+
+Internal Hamilton API relied on (pinned by tests/execute/test_hamilton_pins.py, hamilton 1.90):
+`driver.GraphExecutor` (abstract `execute(fg, final_vars, overrides, inputs, run_id)` and
+`validate`), the `Driver.graph_executor` attribute that `Driver.execute` calls, and
+`execution.graph_functions.execute_lifecycle_for_node(node, adapter, run_id, task_id, **kwargs)`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from hamilton import node as hamilton_node
+from hamilton.driver import GraphExecutor
+from hamilton.execution import graph_functions
+from hamilton.graph import FunctionGraph
+from hamilton.lifecycle.base import LifecycleAdapterSet
+
+from cpg_core.execute.codegen import GeneratedModule
+from cpg_core.execute.config import ExecutionMode, ExecutorConfig
+from cpg_core.execute.manifest import RoutingDecision
+from cpg_core.execute.pools import RemotePool
+
+
+class TaskFailedError(RuntimeError):
+    """A node raised; `task` names it and `error` is the original exception."""
+
+    def __init__(self, task: str, error: BaseException) -> None:
+        self.task = task
+        self.error = error
+        super().__init__(f"task {task!r} failed: {error}")
+
+
+@dataclass
+class RunRecord:
+    """What the executor did in one run (filled from worker threads; appends are atomic)."""
+
+    submission_order: list[str] = field(default_factory=list)
+    routing: list[RoutingDecision] = field(default_factory=list)
+    executed: dict[str, float] = field(default_factory=dict)  # node → seconds in its callable
+    executor_of: dict[str, str] = field(default_factory=dict)
+    scheduling_s: float = 0.0
+
+
+@dataclass
+class RunSettings:
+    """Per-run inputs of the executor, set by the build before `Driver.execute`."""
+
+    config: ExecutorConfig
+    ranks: Mapping[str, int]
+    costs: Mapping[str, float]
+    module: GeneratedModule
+    pool: RemotePool | None = None
+    record: RunRecord = field(default_factory=RunRecord)
+
+
+def _execute_node(
+    node_: hamilton_node.Node, adapter: LifecycleAdapterSet, run_id: str, kwargs: dict[str, Any]
+) -> Any:
+    # Positional on purpose: the parameters are named `__node_`, `__adapter`, ... and a keyword
+    # call from inside a class body would be name-mangled.
+    # task_id is annotated `str`, but Hamilton itself passes None outside task-based execution,
+    # which is what tells the cache adapter this is a standalone node.
+    no_task = cast("str", None)
+    return graph_functions.execute_lifecycle_for_node(node_, adapter, run_id, no_task, **kwargs)
+
+
+class PlanGraphExecutor(GraphExecutor):
+    """Runs the nodes Hamilton needs for `final_vars`, ready ones in plan priority order."""
+
+    def __init__(self, adapter: LifecycleAdapterSet) -> None:
+        self.adapter = adapter
+        self.settings: RunSettings | None = None
+
+    def validate(self, nodes_to_execute: list[hamilton_node.Node]) -> None:
+        for node_ in nodes_to_execute:
+            if node_.node_role in (hamilton_node.NodeType.EXPAND, hamilton_node.NodeType.COLLECT):
+                raise ValueError(
+                    f"node {node_.name!r}: Parallelizable/Collect is not supported by the plan "
+                    "executor (extraction runs on its own driver)"
+                )
+
+    # ---------------------------------------------------------------- routing
+
+    def _route(self, name: str, settings: RunSettings) -> tuple[str, str, RemotePool | None]:
+        config = settings.config
+        is_view = name in settings.costs
+        if config.mode is ExecutionMode.SERIAL:
+            return "main", "serial mode", None
+        if not is_view:
+            return "threads", "plan node (trivial)", None
+        if config.mode is ExecutionMode.PARALLEL:
+            if config.kind == "processes":
+                return "processes", "parallel mode, process executor", settings.pool
+            return "threads", "parallel mode, thread executor", None
+        cost = settings.costs[name]
+        if cost >= config.remote_threshold_s:
+            reason = f"cost {cost:.3g} s >= threshold {config.remote_threshold_s:g} s"
+            return config.kind, reason, settings.pool
+        reason = f"cost {cost:.3g} s < threshold {config.remote_threshold_s:g} s"
+        return "threads", reason, None
+
+    def _runnable(
+        self, node_: hamilton_node.Node, settings: RunSettings, pool: RemotePool | None
+    ) -> hamilton_node.Node:
+        """A copy of the node whose callable records that it ran (a cache miss) and may run
+        out of process. Hamilton's cache adapter calls it only on a miss."""
+        record = settings.record
+        name = node_.name
+        original: Callable[..., Any] = node_.callable
+        module = settings.module
+
+        def call(**kwargs: Any) -> Any:
+            start = time.perf_counter()
+            result = pool.call(module, name, kwargs) if pool is not None else original(**kwargs)
+            record.executed[name] = time.perf_counter() - start
+            return result
+
+        return node_.copy_with(callabl=call)
+
+    def _run_one(
+        self, node_: hamilton_node.Node, kwargs: dict[str, Any], run_id: str, settings: RunSettings
+    ) -> Any:
+        executor, reason, pool = self._route(node_.name, settings)
+        settings.record.routing.append(
+            RoutingDecision(task=node_.name, executor=executor, reason=reason)
+        )
+        settings.record.executor_of[node_.name] = executor
+        try:
+            return _execute_node(
+                self._runnable(node_, settings, pool), self.adapter, run_id, kwargs
+            )
+        except Exception as error:
+            raise TaskFailedError(node_.name, error) from error
+
+    # ---------------------------------------------------------------- the ready queue
+
+    def execute(
+        self,
+        fg: FunctionGraph,
+        final_vars: list[Any],
+        overrides: dict[str, Any],
+        inputs: dict[str, Any],
+        run_id: str,
+    ) -> dict[str, Any]:
+        settings = self.settings
+        if settings is None:
+            raise RuntimeError("PlanGraphExecutor.settings must be set for each run")
+        started = time.perf_counter()
+        inputs = graph_functions.combine_config_and_inputs(fg.config, inputs)
+        nodes, _ = fg.get_upstream_nodes(
+            final_vars, runtime_inputs=inputs, runtime_overrides=overrides
+        )
+        values: dict[str, Any] = {}
+        pending: dict[str, hamilton_node.Node] = {}
+        for node_ in nodes:
+            if node_.name in overrides:
+                values[node_.name] = overrides[node_.name]
+            elif node_.user_defined:
+                if node_.name in inputs:
+                    values[node_.name] = inputs[node_.name]
+            else:
+                pending[node_.name] = node_
+        waiting: dict[str, int] = {}
+        readers: dict[str, list[str]] = {}
+        for name, node_ in pending.items():
+            deps = [d.name for d in node_.dependencies if d.name in pending]
+            waiting[name] = len(deps)
+            for dep in node_.dependencies:
+                readers.setdefault(dep.name, []).append(name)
+        unread = {name: len(r) for name, r in readers.items()}
+        keep = set(final_vars)
+        rank = settings.ranks
+        ready = [(rank.get(n, -1), n) for n, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+
+        def complete(name: str, result: Any) -> None:
+            values[name] = result
+            for reader in readers.get(name, ()):
+                waiting[reader] -= 1
+                if waiting[reader] == 0:
+                    heapq.heappush(ready, (rank.get(reader, -1), reader))
+            for dep in pending[name].dependencies:  # free inputs nobody needs any more
+                unread[dep.name] -= 1
+                if unread[dep.name] == 0 and dep.name not in keep:
+                    values.pop(dep.name, None)
+
+        def kwargs_of(name: str) -> dict[str, Any]:
+            return {d.name: values[d.name] for d in pending[name].dependencies if d.name in values}
+
+        record = settings.record
+        if settings.config.concurrency == 1:
+            while ready:
+                _, name = heapq.heappop(ready)
+                record.submission_order.append(name)
+                complete(name, self._run_one(pending[name], kwargs_of(name), run_id, settings))
+        else:
+            self._run_concurrently(ready, pending, kwargs_of, complete, run_id, settings)
+        record.scheduling_s = time.perf_counter() - started
+        return {name: values[name] for name in final_vars if name in values}
+
+    def _run_concurrently(
+        self,
+        ready: list[tuple[int, str]],
+        pending: Mapping[str, hamilton_node.Node],
+        kwargs_of: Callable[[str], dict[str, Any]],
+        complete: Callable[[str, Any], None],
+        run_id: str,
+        settings: RunSettings,
+    ) -> None:
+        """Keep up to `max_tasks` nodes in flight; after a failure start nothing new, let the
+        running ones finish (their outputs are kept), then raise the first failure."""
+        record = settings.record
+        in_flight: dict[Future[Any], str] = {}
+        failure: TaskFailedError | None = None
+        lock = threading.Lock()
+        with ThreadPoolExecutor(
+            max_workers=settings.config.concurrency, thread_name_prefix="cpg-task"
+        ) as pool:
+            while ready or in_flight:
+                while ready and failure is None and len(in_flight) < settings.config.concurrency:
+                    _, name = heapq.heappop(ready)
+                    with lock:
+                        record.submission_order.append(name)
+                    future = pool.submit(
+                        self._run_one, pending[name], kwargs_of(name), run_id, settings
+                    )
+                    in_flight[future] = name
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: in_flight[f]):
+                    name = in_flight.pop(future)
+                    try:
+                        result = future.result()
+                    except TaskFailedError as error:
+                        failure = failure or error
+                        continue
+                    if failure is None:
+                        complete(name, result)
+        if failure is not None:
+            raise failure

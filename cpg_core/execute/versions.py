@@ -1,0 +1,70 @@
+"""Data versions of Arrow tables for Hamilton's cache: the store's content hash, computed once.
+
+Hamilton cannot fingerprint `pa.Table` (FACTS: it becomes `<unhashable>` and everything
+recomputes), so we register a handler with `hamilton.caching.fingerprinting.hash_value`. The
+version is the store's order-independent content hash, so a view whose SQL changed but whose rows
+did not gives the same version and its readers stay cached. Tables whose version is already known
+(canonicalized outputs, rows read from the store, written inputs) are memoized by identity so they
+are never sorted and hashed twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+import pyarrow as pa
+from hamilton.caching import fingerprinting
+
+from cpg_core.store.content_hash import content_hash
+
+_lock = threading.Lock()
+_known: dict[int, tuple[weakref.ref[pa.Table], str]] = {}
+
+
+def remember(table: pa.Table, data_version: str) -> pa.Table:
+    """Record `table`'s data version (for as long as the table lives); returns the table."""
+    key = id(table)
+
+    def forget(_: object, key: int = key) -> None:
+        with _lock:
+            _known.pop(key, None)
+
+    with _lock:
+        _known[key] = (weakref.ref(table, forget), data_version)
+    return table
+
+
+def data_version(table: pa.Table) -> str:
+    """The content hash of `table` (memoized by identity)."""
+    with _lock:
+        entry = _known.get(id(table))
+    if entry is not None and entry[0]() is table:
+        return entry[1]
+    version = content_hash(table)
+    remember(table, version)
+    return version
+
+
+def _hash_table(obj: pa.Table, *args: Any, depth: int = 0, **kwargs: Any) -> str:
+    return data_version(obj)
+
+
+def _hash_signature(obj: Any, *args: Any, depth: int = 0, **kwargs: Any) -> str:
+    return str(obj.signature)
+
+
+def _hash_fingerprint(obj: Any, *args: Any, depth: int = 0, **kwargs: Any) -> str:
+    return str(obj.fingerprint)
+
+
+def register_fingerprints() -> None:
+    """Teach Hamilton's cache our types (idempotent; singledispatch registration is global)."""
+    from cpg_core.execute.task_spec import ViewTask
+    from cpg_core.plan.execution_plan import ExecutionPlan
+
+    fingerprinting.hash_value.register(pa.Table)(_hash_table)
+    # Plans and tasks are inputs the cache ignores; a cheap stable hash avoids walking them.
+    fingerprinting.hash_value.register(ExecutionPlan)(_hash_signature)
+    fingerprinting.hash_value.register(ViewTask)(_hash_fingerprint)
