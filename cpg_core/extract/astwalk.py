@@ -26,7 +26,7 @@ Span = tuple[int, int, int, int, int, int]
 Candidate = tuple[str, str, str, Span]
 CandidateKey = tuple[str, str, int]
 
-_CTX = {ast.Load: "load", ast.Store: "store", ast.Del: "del"}
+_CTX: dict[type, str] = {ast.Load: "load", ast.Store: "store", ast.Del: "del"}
 _NOT_CHILDREN = frozenset(
     {
         "ctx",

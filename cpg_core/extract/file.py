@@ -14,7 +14,7 @@ import hashlib
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -214,7 +214,7 @@ def _os_message(exc: OSError) -> str:
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def _quiet() -> Generator[None, None, None]:
     """Parsing emits SyntaxWarning/DeprecationWarning for odd escapes; they are not our output."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -222,7 +222,7 @@ def _quiet() -> Iterator[None]:
 
 
 @contextmanager
-def _recursion_limit(limit: int) -> Iterator[None]:
+def _recursion_limit(limit: int) -> Generator[None, None, None]:
     old = sys.getrecursionlimit()
     if old >= limit:
         yield

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 
@@ -70,7 +70,7 @@ def extract_units(units: tuple[ScanUnit, ...], *, workers: int = 1) -> dict[str,
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def _gc_paused() -> Generator[None, None, None]:
     """Extraction allocates millions of acyclic objects; cyclic GC passes over them are pure cost."""
     was_enabled = gc.isenabled()
     gc.disable()
