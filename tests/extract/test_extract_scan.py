@@ -183,3 +183,13 @@ def test_undecodable_file_name(tmp_path: Path) -> None:
     assert evidence["extract_errors"] == []
     assert evidence["files"][0][1] == "caf\\xe9.py"
     assert isinstance(info, FileInfo)
+
+
+def test_empty_repository_gives_empty_tables(tmp_path: Path) -> None:
+    from cpg_core.extract import EVIDENCE_SCHEMAS, extract_repo
+
+    tables = extract_repo(tmp_path, workers=2)
+    assert list(tables) == list(EVIDENCE_SCHEMAS)
+    for name, table in tables.items():
+        assert table.num_rows == 0
+        assert table.schema.equals(EVIDENCE_SCHEMAS[name])
