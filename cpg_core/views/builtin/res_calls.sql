@@ -3,7 +3,8 @@
 --   builtin or an EXTERNAL name, with that reference's method and confidence
 --   name_only   `x.m(...)` whose receiver is unknown (a local variable, an expression): every
 --               repository method named m is a candidate; confidence 0.3 / their number and
---               ambiguity_count = their number (the first by qualified name is kept)
+--               ambiguity_count = their number (the first by qualified name is kept); with
+--               more than 5 such methods (`close`, `append`) the name says too little: no edge
 -- Targets that are not callable definitions (modules, plain variables) are not call targets.
 -- Calls with no candidate have no row (see the unresolved-calls query in docs/cpg_schema.md).
 -- @keys: call_id
@@ -27,7 +28,7 @@ by_name AS (
     FROM calls AS c
     JOIN methods_by_name AS m ON m.name = c.callee_name AND m.rn = 1
     LEFT JOIN by_ref AS r ON r.call_id = c.call_id
-    WHERE c.callee_kind = 'attribute' AND r.call_id IS NULL
+    WHERE c.callee_kind = 'attribute' AND r.call_id IS NULL AND m.n <= 5
 ),
 candidates AS (
     SELECT * FROM by_ref
