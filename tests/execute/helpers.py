@@ -51,3 +51,22 @@ def direct_hashes(plan: ExecutionPlan, inputs: Mapping[str, pa.Table]) -> dict[s
     """Content hashes of the reference executor's persisted outputs."""
     out = run_plan_direct(plan, inputs)
     return hashes({n: t for n, t in out.items() if plan.tasks[n].view.persisted})
+
+
+def big_orders(rows: int) -> pa.Table:
+    """`orders` with the project's schema and `rows` rows (deterministic), to make builds slow."""
+    from tests.plan.projects import ORDERS
+
+    ids = pa.array(range(rows), pa.int64())
+    statuses = pa.array(["new", "paid", "paid", "void"] * (rows // 4 + 1), pa.string())[:rows]
+    return pa.table(
+        {
+            "order_id": ids,
+            "customer_id": pa.array([10 + 10 * (i % 3) for i in range(rows)], pa.int64()),
+            "amount": pa.array([float(i % 97) for i in range(rows)], pa.float64()),
+            "status": statuses,
+            "tags": pa.array([["a"]] * rows, pa.list_(pa.string())),
+            "address": pa.nulls(rows, ORDERS.schema.field("address").type),
+        },
+        schema=ORDERS.schema,
+    )
