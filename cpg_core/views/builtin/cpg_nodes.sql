@@ -32,10 +32,10 @@ SELECT param_id, 'PARAMETER', name, NULL, path, line, col, end_line, end_col, bs
 FROM params
 UNION ALL
 SELECT b.binding_id, 'BINDING', b.name,
-       CASE WHEN b.scope_kind = 'module' THEN m.module || '.' || b.name END,
+       CASE WHEN b.scope_kind IN ('module', 'class') THEN o.fqname || '.' || b.name END,
        b.path, NULL, NULL, NULL, NULL, NULL, NULL, b.def_id
 FROM idx_bindings AS b
-LEFT JOIN idx_modules AS m ON m.path = b.path
+JOIN idx_def_nodes AS o ON o.def_id = b.def_id
 UNION ALL
 SELECT ref_id, 'REFERENCE', coalesce(chain, '.' || attr), NULL, path, line, col, end_line, end_col,
        bstart, bend, def_id
