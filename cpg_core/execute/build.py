@@ -200,11 +200,8 @@ def _run(
     for view in scope.views:
         hamilton_inputs[fingerprint_input(view)] = plan.tasks[view].fingerprint
         hamilton_inputs[task_input(view)] = view_task(plan, view, target_partitions=partitions)
-    index: dict[str, tuple[str, int]] = {}
-    for view in scope.views:
-        info = delta.info(view)
-        if info is not None and info.data_version:
-            index[info.data_version] = (view, info.version)
+    stored = {v: info for v in scope.views if (info := delta.info(v)) is not None}
+    index = {i.data_version: (v, i.version) for v, i in stored.items() if i.data_version}
     entry.results.reset(index)
 
     events = EventLog(delta, run_id, plan.signature)
@@ -221,6 +218,7 @@ def _run(
             )
         ).record,
         fingerprints={v: plan.tasks[v].fingerprint for v in scope.views},
+        stored=stored,
     )
     events.emit(RunStart(mode=config.mode.value, tasks=len(scope.views), executor=config.kind))
     pool = _pool_for(config, plan, scope.views)

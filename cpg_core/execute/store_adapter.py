@@ -34,6 +34,7 @@ class RunContext:
     events: EventLog
     record: RunRecord
     fingerprints: dict[str, str]  # persisted views of this run → fingerprint
+    stored: dict[str, StoredVersion] = field(default_factory=dict)  # latest at run start
     written: dict[str, tuple[StoredVersion, bool]] = field(default_factory=dict)
     lineage: dict[str, CacheLineage] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
@@ -99,22 +100,23 @@ class StoreAdapter(NodeExecutionHook):
         assert isinstance(result, pa.Table)
         fingerprint = context.fingerprints[node_name]
         version = data_version(result)
-        previous = context.store.info(node_name)
-        stored = context.store.write(
-            node_name,
-            CanonicalTable(result),
-            fingerprint=fingerprint,
-            data_version=version,
-            run_id=context.run_id,
-        )
+        previous = context.stored.get(node_name)
+        if previous is not None and previous.data_version == version:
+            stored, written = previous, False  # unchanged rows (e.g. a cache hit): no Delta work
+        else:
+            stored = context.store.write(
+                node_name,
+                CanonicalTable(result),
+                fingerprint=fingerprint,
+                data_version=version,
+                run_id=context.run_id,
+            )
+            written = previous is None or previous.version != stored.version
         self.results.remember(version, node_name, stored.version)
         hit = node_name not in context.record.executed
         cache_key = self.cache.cache_keys.get(run_id, {}).get(node_name) if self.cache else None
         with self._lock:
-            context.written[node_name] = (
-                stored,
-                previous is None or previous.version != stored.version,
-            )
+            context.written[node_name] = (stored, written)
             context.lineage[node_name] = CacheLineage(
                 view=node_name,
                 cache_key=cache_key if isinstance(cache_key, str) else None,
