@@ -15,21 +15,30 @@ def test_serial_and_parallel_equal_the_reference(tmp_path: Path) -> None:
     plan = compile_project(tmp_path)
     inputs = read_inputs(tmp_path)
     expected = direct_hashes(plan, inputs)
+    threshold = max(plan.costs[v].seconds for v in expected)  # the costliest view goes remote
     configs = {
         "serial": ExecutorConfig(),
         "threads": ExecutorConfig(mode=ExecutionMode.PARALLEL, kind="threads", max_tasks=2),
         "processes": ExecutorConfig(mode=ExecutionMode.PARALLEL, kind="processes", max_tasks=2),
+        "remote": ExecutorConfig(
+            mode=ExecutionMode.REMOTE, kind="processes", max_tasks=2, remote_threshold_s=threshold
+        ),
     }
     for label, config in configs.items():
         result = build(plan, store=tmp_path / label, inputs=inputs, config=config)
         assert hashes(result.tables) == expected, label
         assert set(result.executed) == set(expected), label
         assert {o.name: o.data_version for o in result.manifest.outputs} == expected
-        executors = {r.executor for r in result.manifest.routing}
-        assert (
-            executors
-            == {"serial": {"main"}, "threads": {"threads"}, "processes": {"processes"}}[label]
-        )
+        routing = {r.task: r for r in result.manifest.routing}
+        if label == "remote":
+            for view, decision in routing.items():
+                remote = plan.costs[view].seconds >= threshold
+                assert decision.executor == ("processes" if remote else "threads"), decision
+                assert ("<" not in decision.reason) == remote
+            assert {r.executor for r in routing.values()} == {"processes", "threads"}
+        else:
+            executors = {r.executor for r in routing.values()}
+            assert executors == {label if label != "serial" else "main"}
 
 
 def test_parallel_really_overlaps_independent_views(tmp_path: Path) -> None:
