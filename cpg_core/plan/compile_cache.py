@@ -20,7 +20,7 @@ from cpg_core.plan.problems import Problem
 
 SQLGLOT_VERSION = version("sqlglot")
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 class CachedView(msgspec.Struct, frozen=True):
@@ -29,6 +29,7 @@ class CachedView(msgspec.Struct, frozen=True):
     tables: tuple[str, ...]
     table_positions: dict[str, tuple[int, int]]
     parse_problems: tuple[Problem, ...]
+    cte_named_tables: tuple[str, ...] = ()
     upstream_hash: str | None = None
     required: dict[str, tuple[str, ...]] = {}
     output_schema: bytes | None = None

@@ -178,6 +178,7 @@ class _Compiler:
                     t: (p.line, p.col) for t, p in parsed.tables.items() if p is not None
                 },
                 parse_problems=tuple(parsed.problems),
+                cte_named_tables=tuple(sorted(parsed.cte_named_tables)),
             )
             self._pending_asts[name] = parsed
             self.cache.put(key, entry)
@@ -186,6 +187,9 @@ class _Compiler:
         for table in entry.tables:
             if table not in self.views and table not in self.datasets:
                 near = difflib.get_close_matches(table, self.known, n=1, cutoff=0.6)
+                hint = f"did you mean {near[0]!r}?" if near else None
+                if table in entry.cte_named_tables:
+                    hint = f"the CTE {table!r} reads itself: write WITH RECURSIVE"
                 line_col = entry.table_positions.get(table)
                 analyzed.own_problems.append(
                     Problem(
@@ -195,7 +199,7 @@ class _Compiler:
                         line=line_col[0] if line_col else None,
                         col=line_col[1] if line_col else None,
                         message=f"unknown table {table!r}",
-                        hint=f"did you mean {near[0]!r}?" if near else None,
+                        hint=hint,
                         table=table,
                     )
                 )

@@ -39,6 +39,8 @@ class ParsedView:
     ast: exp.Query | None
     tables: dict[str, Position | None] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # Tables named like a CTE of a non-recursive WITH: likely a CTE that reads itself.
+    cte_named_tables: set[str] = field(default_factory=set)
 
 
 def node_position(node: exp.Expr) -> Position | None:
@@ -146,6 +148,12 @@ def parse_view(view: ViewDef) -> ParsedView:
     if forbidden is not None or not isinstance(ast, exp.Query):
         return ParsedView(view=view, ast=None, problems=[forbidden] if forbidden else [])
     parsed = ParsedView(view=view, ast=ast)
+    plain_ctes = {
+        cte.alias_or_name.lower()
+        for with_ in ast.find_all(exp.With)
+        if not with_.args.get("recursive")
+        for cte in with_.expressions
+    }
     for scope in traverse_scope(ast):
         for source in scope.sources.values():
             if not isinstance(source, exp.Table):
@@ -178,4 +186,6 @@ def parse_view(view: ViewDef) -> ParsedView:
             ident = source.this
             name = ident.this if ident.quoted else ident.this.lower()  # postgres identifier rules
             parsed.tables.setdefault(name, node_position(source))
+            if name in plain_ctes:
+                parsed.cte_named_tables.add(name)
     return parsed

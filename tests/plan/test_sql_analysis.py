@@ -192,3 +192,12 @@ def test_declared_keys_must_be_output_columns(tmp_path: Path) -> None:
     assert problem.code.value == "invalid_metadata"
     assert problem.line == 2
     assert "missing" in problem.message
+
+
+def test_a_cte_reading_itself_without_recursive_gets_a_specific_hint(tmp_path: Path) -> None:
+    sql = "with a as (select 1 as x), c as (select x from a union all select x from c where x < 2)\nselect * from c"
+    plan = compile_views(tmp_path, {"v": sql, "r": sql.replace("with a", "with recursive a")})
+    (problem,) = plan.problems
+    assert problem.view == "v" and problem.code.value == "unknown_table"
+    assert problem.hint == "the CTE 'c' reads itself: write WITH RECURSIVE"
+    assert plan.tasks["r"].admitted
