@@ -197,10 +197,15 @@ def run_fresh(root: Path, *, cache: bool) -> dict[str, Any]:
 
     label = "warm_fresh" if cache else "cold_fresh"
     try:
-        wall, cpu, _ = _timed_cpu(lambda: _compile(root, cache=cache))
+        wall, cpu, plan = _timed_cpu(lambda: _compile(root, cache=cache))
     except Exception:
         return {f"{label}_error": traceback.format_exc(limit=8)}
-    return {f"{label}_s": wall, f"{label}_cpu_s": cpu, f"{label}_peak_rss_mib": _peak_rss_mib()}
+    return {
+        f"{label}_s": wall,
+        f"{label}_cpu_s": cpu,
+        f"{label}_peak_rss_mib": _peak_rss_mib(),
+        f"{label}_cache_note": getattr(plan, "cache_note", None),
+    }
 
 
 def _child(args: Sequence[str], timeout: float) -> dict[str, Any]:
