@@ -34,6 +34,54 @@ def _noop(self: Walker, node: Any) -> None:
     return None
 
 
+# The most frequent container nodes, visited without ``generic``'s field loop (same field order).
+def _value(w: Walker, n: Any) -> None:
+    w.visit(n.value)
+
+
+def _optional_value(w: Walker, n: Any) -> None:
+    if n.value is not None:
+        w.visit(n.value)
+
+
+def _assign(w: Walker, n: ast.Assign) -> None:
+    for target in n.targets:
+        w.visit(target)
+    w.visit(n.value)
+
+
+def _if(w: Walker, n: ast.If | ast.While) -> None:
+    w.visit(n.test)
+    w.visit_all(n.body)
+    w.visit_all(n.orelse)
+
+
+def _compare(w: Walker, n: ast.Compare) -> None:
+    w.visit(n.left)
+    for c in n.comparators:
+        w.visit(c)
+
+
+def _binop(w: Walker, n: ast.BinOp) -> None:
+    w.visit(n.left)
+    w.visit(n.right)
+
+
+def _subscript(w: Walker, n: ast.Subscript) -> None:
+    w.visit(n.value)
+    w.visit(n.slice)
+
+
+def _elts(w: Walker, n: ast.Tuple | ast.List | ast.Set) -> None:
+    for e in n.elts:
+        w.visit(e)
+
+
+def _values(w: Walker, n: ast.BoolOp | ast.JoinedStr) -> None:
+    for v in n.values:
+        w.visit(v)
+
+
 DISPATCH.update(
     {
         ast.FunctionDef: Walker.function,
@@ -61,5 +109,22 @@ DISPATCH.update(
         ast.Pass: _noop,
         ast.Break: _noop,
         ast.Continue: _noop,
+        ast.Expr: _value,
+        ast.Starred: _value,
+        ast.keyword: _value,
+        ast.Await: _value,
+        ast.Return: _optional_value,
+        ast.Assign: _assign,
+        ast.If: _if,
+        ast.While: _if,
+        ast.Compare: _compare,
+        ast.BinOp: _binop,
+        ast.Subscript: _subscript,
+        ast.Tuple: _elts,
+        ast.List: _elts,
+        ast.Set: _elts,
+        ast.BoolOp: _values,
+        ast.JoinedStr: _values,
+        ast.UnaryOp: lambda w, n: w.visit(n.operand),
     }
 )
