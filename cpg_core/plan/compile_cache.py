@@ -80,6 +80,10 @@ class CompileCache:
             return
         self.entries = data.entries
 
+    def has(self, key: str) -> bool:
+        """Whether an entry exists (without marking it used)."""
+        return key in self.entries
+
     def get(self, key: str) -> CachedView | None:
         entry = self.entries.get(key)
         if entry is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import gc
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -23,6 +22,7 @@ from cpg_core.plan import engine_check
 from cpg_core.plan.catalog import Dataset, SourceError, read_source
 from cpg_core.plan.compile_cache import CachedView, CompileCache, schema_from_bytes, schema_to_bytes
 from cpg_core.plan.costs import estimate_costs
+from cpg_core.plan.engine_pool import PROCESS_ENGINE_MIN_VIEWS, PlanningEngine
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
 from cpg_core.plan.fingerprints import canonical_sql_hash, plan_signature, view_fingerprint
 from cpg_core.plan.hashing import hash_value, schema_hash, sha256_hex
@@ -139,6 +139,14 @@ def _metadata_line(text: str, key: str) -> int | None:
     return None
 
 
+def _view_key(view: ViewDef) -> str:
+    """Compile-cache key of a view's text (its analysis also depends on upstream schemas)."""
+    return sha256_hex(f"{view.name}\0{view.path or ''}\0{view.sql}")
+
+
+_GC_EVERY = 64  # analyzed views between collections of their garbage (AST cycles)
+
+
 class _Compiler:
     """One compile: holds the views, datasets, cache and per-view results."""
 
@@ -148,7 +156,7 @@ class _Compiler:
         datasets: Mapping[str, Dataset],
         cache: CompileCache,
         invalid: set[str],
-        engine: Executor,
+        engine: PlanningEngine,
     ) -> None:
         self.engine = engine
         self.views = views
@@ -164,7 +172,7 @@ class _Compiler:
     # -- pass 1: parse (or cache) -----------------------------------------------------------
 
     def _key(self, view: ViewDef) -> str:
-        return sha256_hex(f"{view.name}\0{view.path or ''}\0{view.sql}")
+        return _view_key(view)
 
     def _front(self, name: str) -> _Analyzed:
         view = self.views[name]
@@ -229,7 +237,7 @@ class _Compiler:
             self.cache.put(self._key(view), entry)
             analyzed.entry = entry
             self._since_gc += 1
-            if self._since_gc >= 64:
+            if self._since_gc >= _GC_EVERY:
                 gc.collect(1)
                 self._since_gc = 0
         analyzed.own_problems += entry.problems
@@ -247,13 +255,13 @@ class _Compiler:
         upstream_hash: str,
     ) -> CachedView:
         view = parsed.view
-        # DataFusion plans with the GIL released: overlap it with the sqlglot pass of this view.
-        planned = self.engine.submit(engine_check.output_schema, view.sql, inputs)
+        # DataFusion planning holds the GIL: a worker process plans while this one runs sqlglot.
+        planned = self.engine.plan(view.name, view.sql, inputs)
         columns = analyze_columns(parsed, inputs)
         problems = list(columns.problems)
         schema_bytes: bytes | None = None
         try:
-            schema = planned.result()
+            schema = planned()
         except engine_check.EngineError as error:
             if not problems:  # sqlglot's report has better positions: prefer it
                 pos = self._engine_position(view, error)
@@ -414,7 +422,8 @@ def _compile(
     invalid = {p.view for p in problems if p.view in views}
 
     compile_cache = CompileCache(project.compile_cache_path if cache else None)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpg-plan") as engine:
+    misses = sum(1 for v in views.values() if not compile_cache.has(_view_key(v)))
+    with PlanningEngine(in_process=misses < PROCESS_ENGINE_MIN_VIEWS) as engine:
         compiler = _Compiler(views, datasets, compile_cache, invalid, engine)
         compiler.run()
     compile_cache.save()

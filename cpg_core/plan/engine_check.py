@@ -68,3 +68,29 @@ def output_schema(sql: str, inputs: Mapping[str, pa.Schema]) -> pa.Schema:
         return ctx.sql_with_options(sql, READ_ONLY).schema()
     except Exception as error:  # DataFusion raises plain Exception/ValueError subclasses
         raise classify(str(error)) from error
+
+
+PlanOutcome = tuple[pa.Schema | None, tuple[str, str, str | None] | None]
+
+
+def plan_outcome(sql: str, inputs: Mapping[str, pa.Schema]) -> PlanOutcome:
+    """`output_schema` as plain picklable data, for a planning worker process."""
+    try:
+        return output_schema(sql, inputs), None
+    except EngineError as error:
+        return None, (error.code.value, error.message, error.name)
+
+
+def unpack_outcome(outcome: PlanOutcome) -> pa.Schema:
+    """Inverse of `plan_outcome`: the schema, or the EngineError it carried."""
+    schema, error = outcome
+    if error is not None:
+        code, message, name = error
+        raise EngineError(ProblemCode(code), message, name)
+    assert schema is not None
+    return schema
+
+
+def warm_up() -> None:
+    """Run once in a fresh worker so its imports and DataFusion runtime are ready."""
+    SessionContext().sql("select 1").schema()

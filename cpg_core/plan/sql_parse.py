@@ -96,7 +96,11 @@ def _parse_error(view: ViewDef, error: ParseError | TokenError) -> Problem:
     return _problem(view, ProblemCode.SYNTAX_ERROR, str(error), None)
 
 
-def _check_read_only(view: ViewDef, ast: exp.Expr) -> Problem | None:
+_WRITES = (exp.Into, exp.Insert, exp.Delete, exp.Update, exp.Create, exp.Drop, exp.Merge)
+
+
+def _check_read_only(view: ViewDef, ast: exp.Expr, withs: list[exp.With]) -> Problem | None:
+    """Reject anything but one read-only query; collect the WITH clauses in the same walk."""
     if not isinstance(ast, exp.Query):
         kind = ast.key.upper()
         return _problem(
@@ -105,19 +109,19 @@ def _check_read_only(view: ViewDef, ast: exp.Expr) -> Problem | None:
             f"a view must be one read-only query (SELECT, WITH or a set operation), not {kind}",
             first_token_position(view.sql),
         )
-    into = ast.find(exp.Into)
-    if into is not None:
-        return _problem(
-            view,
-            ProblemCode.FORBIDDEN_STATEMENT,
-            "SELECT ... INTO writes a table; a view must only read",
-            node_position(into) or first_token_position(view.sql),
+    for node in ast.find_all(exp.With, *_WRITES):
+        if isinstance(node, exp.With):
+            withs.append(node)
+            continue
+        message = (
+            "SELECT ... INTO writes a table; a view must only read"
+            if isinstance(node, exp.Into)
+            else f"{node.key.upper()} is not allowed inside a view"
         )
-    for node in ast.find_all(exp.Insert, exp.Delete, exp.Update, exp.Create, exp.Drop, exp.Merge):
         return _problem(
             view,
             ProblemCode.FORBIDDEN_STATEMENT,
-            f"{node.key.upper()} is not allowed inside a view",
+            message,
             node_position(node) or first_token_position(view.sql),
         )
     return None
@@ -144,13 +148,14 @@ def parse_view(view: ViewDef) -> ParsedView:
             ],
         )
     ast = statements[0]
-    forbidden = _check_read_only(view, ast)
+    withs: list[exp.With] = []
+    forbidden = _check_read_only(view, ast, withs)
     if forbidden is not None or not isinstance(ast, exp.Query):
         return ParsedView(view=view, ast=None, problems=[forbidden] if forbidden else [])
     parsed = ParsedView(view=view, ast=ast)
     plain_ctes = {
         cte.alias_or_name.lower()
-        for with_ in ast.find_all(exp.With)
+        for with_ in withs
         if not with_.args.get("recursive")
         for cte in with_.expressions
     }
