@@ -18,11 +18,11 @@ from types import MappingProxyType
 import pyarrow as pa
 import rustworkx as rx
 
-from cpg_core.plan import engine_check
+from cpg_core.plan import engine_check, engine_pool
 from cpg_core.plan.catalog import Dataset, SourceError, read_source
 from cpg_core.plan.compile_cache import CachedView, CompileCache, schema_from_bytes, schema_to_bytes
 from cpg_core.plan.costs import estimate_costs
-from cpg_core.plan.engine_pool import PROCESS_ENGINE_MIN_VIEWS, PlanningEngine
+from cpg_core.plan.engine_pool import PlanningEngine
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
 from cpg_core.plan.fingerprints import canonical_sql_hash, plan_signature, view_fingerprint
 from cpg_core.plan.hashing import hash_value, schema_hash, sha256_hex
@@ -423,7 +423,7 @@ def _compile(
 
     compile_cache = CompileCache(project.compile_cache_path if cache else None)
     misses = sum(1 for v in views.values() if not compile_cache.has(_view_key(v)))
-    with PlanningEngine(in_process=misses < PROCESS_ENGINE_MIN_VIEWS) as engine:
+    with PlanningEngine(in_process=misses < engine_pool.PROCESS_ENGINE_MIN_VIEWS) as engine:
         compiler = _Compiler(views, datasets, compile_cache, invalid, engine)
         compiler.run()
     compile_cache.save()

@@ -31,6 +31,7 @@ def _serve(conn: Connection) -> None:
     ("schema", name, ipc_bytes)        — learn an input's schema, no reply;
     ("plan", name, sql, input_names)   — plan, remember the output, reply a PlanOutcome."""
     engine_check.warm_up()
+    conn.send(("ready",))
     schemas: dict[str, pa.Schema] = {}
     while True:
         try:
@@ -56,6 +57,7 @@ class PlanningEngine:
     def __init__(self, *, in_process: bool) -> None:
         self._conn: Connection | None = None
         self._known: set[str] = set()
+        self._ready = False
         self._process: BaseProcess | None = None
         if not in_process:
             context = multiprocessing.get_context("spawn")
@@ -65,6 +67,12 @@ class PlanningEngine:
             self._process = process
             theirs.close()
             self._conn = ours
+
+    def wait_until_ready(self, timeout_s: float = 30.0) -> bool:
+        """Block until the worker has booted (tests use it; compiles never wait)."""
+        if self._conn is not None and not self._ready and self._conn.poll(timeout_s):
+            self._ready = self._conn.recv() == ("ready",)
+        return self._ready
 
     @property
     def uses_worker(self) -> bool:
@@ -76,7 +84,14 @@ class PlanningEngine:
 
         A table's schema must not change within one engine's life (one compile)."""
         conn = self._conn
-        if conn is None:
+        if conn is not None and not self._ready:
+            # Until the worker has booted, plan here rather than wait for it.
+            try:
+                self._ready = conn.poll() and conn.recv() == ("ready",)
+            except (OSError, EOFError):
+                self._drop_worker()
+                conn = None
+        if conn is None or not self._ready:
             return lambda: engine_check.output_schema(sql, inputs)
         try:
             for table, schema in inputs.items():

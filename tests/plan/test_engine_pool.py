@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from cpg_core.plan import compile_plan, engine_pool
+from cpg_core.plan import compiler as compiler_module
 from cpg_core.plan.engine_check import EngineError
 from cpg_core.plan.engine_pool import PlanningEngine
 from cpg_core.project import load_project
@@ -28,7 +29,18 @@ def test_worker_and_in_process_compiles_are_identical(
     project = load_project(write_project(tmp_path, _VIEWS))
     inline = compile_plan(project, cache=False)
     monkeypatch.setattr(engine_pool, "PROCESS_ENGINE_MIN_VIEWS", 0)
+    used: list[bool] = []
+
+    class BootedEngine(PlanningEngine):
+        """Waits for the worker so this small compile really plans there."""
+
+        def __init__(self, *, in_process: bool) -> None:
+            super().__init__(in_process=in_process)
+            used.append(self.wait_until_ready())
+
+    monkeypatch.setattr(compiler_module, "PlanningEngine", BootedEngine)
     worker = compile_plan(project, cache=False)
+    assert used == [True]
     assert worker.signature == inline.signature
     assert worker.problems == inline.problems
     assert {n: t.output_schema for n, t in worker.tasks.items()} == {
@@ -40,7 +52,7 @@ def test_worker_and_in_process_compiles_are_identical(
 def test_a_dead_worker_falls_back_to_planning_in_process() -> None:
     schema = pa.schema([("x", pa.int64())])
     with PlanningEngine(in_process=False) as engine:
-        assert engine.uses_worker
+        assert engine.wait_until_ready()
         assert engine.plan("v1", "select x + 1 as y from t", {"t": schema})() == pa.schema(
             [("y", pa.int64())]
         )
