@@ -32,6 +32,7 @@ from cpg_core.plan import compile_plan
 from cpg_core.project import Project
 
 GIB = 1024**3
+_KEEP = {"cpg_nodes", "cpg_edges", "cpg_props", "check_dangling_edges"}
 
 
 def _peak_gib() -> tuple[float, float]:
@@ -57,7 +58,10 @@ def run(root: Path) -> dict[str, Any]:
         t1 = time.perf_counter()
         lines = sum(n or 0 for n in evidence["files"].column("line_count").to_pylist())
         result["lines"] = lines
-        outputs = run_plan_direct(plan, evidence)
+        # Hand the evidence over (no reference kept here) so tables are released after use.
+        inputs, evidence = evidence, {}
+        outputs = run_plan_direct(plan, inputs, keep=_KEEP)
+        del inputs
         t2 = time.perf_counter()
         result[f"w{workers}"] = {
             "extract_s": t1 - t0,

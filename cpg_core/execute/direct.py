@@ -33,21 +33,36 @@ def run_view(sql: str, inputs: Mapping[str, pa.Table]) -> pa.Table:
 
 
 def run_plan_direct(
-    plan: ExecutionPlan, inputs: Mapping[str, pa.Table], *, only: set[str] | None = None
+    plan: ExecutionPlan,
+    inputs: Mapping[str, pa.Table],
+    *,
+    only: set[str] | None = None,
+    keep: set[str] | None = None,
 ) -> dict[str, pa.Table]:
-    """Execute admitted views (all, or `only`) in schedule order; returns every view's output.
+    """Execute admitted views (all, or `only`) in schedule order; returns their outputs.
 
     `inputs` holds the evidence/source tables (and any stored view outputs that are not run).
+    With `keep`, only those outputs are returned and every other table is released right after
+    its last reader ran, which bounds memory on big builds (the stdlib CPG).
     """
+    order = [name for name in plan.schedule.order if only is None or name in only]
+    last_use: dict[str, int] = {}
+    for position, name in enumerate(order):
+        for table in plan.tasks[name].inputs:
+            last_use[table] = position
     tables: dict[str, pa.Table] = dict(inputs)
     outputs: dict[str, pa.Table] = {}
-    for name in plan.schedule.order:
-        if only is not None and name not in only:
-            continue
+    for position, name in enumerate(order):
         task = plan.tasks[name]
         try:
             result = run_view(task.view.sql, {t: tables[t] for t in task.inputs})
         except Exception as error:  # DataFusion raises plain exceptions; name the view
             raise ViewExecutionError(name, task.view.path, error) from error
-        tables[name] = outputs[name] = result
+        tables[name] = result
+        if keep is None or name in keep:
+            outputs[name] = result
+        if keep is not None:
+            for table in task.inputs:
+                if last_use.get(table) == position and table not in keep:
+                    del tables[table]
     return outputs

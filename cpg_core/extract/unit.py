@@ -9,9 +9,11 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import tempfile
 from collections.abc import Generator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -64,9 +66,33 @@ def extract_units(units: tuple[ScanUnit, ...], *, workers: int = 1) -> dict[str,
     ctx = multiprocessing.get_context("spawn")
     # Largest units first so the pool does not end waiting on one big straggler.
     ordered = sorted(units, key=lambda u: (-u.total_bytes, u.index))
-    with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=ctx) as pool:
-        futures = [pool.submit(extract_unit, u) for u in ordered]
-        return merge_evidence(f.result() for f in as_completed(futures))
+    # Results come back as Arrow IPC files that this process memory-maps (zero copy), instead of
+    # pickles: pickling ~450 MB of stdlib evidence cost ~1.6 s of CPU on a 2-core machine.
+    # Mapped pages stay valid after the files are unlinked, so the directory can go right away.
+    with (
+        tempfile.TemporaryDirectory(prefix="cpg-extract-") as directory,
+        ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=ctx) as pool,
+    ):
+        futures = [pool.submit(_extract_unit_to_ipc, u, directory) for u in ordered]
+        return merge_evidence(_read_ipc(f.result()) for f in as_completed(futures))
+
+
+def _extract_unit_to_ipc(unit: ScanUnit, directory: str) -> dict[str, str]:
+    """Worker side: extract one unit, write each table as an Arrow IPC file, return the paths."""
+    paths: dict[str, str] = {}
+    for name, table in extract_unit(unit).items():
+        path = str(Path(directory) / f"unit-{unit.index:06d}-{name}.arrow")
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        paths[name] = path
+    return paths
+
+
+def _read_ipc(paths: dict[str, str]) -> dict[str, pa.Table]:
+    """Parent side: memory-map the tables a worker wrote."""
+    return {
+        name: pa.ipc.open_file(pa.memory_map(path, "r")).read_all() for name, path in paths.items()
+    }
 
 
 @contextmanager

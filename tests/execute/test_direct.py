@@ -38,3 +38,20 @@ def test_a_failing_view_is_named(tmp_path: Path) -> None:
         ViewExecutionError, match=r"view 'boom' \(views/boom.sql\) failed: .*Cannot cast"
     ):
         run_plan_direct(plan, inputs)
+
+
+def test_keep_returns_only_the_kept_outputs_with_the_same_content(tmp_path: Path) -> None:
+    toml = write_project(
+        tmp_path,
+        {
+            "paid": "select customer_id, amount from orders where status = 'paid'",
+            "totals": "select customer_id, sum(amount) as total from paid group by customer_id",
+            "top": "select max(total) as best from totals",
+        },
+    )
+    plan = compile_plan(load_project(toml), cache=False)
+    inputs = {"orders": pq.read_table(tmp_path / "data" / "orders.parquet")}
+    everything = run_plan_direct(plan, inputs)
+    kept = run_plan_direct(plan, inputs, keep={"top"})
+    assert set(kept) == {"top"}
+    assert kept["top"].equals(everything["top"])
