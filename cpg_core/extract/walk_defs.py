@@ -8,7 +8,7 @@ registered for symtable alignment and entered.
 from __future__ import annotations
 
 import ast
-from typing import Any
+from typing import Any, cast
 
 from cpg_core.extract.walk_base import Row, Span, WalkerBase
 
@@ -261,10 +261,13 @@ def _docstring_head(body: list[ast.stmt]) -> str | None:
     first = body[0]
     if first.__class__ is not ast.Expr:
         return None
-    value = first.value  # type: ignore[attr-defined]
-    if value.__class__ is not ast.Constant or not isinstance(value.value, str):
+    value = cast(ast.Expr, first).value
+    if value.__class__ is not ast.Constant:
         return None
-    for line in value.value.splitlines():
+    text = cast(ast.Constant, value).value
+    if not isinstance(text, str):
+        return None
+    for line in text.splitlines():
         stripped = line.strip()
         if stripped:
             return stripped[:DOCSTRING_HEAD_CHARS]

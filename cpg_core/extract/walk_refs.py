@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any
+from typing import Any, cast
 
 from cpg_core.extract.modules import resolve_relative
 from cpg_core.extract.walk_base import Span, WalkerBase
@@ -130,9 +130,9 @@ class RefsWalker(WalkerBase):
         """``x += v`` both reads and writes ``x``: its ref is a store marked ``augmented``."""
         target = node.target
         if target.__class__ is ast.Name:
-            self.name(target, augmented=True)  # type: ignore[arg-type]
+            self.name(cast(ast.Name, target), augmented=True)
         elif target.__class__ is ast.Attribute:
-            self.attribute(target, augmented=True)  # type: ignore[arg-type]
+            self.attribute(cast(ast.Attribute, target), augmented=True)
         else:
             self.visit(target)
         self.visit(node.value)
