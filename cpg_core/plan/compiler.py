@@ -433,7 +433,8 @@ def _compile(
     edges = sorted((t, name) for name, r in results.items() for t in r.entry.tables if t in views)
     cycle_problems, on_cycle = _cycle_problems(views, edges, results)
     admitted: set[str] = set()
-    for name in _topological(views, edges, on_cycle):
+    topological = _topological(views, edges, on_cycle)
+    for name in topological:
         result = results[name]
         ups = [t for t in result.entry.tables if t in views]
         if (
@@ -460,7 +461,7 @@ def _compile(
 
     # Fingerprints (inline views fold their fingerprint into their readers), datasets, tasks.
     fingerprints: dict[str, str] = {}
-    admitted_order = [n for n in _topological(views, edges, on_cycle) if n in admitted]
+    admitted_order = [n for n in topological if n in admitted]
     for name in admitted_order:
         entry = results[name].entry
         inlined = {

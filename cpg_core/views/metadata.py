@@ -43,6 +43,24 @@ def _split_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+_KNOWN_HINT = "known keys: " + ", ".join(sorted(_KNOWN_KEYS))
+
+
+def _problem(
+    view: str, path: str | None, lineno: int, raw: str, message: str, hint: str | None = None
+) -> Problem:
+    """A metadata problem pointing at the `@` of its line."""
+    return Problem(
+        code=ProblemCode.INVALID_METADATA,
+        view=view,
+        path=path,
+        line=lineno,
+        col=raw.index("@") + 1,
+        message=message,
+        hint=hint,
+    )
+
+
 def parse_metadata(text: str, *, view: str, path: str | None) -> ViewMetadata:
     """Parse the comment block that precedes the first SQL token of `text`."""
     meta = ViewMetadata()
@@ -61,14 +79,8 @@ def parse_metadata(text: str, *, view: str, path: str | None) -> ViewMetadata:
         key, value = match["key"].lower().replace("-", "_"), match["value"]
         if key not in _KNOWN_KEYS:
             meta.problems.append(
-                Problem(
-                    code=ProblemCode.INVALID_METADATA,
-                    view=view,
-                    path=path,
-                    line=lineno,
-                    col=raw.index("@") + 1,
-                    message=f"unknown metadata key @{match['key']}",
-                    hint="known keys: " + ", ".join(sorted(_KNOWN_KEYS)),
+                _problem(
+                    view, path, lineno, raw, f"unknown metadata key @{match['key']}", _KNOWN_HINT
                 )
             )
         elif key == "description":
@@ -77,16 +89,8 @@ def parse_metadata(text: str, *, view: str, path: str | None) -> ViewMetadata:
             if value in ("table", "inline"):
                 meta.materialize = "inline" if value == "inline" else "table"
             else:
-                meta.problems.append(
-                    Problem(
-                        code=ProblemCode.INVALID_METADATA,
-                        view=view,
-                        path=path,
-                        line=lineno,
-                        col=raw.index("@") + 1,
-                        message=f"@materialize must be 'table' or 'inline', not {value!r}",
-                    )
-                )
+                message = f"@materialize must be 'table' or 'inline', not {value!r}"
+                meta.problems.append(_problem(view, path, lineno, raw, message))
         elif key == "keys":
             meta.keys = _split_list(value)
         elif key == "tags":
