@@ -5,15 +5,18 @@ sqlglot pass over the same view, so on a large cold compile a worker process pla
 this process qualifies it: the two passes overlap on two cores. Requests go over a plain pipe
 from the calling thread (no executor threads: they would wait for the GIL the sqlglot pass
 holds). Small or cached compiles plan in-process (a worker costs a process start). The worker
-is spawned, never forked: forking after DataFusion ran deadlocks the child (FACTS.md).
+is a fresh interpreter (`python -m cpg_core.plan.engine_pool FD`), never a fork — forking after
+DataFusion ran deadlocks the child (FACTS.md) — and not multiprocessing's spawn either, which
+re-imports the caller's `__main__` (a user's unguarded script would run twice).
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from types import TracebackType
 
 import pyarrow as pa
@@ -58,15 +61,16 @@ class PlanningEngine:
         self._conn: Connection | None = None
         self._known: set[str] = set()
         self._ready = False
-        self._process: BaseProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         if not in_process:
-            context = multiprocessing.get_context("spawn")
-            ours, theirs = context.Pipe()
-            process = context.Process(target=_serve, args=(theirs,), daemon=True)
-            process.start()  # boots (imports, DataFusion runtime) while the caller parses
-            self._process = process
-            theirs.close()
-            self._conn = ours
+            ours, theirs = socket.socketpair()
+            with theirs:
+                self._process = subprocess.Popen(  # boots while the caller parses
+                    [sys.executable, "-m", "cpg_core.plan.engine_pool", str(theirs.fileno())],
+                    pass_fds=[theirs.fileno()],
+                    stdin=subprocess.DEVNULL,
+                )
+            self._conn = Connection(ours.detach())
 
     def wait_until_ready(self, timeout_s: float = 30.0) -> bool:
         """Block until the worker has booted (tests use it; compiles never wait)."""
@@ -121,7 +125,7 @@ class PlanningEngine:
             self._conn = None
         if self._process is not None:
             self._process.kill()
-            self._process.join(timeout=5)
+            self._process.wait(timeout=5)
             self._process = None
 
     def __enter__(self) -> PlanningEngine:
@@ -137,8 +141,13 @@ class PlanningEngine:
             self._conn.close()  # the worker sees EOF and exits
             self._conn = None
         if self._process is not None:
-            self._process.join(timeout=2)
-            if self._process.is_alive():
+            try:
+                self._process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
                 self._process.kill()
-                self._process.join(timeout=5)
+                self._process.wait(timeout=5)
             self._process = None
+
+
+if __name__ == "__main__":
+    _serve(Connection(int(sys.argv[1])))

@@ -59,7 +59,7 @@ def test_a_dead_worker_falls_back_to_planning_in_process() -> None:
         process = engine._process
         assert process is not None
         process.kill()
-        process.join()
+        process.wait()
         result = engine.plan("v2", "select x from t", {"t": schema})()
         assert result == schema
         assert not engine.uses_worker
