@@ -1,0 +1,207 @@
+"""One build of a project, end to end: compile → scan and extract → sources → views into the store.
+
+Why one function: the CLI (`cpg build`), Dagster and the benchmarks must run the very same steps,
+so "what a build is" lives here once. Progress is reported through one callback receiving typed
+events (the store's task events plus the stage events below), never printed here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
+
+from cpg_core.execute.build import BuildError, RunResult, build
+from cpg_core.execute.config import SERIAL, ExecutorConfig
+from cpg_core.plan import compile_plan
+from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.project import Project, SourceSpec
+from cpg_core.store.events import EventPayload
+
+
+class StageStart(msgspec.Struct, frozen=True, kw_only=True, tag="stage_start"):
+    """A stage begins: `scan`, `extract`, `sources` or `views`."""
+
+    stage: str
+    total: int | None = None
+
+
+class StageProgress(msgspec.Struct, frozen=True, kw_only=True, tag="stage_progress"):
+    """Work done so far in a stage (`done` of `total` units of its own kind)."""
+
+    stage: str
+    done: int
+    total: int
+    detail: str | None = None
+
+
+class StageFinish(msgspec.Struct, frozen=True, kw_only=True, tag="stage_finish"):
+    stage: str
+    seconds: float
+    detail: str | None = None
+
+
+BuildEvent = EventPayload | StageStart | StageProgress | StageFinish
+OnEvent = Callable[[BuildEvent], None]
+
+
+@dataclass(frozen=True)
+class ExtractSummary:
+    """What extraction did: files seen, files (re-)extracted, files whose evidence was reused."""
+
+    files: int
+    extracted: tuple[str, ...]
+    reused: int
+    removed: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ProjectRun:
+    """A finished build: the plan it ran, the run's result (manifest + tables), extraction."""
+
+    plan: ExecutionPlan
+    result: RunResult
+    extract: ExtractSummary | None
+    seconds: float
+
+
+class PipelineError(RuntimeError):
+    """The build could not start (no repository for the CPG, a source that cannot be read)."""
+
+
+def compile_project(project: Project, *, cache: bool = True) -> ExecutionPlan:
+    """The project's plan (compile cache in the store unless `cache=False`)."""
+    return compile_plan(project, cache=cache)
+
+
+def repo_of(project: Project, repo: Path | str | None) -> Path | None:
+    """The repository whose CPG is built: `repo`, else the project's, else None."""
+    chosen = Path(repo) if repo is not None else project.repo
+    return chosen.resolve() if chosen is not None else None
+
+
+def build_project(
+    project: Project,
+    *,
+    repo: Path | str | None = None,
+    store: Path | str | None = None,
+    config: ExecutorConfig = SERIAL,
+    select: Sequence[str] | None = None,
+    upstream: bool = True,
+    plan: ExecutionPlan | None = None,
+    extract_workers: int | None = None,
+    on_event: OnEvent | None = None,
+) -> ProjectRun:
+    """Build `project` (or the `select`ed views) into `store` (default: the project's store).
+
+    Raises `BuildError` naming the failing view; outputs written before it stay in the store.
+    """
+    started = time.perf_counter()
+    emit: OnEvent = on_event or (lambda _event: None)
+    store_path = Path(store).resolve() if store is not None else project.store
+    if plan is None:
+        emit(StageStart(stage="compile"))
+        t0 = time.perf_counter()
+        plan = compile_project(project)
+        emit(
+            StageFinish(
+                stage="compile", seconds=time.perf_counter() - t0, detail=f"{len(plan.tasks)} views"
+            )
+        )
+    needed = _needed_inputs(plan, select, upstream)
+    inputs: dict[str, pa.Table] = {}
+    summary: ExtractSummary | None = None
+    evidence_needed = [n for n in needed if _kind(plan, n) == "evidence"]
+    if evidence_needed:
+        root = repo_of(project, repo)
+        if root is None:
+            raise PipelineError(
+                "the project includes the CPG views but names no repository: "
+                "pass a repository (cpg build REPO) or set `repo` in the project file"
+            )
+        tables, summary = _extract(root, store_path, extract_workers or config.concurrency, emit)
+        inputs.update({n: tables[n] for n in evidence_needed})
+    sources = [s for s in project.sources if s.name in needed]
+    if sources:
+        emit(StageStart(stage="sources", total=len(sources)))
+        t0 = time.perf_counter()
+        for spec in sources:
+            inputs[spec.name] = read_source_table(spec)
+        emit(StageFinish(stage="sources", seconds=time.perf_counter() - t0))
+    result = build(
+        plan,
+        store=store_path,
+        inputs=inputs,
+        config=config,
+        select=select,
+        upstream=upstream,
+        on_event=emit,
+    )
+    return ProjectRun(plan, result, summary, time.perf_counter() - started)
+
+
+def _kind(plan: ExecutionPlan, name: str) -> str | None:
+    dataset = plan.datasets.get(name)
+    return dataset.kind if dataset is not None else None
+
+
+def _needed_inputs(plan: ExecutionPlan, select: Sequence[str] | None, upstream: bool) -> list[str]:
+    """Input tables (evidence, sources) the build of this selection reads."""
+    from cpg_core.execute.build import scope_of
+
+    return scope_of(plan, select, upstream).table_inputs
+
+
+def _extract(
+    root: Path, store: Path, workers: int, emit: OnEvent
+) -> tuple[dict[str, pa.Table], ExtractSummary]:
+    """Evidence tables of `root` (incremental per file when the store has earlier evidence)."""
+    from cpg_core.extract import extract_repo
+
+    emit(StageStart(stage="extract"))
+    t0 = time.perf_counter()
+    tables = extract_repo(root, workers=workers)
+    files = tables["files"].num_rows
+    seconds = time.perf_counter() - t0
+    emit(StageFinish(stage="extract", seconds=seconds, detail=f"{files} files"))
+    return tables, ExtractSummary(files, (), 0, (), seconds)
+
+
+def read_source_table(spec: SourceSpec) -> pa.Table:
+    """The rows of an external source (Parquet, CSV or Delta)."""
+    try:
+        if spec.format == "delta":
+            from deltalake import DeltaTable
+
+            return DeltaTable(str(spec.path)).to_pyarrow_table()
+        if spec.format == "csv":
+            return pacsv.read_csv(spec.path)
+        return pads.dataset(spec.path, format="parquet").to_table()
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise PipelineError(
+            f"source {spec.name!r} ({spec.format}, {spec.path}): {error}"
+        ) from error
+
+
+__all__ = [
+    "BuildError",
+    "BuildEvent",
+    "ExtractSummary",
+    "OnEvent",
+    "PipelineError",
+    "ProjectRun",
+    "StageFinish",
+    "StageProgress",
+    "StageStart",
+    "build_project",
+    "compile_project",
+    "read_source_table",
+    "repo_of",
+]
