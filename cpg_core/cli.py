@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import msgspec
 
+from cpg_core.cli_build import _KINDS, _MODES, executor_config, print_table, query_store, run_build
 from cpg_core.project import Project, ProjectError, load_project
 
 _FORMATS = ("text", "json", "dot", "mermaid", "node-link")
@@ -167,6 +168,73 @@ def schemas_command(write_dir: Path | None) -> None:
         return
     for name, text in schema_texts().items():
         click.echo(f"# {name}\n{text}")
+
+
+@main.command("build")
+@click.argument("repo", required=False, type=click.Path(path_type=Path, file_okay=False))
+@project_options
+@click.option("--store", type=click.Path(path_type=Path), help="store folder (default: project's)")
+@click.option("--mode", type=click.Choice(_MODES), default="serial", show_default=True)
+@click.option("--executor", "kind", type=click.Choice(_KINDS), help="threads|processes|ray|dask")
+@click.option("--max-tasks", type=int, help="tasks at once in parallel/remote mode (default 2)")
+@click.option("--remote-threshold", type=float, help="remote mode: planned seconds to go remote")
+@click.option("--select", multiple=True, help="build only these views and their upstream")
+@click.option("--only", is_flag=True, help="with --select: read upstream views from the store")
+@click.option("--json", "as_json", is_flag=True, help="print the run manifest as JSON")
+def build_command(
+    repo: Path | None,
+    project: Path | None,
+    views: tuple[Path, ...],
+    no_cpg: bool,
+    no_cache: bool,
+    store: Path | None,
+    mode: str,
+    kind: str | None,
+    max_tasks: int | None,
+    remote_threshold: float | None,
+    select: tuple[str, ...],
+    only: bool,
+    as_json: bool,
+) -> None:
+    """Build the CPG of REPO (default: the project's repo, else .) and the views into the store.
+
+    Exit 0 on success, 1 when a view fails (its name, error and what was kept are printed),
+    2 when the build cannot start (bad project, store busy).
+    """
+    config = executor_config(mode, kind, max_tasks, remote_threshold)
+    try:
+        resolved = _resolve_project(project, views, no_cpg)
+    except ProjectError as error:
+        raise click.ClickException(str(error)) from error
+    if repo is None and resolved.repo is None and resolved.include_cpg:
+        repo = Path.cwd()
+    run_build(
+        resolved,
+        repo=repo,
+        store=store,
+        config=config,
+        select=select,
+        only=only,
+        as_json=as_json,
+    )
+
+
+@main.command("query")
+@click.argument("sql")
+@click.option(
+    "--store", type=click.Path(path_type=Path), default=Path(".cpg/store"), show_default=True
+)
+@click.option("--format", "fmt", type=click.Choice(("table", "csv", "json")), default="table")
+@click.option("--limit", type=int, default=50, show_default=True, help="rows shown as a table")
+def query_command(sql: str, store: Path, fmt: str, limit: int) -> None:
+    """Run a read-only SQL query over the stored tables (latest versions)."""
+    if not store.is_dir():
+        raise click.ClickException(f"no store at {store}: run `cpg build` first or pass --store")
+    try:
+        table = query_store(store, sql)
+    except Exception as error:  # DataFusion raises plain exceptions with the SQL error
+        raise click.ClickException(f"query failed: {error}") from error
+    print_table(table, fmt, limit)
 
 
 if __name__ == "__main__":

@@ -128,6 +128,7 @@ def build_project(
             )
         tables, summary = _extract(root, store_path, extract_workers or config.concurrency, emit)
         inputs.update({n: tables[n] for n in evidence_needed})
+        emit(StageStart(stage="evidence", total=len(evidence_needed)))
     sources = [s for s in project.sources if s.name in needed]
     if sources:
         emit(StageStart(stage="sources", total=len(sources)))

@@ -22,6 +22,7 @@ from typing import Any, Final
 
 import msgspec
 import pyarrow as pa
+import pyarrow.dataset as pads
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFoundError
@@ -156,6 +157,10 @@ class DeltaStore:
     def read(self, name: str, version: int | None = None) -> pa.Table:
         """The rows of `name` at `version` (default: the latest)."""
         return self._open(name, version, reserved=True).to_pyarrow_table()
+
+    def dataset(self, name: str, version: int | None = None) -> pads.Dataset:
+        """A lazy Arrow dataset over `name` (scans read only the files and columns they need)."""
+        return self._open(name, version, reserved=True).to_pyarrow_dataset()
 
     def info(self, name: str, version: int | None = None) -> StoredVersion | None:
         """What is stored for `name` (at `version`), from the Delta log only; None if absent."""

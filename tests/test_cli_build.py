@@ -1,0 +1,142 @@
+"""`cpg build` and `cpg query` as a user runs them: real subprocesses, real stores on disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.plan.projects import write_project
+
+CPG = [sys.executable, "-m", "cpg_core.cli"]
+FIXTURE_REPO = Path(__file__).parent / "fixtures" / "fixture_repo"
+
+VIEWS = {
+    "paid": "select order_id, customer_id, amount from orders where status = 'paid'",
+    "by_customer": "select customer_id, sum(amount) as total from paid group by customer_id",
+}
+
+
+def _cpg(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CPG, *args], cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def test_build_json_prints_the_manifest_and_rebuild_executes_nothing(tmp_path: Path) -> None:
+    write_project(tmp_path, VIEWS)
+    first = _cpg("build", "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    manifest = json.loads(first.stdout)
+    assert [o["name"] for o in manifest["outputs"]] == ["paid", "by_customer"]
+    assert set(manifest["executed"]) == {"paid", "by_customer"}
+    assert (tmp_path / ".cpg" / "store").is_dir()
+    second = _cpg("build", "--json", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["executed"] == []
+
+
+def test_build_summary_and_query_formats(tmp_path: Path) -> None:
+    write_project(tmp_path, VIEWS)
+    built = _cpg("build", "--mode", "parallel", "--max-tasks", "2", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert "by_customer" in built.stderr and "cpg query --store" in built.stderr
+    csv = _cpg(
+        "query",
+        "select customer_id, total from by_customer order by 1",
+        "--format",
+        "csv",
+        cwd=tmp_path,
+    )
+    assert csv.returncode == 0, csv.stderr
+    assert csv.stdout.splitlines() == ["customer_id,total", "10,7.5", "20,1.25"]
+    lines = _cpg("query", "select count(*) as n from paid", "--format", "json", cwd=tmp_path)
+    assert json.loads(lines.stdout) == {"n": 2}
+    table = _cpg("query", "select * from paid", cwd=tmp_path)
+    assert "2 rows" in table.stdout
+
+
+def test_query_rejects_writes_and_names_unknown_tables(tmp_path: Path) -> None:
+    write_project(tmp_path, VIEWS)
+    assert _cpg("build", cwd=tmp_path).returncode == 0
+    dropped = _cpg("query", "drop table paid", cwd=tmp_path)
+    assert dropped.returncode == 1 and "DDL not supported" in dropped.stderr
+    missing = _cpg("query", "select * from nope", cwd=tmp_path)
+    assert missing.returncode == 1 and "nope" in missing.stderr
+    assert _cpg("query", "select count(*) from paid", cwd=tmp_path).returncode == 0
+    nostore = _cpg("query", "select 1", "--store", "missing", cwd=tmp_path)
+    assert nostore.returncode == 1 and "no store at missing" in nostore.stderr
+
+
+def test_failing_view_exits_one_naming_it_and_keeps_upstream(tmp_path: Path) -> None:
+    views = {
+        **VIEWS,
+        # plans fine over empty tables, fails on the real rows ('new' is not an integer)
+        "broken": "select p.order_id, cast(o.status as int) as s from paid p join orders o using (order_id)",
+    }
+    write_project(tmp_path, views)
+    result = _cpg("build", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "failing view: broken" in result.stderr
+    assert "Cannot cast" in result.stderr or "cast" in result.stderr.lower()
+    assert "kept in the store:" in result.stderr and "paid" in result.stderr
+    again = _cpg("query", "select count(*) as n from paid", "--format", "json", cwd=tmp_path)
+    assert json.loads(again.stdout) == {"n": 2}
+
+
+def test_invalid_views_are_reported_and_the_rest_is_built(tmp_path: Path) -> None:
+    write_project(tmp_path, {**VIEWS, "bad": "select nope from paid"})
+    result = _cpg("build", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "views/bad.sql:1:8: bad: [unknown_column] unknown column 'nope'" in result.stderr
+    assert "1 view(s) not built" in result.stderr
+    counted = _cpg(
+        "query", "select count(*) as n from by_customer", "--format", "json", cwd=tmp_path
+    )
+    assert json.loads(counted.stdout) == {"n": 2}
+
+
+def test_select_only_builds_the_closure(tmp_path: Path) -> None:
+    write_project(tmp_path, {**VIEWS, "other": "select name from customers"})
+    result = _cpg("build", "--select", "by_customer", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(o["name"] for o in json.loads(result.stdout)["outputs"]) == [
+        "by_customer",
+        "paid",
+    ]
+
+
+def test_bad_executor_flags_are_usage_errors(tmp_path: Path) -> None:
+    write_project(tmp_path, VIEWS)
+    result = _cpg("build", "--mode", "parallel", "--executor", "dask", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "use mode='remote' for ray/dask" in result.stderr
+
+
+@pytest.mark.slow
+def test_build_the_cpg_of_a_repository(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    result = _cpg("build", str(FIXTURE_REPO), "--store", str(store), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "cpg_nodes" in result.stderr
+    nodes = _cpg(
+        "query",
+        "select count(*) as n from cpg_nodes",
+        "--store",
+        str(store),
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
+    assert json.loads(nodes.stdout)["n"] > 100
+    dangling = _cpg(
+        "query",
+        "select count(*) as n from check_dangling_edges",
+        "--store",
+        str(store),
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
+    assert json.loads(dangling.stdout) == {"n": 0}
