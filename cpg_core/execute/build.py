@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.pruning import PrunedPlan, prune
 from cpg_core.store.content_hash import canonicalize
 from cpg_core.store.delta_store import DeltaStore
-from cpg_core.store.events import EventLog, RunError, RunFinish, RunStart
+from cpg_core.store.events import EventLog, EventPayload, InputStored, RunError, RunFinish, RunStart
 from cpg_core.store.history import record_durations
 from cpg_core.store.runs import DatasetState, commit_run
 
@@ -69,7 +69,7 @@ class RunResult:
 
 
 @dataclass(frozen=True)
-class _Scope:
+class Scope:
     """What one build runs and reads."""
 
     pruned: PrunedPlan
@@ -78,7 +78,7 @@ class _Scope:
     table_inputs: list[str]
 
 
-def _scope(plan: ExecutionPlan, select: Sequence[str] | None, upstream: bool) -> _Scope:
+def scope_of(plan: ExecutionPlan, select: Sequence[str] | None, upstream: bool) -> Scope:
     if select is not None:
         inline = [v for v in select if v in plan.tasks and not plan.tasks[v].view.persisted]
         if inline:
@@ -93,7 +93,7 @@ def _scope(plan: ExecutionPlan, select: Sequence[str] | None, upstream: bool) ->
         reads |= set(folded_inputs(plan, view)[1])
     from_store = sorted(r for r in reads if r in plan.tasks and r not in pruned.active)
     tables = sorted(r for r in reads if r not in plan.tasks)
-    return _Scope(pruned, views, from_store, tables)
+    return Scope(pruned, views, from_store, tables)
 
 
 def _stored_inputs(store: DeltaStore, names: list[str]) -> dict[str, pa.Table]:
@@ -116,6 +116,7 @@ def _table_inputs(
     inputs: Mapping[str, pa.Table],
     names: list[str],
     run_id: str,
+    events: EventLog,
 ) -> tuple[dict[str, pa.Table], dict[str, DatasetState]]:
     """The input tables the run needs; evidence tables are written to the store as well."""
     missing = [n for n in names if n not in inputs]
@@ -140,6 +141,16 @@ def _table_inputs(
                 fingerprint=f"evidence:{name}",
                 delta_version=stored.version,
             )
+            events.emit(
+                InputStored(
+                    task=name,
+                    rows=stored.rows,
+                    bytes=stored.bytes,
+                    data_version=stored.data_version,
+                    delta_version=stored.version,
+                    written=stored.run_id == run_id,
+                )
+            )
     return {n: inputs[n] for n in names}, states
 
 
@@ -161,29 +172,41 @@ def build(
     config: ExecutorConfig = SERIAL,
     select: Sequence[str] | None = None,
     upstream: bool = True,
+    on_event: Callable[[EventPayload], None] | None = None,
 ) -> RunResult:
     """Build the plan's persisted views (or `select`ed ones: with their upstream closure, or
     alone when `upstream=False`, reading their inputs from the store) into `store`.
 
     Raises `BuildError` (naming the failing view) when a view fails; outputs written before the
-    failure stay in the store and the incremental state is not committed.
+    failure stay in the store and the incremental state is not committed. `on_event` receives
+    every run event (run/task start, finish, error) as it happens, from the worker that ran it.
     """
     register_fingerprints()
     started = time.perf_counter()
     run_id = uuid.uuid4().hex
-    scope = _scope(plan, select, upstream)
+    scope = scope_of(plan, select, upstream)
     delta = DeltaStore(store)
     with delta.run_lock(f"cpg build {run_id}"):
         entry, warnings = driver_for(plan, delta)
         with entry.lock:
             return _run(
-                plan, scope, delta, entry, inputs, config, run_id, warnings, started, select
+                plan,
+                scope,
+                delta,
+                entry,
+                inputs,
+                config,
+                run_id,
+                warnings,
+                started,
+                select,
+                on_event,
             )
 
 
 def _run(
     plan: ExecutionPlan,
-    scope: _Scope,
+    scope: Scope,
     delta: DeltaStore,
     entry: DriverEntry,
     inputs: Mapping[str, pa.Table],
@@ -192,9 +215,11 @@ def _run(
     warnings: list[str],
     started: float,
     select: Sequence[str] | None,
+    on_event: Callable[[EventPayload], None] | None,
 ) -> RunResult:
     overrides = _stored_inputs(delta, scope.from_store)
-    tables, input_states = _table_inputs(plan, delta, inputs, scope.table_inputs, run_id)
+    events = EventLog(delta, run_id, plan.signature, on_event)
+    tables, input_states = _table_inputs(plan, delta, inputs, scope.table_inputs, run_id, events)
     partitions = config.partitions()
     hamilton_inputs: dict[str, Any] = {"execution_plan": plan, **tables}
     for view in scope.views:
@@ -204,7 +229,6 @@ def _run(
     index = {i.data_version: (v, i.version) for v, i in stored.items() if i.data_version}
     entry.results.reset(index)
 
-    events = EventLog(delta, run_id, plan.signature)
     context = RunContext(
         store=delta,
         run_id=run_id,

@@ -135,5 +135,6 @@ class StoreAdapter(NodeExecutionHook):
                 data_version=version,
                 executor=executor,
                 cache_hit=hit,
+                delta_version=stored.version,
             )
         )

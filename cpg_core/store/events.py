@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from typing import Final
 
 import msgspec
@@ -57,6 +58,7 @@ class TaskFinish(_Payload, frozen=True, kw_only=True, tag="task_finish"):
     data_version: str | None = None
     executor: str | None = None
     cache_hit: bool = False
+    delta_version: int | None = None
 
 
 class TaskError(_Payload, frozen=True, kw_only=True, tag="task_error"):
@@ -80,13 +82,26 @@ class RunFinish(_Payload, frozen=True, kw_only=True, tag="run_finish"):
     cache_hits: int
 
 
+class InputStored(_Payload, frozen=True, kw_only=True, tag="input_stored"):
+    """An input table of the run (evidence) is in the store at this version."""
+
+    task: str
+    rows: int | None = None
+    bytes: int | None = None
+    data_version: str | None = None
+    delta_version: int | None = None
+    written: bool = False
+
+
 class RunError(_Payload, frozen=True, kw_only=True, tag="run_error"):
     duration_s: float
     error: str
     failed_task: str | None = None
 
 
-EventPayload = RunStart | TaskStart | TaskFinish | TaskError | CacheHit | RunFinish | RunError
+EventPayload = (
+    RunStart | TaskStart | TaskFinish | TaskError | CacheHit | InputStored | RunFinish | RunError
+)
 
 _encoder: Final = msgspec.msgpack.Encoder()
 _decoder: Final = msgspec.msgpack.Decoder(EventPayload)
@@ -113,8 +128,15 @@ class EventLog:
     Thread-safe (the executor emits from worker threads). Use as a context manager to flush on exit.
     """
 
-    def __init__(self, store: DeltaStore, run_id: str, plan_signature: str) -> None:
+    def __init__(
+        self,
+        store: DeltaStore,
+        run_id: str,
+        plan_signature: str,
+        listener: Callable[[EventPayload], None] | None = None,
+    ) -> None:
         self.store = store
+        self.listener = listener
         self.run_id = run_id
         self.plan_signature = plan_signature
         self._rows: list[tuple[int, dt.datetime, str | None, str, bytes]] = []
@@ -130,6 +152,8 @@ class EventLog:
             seq = self._seq
             self._seq += 1
             self._rows.append((seq, when, task, event_name(payload), row_payload))
+        if self.listener is not None:
+            self.listener(payload)
         return seq
 
     @property
