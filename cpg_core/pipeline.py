@@ -97,9 +97,14 @@ def build_project(
     upstream: bool = True,
     plan: ExecutionPlan | None = None,
     extract_workers: int | None = None,
+    refresh_evidence: bool = True,
     on_event: OnEvent | None = None,
 ) -> ProjectRun:
     """Build `project` (or the `select`ed views) into `store` (default: the project's store).
+
+    `upstream=False` builds exactly the selected views, reading their inputs from the store;
+    `refresh_evidence=False` also reads the evidence tables from the store instead of
+    extracting the repository (they must have been built before).
 
     Raises `BuildError` naming the failing view; outputs written before it stay in the store.
     """
@@ -119,7 +124,7 @@ def build_project(
     inputs: dict[str, pa.Table] = {}
     summary: ExtractSummary | None = None
     evidence_needed = [n for n in needed if _kind(plan, n) == "evidence"]
-    if evidence_needed:
+    if evidence_needed and refresh_evidence:
         root = repo_of(project, repo)
         if root is None:
             raise PipelineError(

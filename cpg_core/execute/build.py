@@ -85,13 +85,15 @@ def scope_of(plan: ExecutionPlan, select: Sequence[str] | None, upstream: bool) 
             raise BuildError(f"cannot select inline view(s) {inline}: they are not stored")
     if select is None or upstream:
         pruned = prune(plan, outputs=select)
-    else:  # only the selected views (and any between them); their other inputs from the store
+    else:  # exactly the selected views; every other input comes from the store
         pruned = prune(plan, outputs=select, changed_views=select)
     views = persisted_views(plan, pruned.active)
+    if select is not None and not upstream:
+        views = [v for v in views if v in set(select)]
     reads: set[str] = set()
     for view in views:
         reads |= set(folded_inputs(plan, view)[1])
-    from_store = sorted(r for r in reads if r in plan.tasks and r not in pruned.active)
+    from_store = sorted(r for r in reads if r in plan.tasks and r not in views)
     tables = sorted(r for r in reads if r not in plan.tasks)
     return Scope(pruned, views, from_store, tables)
 
@@ -118,12 +120,28 @@ def _table_inputs(
     run_id: str,
     events: EventLog,
 ) -> tuple[dict[str, pa.Table], dict[str, DatasetState]]:
-    """The input tables the run needs; evidence tables are written to the store as well."""
-    missing = [n for n in names if n not in inputs]
+    """The input tables the run needs; evidence tables are written to the store as well.
+
+    An evidence table not in `inputs` is read from the store (a build of views alone, e.g. a
+    Dagster run that did not select the evidence assets); it must have been stored before.
+    """
+    stored_evidence: dict[str, pa.Table] = {}
+    for name in names:
+        dataset = plan.datasets.get(name)
+        if name not in inputs and dataset is not None and dataset.kind == "evidence":
+            info = store.info(name)
+            if info is not None and info.data_version is not None:
+                stored_evidence[name] = remember(store.read(name, info.version), info.data_version)
+    missing = [n for n in names if n not in inputs and n not in stored_evidence]
     if missing:
-        raise BuildError(f"missing input table(s) {missing}: pass them in `inputs`")
+        raise BuildError(
+            f"missing input table(s) {missing}: pass them in `inputs` (evidence tables: or "
+            "build them into the store first)"
+        )
     states: dict[str, DatasetState] = {}
     for name in names:
+        if name in stored_evidence:
+            continue
         table = inputs[name]
         dataset = plan.datasets.get(name)
         if dataset is not None and dataset.kind == "evidence":
@@ -151,7 +169,7 @@ def _table_inputs(
                     written=stored.run_id == run_id,
                 )
             )
-    return {n: inputs[n] for n in names}, states
+    return {n: stored_evidence[n] if n in stored_evidence else inputs[n] for n in names}, states
 
 
 def _pool_for(config: ExecutorConfig, plan: ExecutionPlan, views: list[str]) -> RemotePool | None:
