@@ -1,0 +1,144 @@
+"""Extraction as a Hamilton dataflow: scan → ``Parallelizable[ScanUnit]`` → one unit → ``Collect``.
+
+Why a real module rather than generated functions: spawned workers unpickle a task's nodes by
+reference, so the node functions must be importable by name in a fresh interpreter (FACTS: with
+spawn a generated module is not importable). Hamilton turns every public function defined here into
+a node, so this module holds only nodes and the small records they pass; the driver and executors
+are in ``hamilton_exec``.
+
+Nodes: ``scan_result`` (the scan), ``units_to_extract`` (the scan's units, or units cut from a
+selection of its files for incremental runs), ``scan_unit`` (the parallel block, largest unit
+first), ``unit_evidence`` (one unit extracted; in a worker process the tables go to Arrow IPC files,
+not pickles) and ``evidence`` (the deterministic merge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from hamilton.htypes import Collect, Parallelizable
+
+from cpg_core.extract.model import (
+    DEFAULT_UNIT_BYTES,
+    DEFAULT_UNIT_MAX_FILES,
+    ExtractOptions,
+    ScanResult,
+    ScanUnit,
+)
+from cpg_core.extract.scan import make_units, scan_repo
+from cpg_core.extract.tables import merge_evidence
+from cpg_core.extract.unit import extract_unit
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """The knobs of `scan_repo`, as one hashable input (None = the extractor's default)."""
+
+    max_file_bytes: int | None = None
+    check_compile: bool | None = None
+    unit_bytes: int = DEFAULT_UNIT_BYTES
+    unit_max_files: int = DEFAULT_UNIT_MAX_FILES
+    use_git: bool = True
+
+    def extract_options(self) -> ExtractOptions:
+        """The per-file options these scan options give (the same rule as `scan_repo`)."""
+        defaults = ExtractOptions()
+        return ExtractOptions(
+            max_file_bytes=(
+                defaults.max_file_bytes if self.max_file_bytes is None else self.max_file_bytes
+            ),
+            check_compile=defaults.check_compile
+            if self.check_compile is None
+            else self.check_compile,
+        )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which scanned files to extract: all of them (``paths=None``) or only the named ones."""
+
+    paths: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class UnitEvidence:
+    """One unit's evidence: tables in memory, or Arrow IPC files written by a worker process.
+
+    IPC files instead of pickles: the parent memory-maps them (zero copy), which saved ≈ 1.6 s of
+    CPU over the stdlib in `extract_units`; mapped pages outlive the files' unlinking.
+    """
+
+    unit_id: str
+    files: int
+    tables: dict[str, pa.Table] | None = field(default=None, compare=False)
+    ipc_paths: dict[str, str] | None = None
+
+    def load(self) -> dict[str, pa.Table]:
+        """The unit's tables (memory-mapping them when they were written to files)."""
+        if self.tables is not None:
+            return self.tables
+        assert self.ipc_paths is not None, "a UnitEvidence holds tables or IPC paths"
+        return {
+            name: pa.ipc.open_file(pa.memory_map(path, "r")).read_all()
+            for name, path in self.ipc_paths.items()
+        }
+
+
+def scan_result(repo_root: str, scan_options: ScanOptions) -> ScanResult:
+    """The repository's Python files and scan units."""
+    return scan_repo(
+        repo_root,
+        max_file_bytes=scan_options.max_file_bytes,
+        check_compile=scan_options.check_compile,
+        unit_bytes=scan_options.unit_bytes,
+        unit_max_files=scan_options.unit_max_files,
+        use_git=scan_options.use_git,
+    )
+
+
+def units_to_extract(
+    scan_result: ScanResult, selection: Selection, scan_options: ScanOptions
+) -> tuple[ScanUnit, ...]:
+    """The scan's own units, or contiguous units over the selected files only."""
+    if selection.paths is None:
+        return scan_result.units
+    files = tuple(f for f in scan_result.files if f.path in selection.paths)
+    return make_units(
+        scan_result.root,
+        files,
+        scan_options.extract_options(),
+        scan_options.unit_bytes,
+        scan_options.unit_max_files,
+    )
+
+
+def scan_unit(units_to_extract: tuple[ScanUnit, ...]) -> Parallelizable[ScanUnit]:
+    """One task per unit, largest first so a pool does not end waiting on one big straggler."""
+    yield from sorted(units_to_extract, key=lambda u: (-u.total_bytes, u.index))
+
+
+def unit_evidence(scan_unit: ScanUnit, spill_dir: str) -> UnitEvidence:
+    """Extract one unit; with a `spill_dir` (worker processes) its tables go to IPC files there."""
+    tables = extract_unit(scan_unit)
+    if not spill_dir:
+        return UnitEvidence(scan_unit.unit_id, len(scan_unit.files), tables=tables)
+    paths: dict[str, str] = {}
+    for name, table in tables.items():
+        path = str(Path(spill_dir) / f"unit-{scan_unit.index:06d}-{name}.arrow")
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        paths[name] = path
+    return UnitEvidence(scan_unit.unit_id, len(scan_unit.files), ipc_paths=paths)
+
+
+def evidence(unit_evidence: Collect[UnitEvidence]) -> dict[str, pa.Table]:
+    """Every evidence table, rows in path order whatever order the units finished in."""
+    return merge_evidence(_loaded(unit_evidence))
+
+
+def _loaded(batches: Iterable[UnitEvidence]) -> Generator[dict[str, pa.Table], None, None]:
+    for batch in batches:
+        yield batch.load()
