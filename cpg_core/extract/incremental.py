@@ -1,0 +1,326 @@
+"""Incremental extraction: re-extract only files whose key changed, reuse every other file's rows.
+
+A file's rows depend on its bytes and on nothing else but what its key holds (checked in
+docs/evidence_tables.md, "Incremental extraction"): its path, its module name, ``is_package`` and
+source root — which the scan derives from *other* files (``__init__.py`` files decide package
+chains, and relative imports resolve against the module name), so adding an ``__init__.py``
+changes the keys of the files it re-names — the `ExtractOptions`, and the extractor itself (a hash
+of the source of ``cpg_core/extract/*.py``, the Python version and pyarrow's).
+
+Flow: scan; hash every file; compare keys with the manifest of the previous run. Nothing changed:
+return the previous canonical tables memory-mapped, with their recorded data versions (no
+extraction, sort or hash). Otherwise extract the changed and new files through the Hamilton flow
+(parallel units when many), drop the rows of changed and removed files from the previous tables
+(every evidence table has a ``path`` column), concatenate, canonicalize, and only then write the
+new state. A state that fails verification is never trusted: everything is rebuilt and `note`
+says why.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cpg_core.extract.extract_state import (
+    LoadedState,
+    StateError,
+    load_tables,
+    read_manifest,
+    save_state,
+)
+from cpg_core.extract.hamilton_flow import ScanOptions
+from cpg_core.extract.model import (
+    DEFAULT_UNIT_BYTES,
+    DEFAULT_UNIT_MAX_FILES,
+    ExtractOptions,
+    FileInfo,
+    ScanResult,
+)
+from cpg_core.extract.progress import ExtractProgress, ProgressFn
+from cpg_core.extract.scan import scan_repo
+from cpg_core.extract.schema import TABLE_NAMES, empty_tables
+from cpg_core.store import content_hash
+from cpg_core.store.content_hash import canonicalize
+
+KEY_FORMAT = 1
+NO_REUSE = ""  # the key of a file whose rows must be re-extracted every run (could not be read)
+PATH_COLUMN = "path"
+
+
+@dataclass(frozen=True)
+class IncrementalExtract:
+    """The evidence tables (canonical row order) and what this run did to produce them.
+
+    `data_versions` are the `canonicalize` data versions of `tables` (what the Delta store records),
+    so callers need not hash again.
+    """
+
+    tables: dict[str, pa.Table]
+    data_versions: dict[str, str]
+    files: int
+    extracted: tuple[str, ...]
+    reused: int
+    removed: tuple[str, ...]
+    seconds: float
+    note: str | None = None
+
+
+@functools.cache
+def extractor_version() -> str:
+    """Hash of everything besides a file's own key that decides its rows: the extractor's code."""
+    digest = hashlib.sha256()
+    digest.update(f"{KEY_FORMAT}|{sys.implementation.name}|{sys.version}|{pa.__version__}".encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def canonical_version() -> str:
+    """Hash of the code that orders rows and computes data versions (`store.content_hash`)."""
+    source = Path(content_hash.__file__).read_bytes()
+    return hashlib.sha256(f"{content_hash.HASH_FORMAT}|".encode() + source).hexdigest()
+
+
+def file_key(
+    version: str,
+    options: ExtractOptions,
+    path: str,
+    module: str,
+    is_package: bool,
+    source_root: str,
+    sha256: str | None,
+) -> str:
+    """The key a file's rows were extracted under (`NO_REUSE` when its bytes are unknown)."""
+    if sha256 is None:
+        return NO_REUSE
+    fields = [
+        KEY_FORMAT,
+        version,
+        options.max_file_bytes,
+        options.check_compile,
+        path,
+        module,
+        is_package,
+        source_root,
+        sha256,
+    ]
+    return hashlib.sha256(msgspec.msgpack.encode(fields)).hexdigest()
+
+
+def scan_keys(scan: ScanResult, options: ExtractOptions, version: str) -> dict[str, str]:
+    """Every scanned file's key, hashing its bytes (files over the size limit are not read)."""
+    root = Path(scan.root)
+    keys: dict[str, str] = {}
+    for info in scan.files:
+        keys[info.path] = file_key(
+            version,
+            options,
+            info.path,
+            info.module,
+            info.is_package,
+            info.source_root,
+            _content_sha256(root, info, options),
+        )
+    return keys
+
+
+def extract_incremental(
+    root: str | os.PathLike[str],
+    *,
+    state_dir: Path,
+    workers: int = 1,
+    progress: ProgressFn | None = None,
+    max_file_bytes: int | None = None,
+    check_compile: bool | None = None,
+    unit_bytes: int = DEFAULT_UNIT_BYTES,
+    unit_max_files: int = DEFAULT_UNIT_MAX_FILES,
+    use_git: bool = True,
+    verify_content: bool = False,
+) -> IncrementalExtract:
+    """Evidence of `root`, re-extracting only what changed since the state in `state_dir`.
+
+    `verify_content=True` re-hashes every stored table even when its file looks untouched.
+    """
+    started = time.perf_counter()
+    scan_options = ScanOptions(
+        max_file_bytes=max_file_bytes,
+        check_compile=check_compile,
+        unit_bytes=unit_bytes,
+        unit_max_files=unit_max_files,
+        use_git=use_git,
+    )
+    options = scan_options.extract_options()
+    scan = scan_repo(
+        root,
+        max_file_bytes=max_file_bytes,
+        check_compile=check_compile,
+        unit_bytes=unit_bytes,
+        unit_max_files=unit_max_files,
+        use_git=use_git,
+    )
+    version = extractor_version()
+    keys = scan_keys(scan, options, version)
+    previous, note = _previous_state(state_dir, version, verify_content)
+    old_files = previous.manifest.files if previous is not None else {}
+    reused = {p for p, k in keys.items() if k != NO_REUSE and old_files.get(p) == k}
+    to_extract = tuple(info.path for info in scan.files if info.path not in reused)
+    removed = tuple(sorted(set(old_files) - set(keys)))
+    same_order = previous is not None and previous.manifest.canonical == canonical_version()
+
+    if previous is not None and same_order and not to_extract and not removed:
+        if progress is not None:
+            progress(ExtractProgress(done=0, total=0))
+        versions = {n: previous.manifest.tables[n].data_version for n in TABLE_NAMES}
+        return IncrementalExtract(
+            tables=previous.tables,
+            data_versions=versions,
+            files=len(scan.files),
+            extracted=(),
+            reused=len(reused),
+            removed=(),
+            seconds=time.perf_counter() - started,
+            note=note,
+        )
+
+    if to_extract:
+        from cpg_core.extract.hamilton_exec import hamilton_extract_files
+
+        fresh = hamilton_extract_files(
+            scan, to_extract, options=scan_options, workers=workers, progress=progress
+        )
+    else:
+        if progress is not None:
+            progress(ExtractProgress(done=0, total=0))
+        fresh = empty_tables()
+    dropped = set(old_files) - reused
+    tables, versions = _combine(previous, fresh, dropped, same_order)
+    files = {p: keys[p] for p in reused}
+    files.update(_fresh_keys(fresh["files"], options, version))
+    save_state(
+        state_dir,
+        extractor=version,
+        canonical=canonical_version(),
+        files=files,
+        tables=tables,
+        data_versions=versions,
+        previous=previous.manifest if previous is not None else None,
+    )
+    return IncrementalExtract(
+        tables=tables,
+        data_versions=versions,
+        files=len(scan.files),
+        extracted=to_extract,
+        reused=len(reused),
+        removed=removed,
+        seconds=time.perf_counter() - started,
+        note=note,
+    )
+
+
+def _previous_state(
+    state_dir: Path, version: str, verify_content: bool
+) -> tuple[LoadedState | None, str | None]:
+    """The verified previous state (None when absent or unusable) and a note saying why not."""
+    try:
+        manifest = read_manifest(state_dir)
+        if manifest is None:
+            return None, None
+        if manifest.extractor != version:
+            return (
+                None,
+                "the extractor changed since the cached extraction; re-extracted everything",
+            )
+        tables = load_tables(state_dir, manifest, verify_content=verify_content)
+        if tables["files"].num_rows != len(manifest.files):
+            raise StateError("the manifest and the files table list different files")
+    except StateError as error:
+        return None, f"extraction cache was corrupt ({error}); rebuilt"
+    return LoadedState(manifest, tables), None
+
+
+def _combine(
+    previous: LoadedState | None,
+    fresh: dict[str, pa.Table],
+    dropped: set[str],
+    same_order: bool,
+) -> tuple[dict[str, pa.Table], dict[str, str]]:
+    """Previous rows minus `dropped` files plus `fresh` rows, canonicalized, per table.
+
+    A table that lost and gained no rows keeps its stored version (no sort, no hash).
+    """
+    drop = pa.array(sorted(dropped), type=pa.string())
+    tables: dict[str, pa.Table] = {}
+    versions: dict[str, str] = {}
+    for name in TABLE_NAMES:
+        new = fresh[name]
+        if previous is None:
+            canonical = canonicalize(new)
+            tables[name], versions[name] = canonical.table, canonical.data_version
+            continue
+        old = previous.tables[name]
+        mask = _call("is_in", old.column(PATH_COLUMN), options=pc.SetLookupOptions(drop))
+        if same_order and new.num_rows == 0 and not _call("any", mask).as_py():
+            tables[name] = old
+            versions[name] = previous.manifest.tables[name].data_version
+            continue
+        kept = old.filter(_call("invert", mask))
+        canonical = canonicalize(pa.concat_tables([kept, new]))
+        tables[name], versions[name] = canonical.table, canonical.data_version
+    return tables, versions
+
+
+def _call(name: str, *args: Any, options: pc.FunctionOptions | None = None) -> Any:
+    """`pyarrow.compute` by name: its kernels are generated at import time, invisible to pyright."""
+    return pc.call_function(name, list(args), options)
+
+
+def _fresh_keys(
+    files: pa.Table, options: ExtractOptions, version: str
+) -> Iterable[tuple[str, str]]:
+    """Keys of freshly extracted files from their ``files`` rows: the bytes actually extracted.
+
+    Keying by the extracted bytes' hash (not the pre-scan hash) keeps the state right when a file
+    changed between hashing and extraction.
+    """
+    columns = [
+        files.column(c).to_pylist()
+        for c in ("path", "module", "is_package", "source_root", "sha256")
+    ]
+    for path, module, is_package, source_root, sha in zip(*columns, strict=True):
+        yield path, file_key(version, options, path, module, is_package, source_root, sha)
+
+
+def _content_sha256(root: Path, info: FileInfo, options: ExtractOptions) -> str | None:
+    """sha256 of the file's bytes; None when it cannot be read or is over the size limit."""
+    if info.size is None or info.size > options.max_file_bytes:
+        return None
+    try:
+        with (root / info.os_path).open("rb") as handle:
+            data = handle.read(options.max_file_bytes + 1)
+    except OSError:
+        return None
+    if len(data) > options.max_file_bytes:
+        return None
+    return hashlib.sha256(data).hexdigest()
+
+
+__all__ = [
+    "IncrementalExtract",
+    "canonical_version",
+    "extract_incremental",
+    "extractor_version",
+    "file_key",
+    "scan_keys",
+]
