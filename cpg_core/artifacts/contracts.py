@@ -1,5 +1,10 @@
-"""msgspec contracts for the plan's artifacts. Changing a field is a contract change: the
-goldens under tests/golden/artifacts and the exported JSON Schemas must change with it."""
+"""msgspec contracts for the plan's and the runs' artifacts. Changing a field is a contract
+change: the goldens under tests/golden/artifacts and the exported JSON Schemas must change with it.
+
+Plan artifacts: `PlanScheduleArtifact`, `PlanValidationArtifact`, `SemanticRegistryArtifact`.
+Run artifact: `RunManifest` (what one build ran, where, why, and what it produced), written by
+`cpg_core.execute.build` and re-exported from `cpg_core.execute.manifest`.
+"""
 
 from __future__ import annotations
 
@@ -111,7 +116,71 @@ class SemanticRegistryArtifact(
     entries: tuple[SemanticEntry, ...]
 
 
-Artifact = PlanScheduleArtifact | PlanValidationArtifact | SemanticRegistryArtifact
+MANIFEST_FORMAT = 1
+"""Version of the `RunManifest` layout (the envelope's `schema_version` versions the envelope)."""
+
+
+class RoutingDecision(_Contract, frozen=True, kw_only=True):
+    """Where one task ran and why (e.g. executor 'dask', reason 'cost 3.2 s >= threshold 1 s')."""
+
+    task: str
+    executor: str
+    reason: str
+
+
+class OutputVersion(_Contract, frozen=True, kw_only=True):
+    """A persisted output as stored by this run (`written` is false when its rows were
+    unchanged and no Delta commit was made)."""
+
+    name: str
+    data_version: str
+    delta_version: int
+    fingerprint: str
+    rows: int
+    bytes: int
+    written: bool
+
+
+class CacheLineage(_Contract, frozen=True, kw_only=True):
+    """Why a view was or was not recomputed: its Hamilton cache key and what went into it."""
+
+    view: str
+    cache_key: str | None
+    hit: bool
+    fingerprint: str
+    upstream_versions: dict[str, str]
+
+
+class RunManifest(_Contract, frozen=True, kw_only=True, tag="run_manifest", tag_field="kind"):
+    """One build, linked to the plan's schedule and validation artifacts by their IDs.
+
+    Deterministic for equal inputs except `run_id` (a fresh uuid per run) and `duration_s`
+    (wall time); in parallel and remote modes also the order of `submission_order` and
+    `routing` (they follow completion order).
+    """
+
+    format: int = MANIFEST_FORMAT
+    run_id: str
+    plan_signature: str
+    reduced_signature: str
+    schedule_artifact_id: str
+    validation_artifact_id: str
+    mode: str
+    executor: str
+    max_tasks: int
+    selected: tuple[str, ...] | None
+    read_from_store: tuple[str, ...]
+    submission_order: tuple[str, ...]
+    routing: tuple[RoutingDecision, ...]
+    outputs: tuple[OutputVersion, ...]
+    inputs: dict[str, str]
+    cache: tuple[CacheLineage, ...]
+    executed: tuple[str, ...]
+    duration_s: float
+    warnings: tuple[str, ...] = ()
+
+
+Artifact = PlanScheduleArtifact | PlanValidationArtifact | SemanticRegistryArtifact | RunManifest
 
 
 class ArtifactEnvelope(_Contract, frozen=True, kw_only=True):
@@ -126,5 +195,6 @@ CONTRACTS: dict[str, type[msgspec.Struct]] = {
     "artifact_envelope": ArtifactEnvelope,
     "plan_schedule": PlanScheduleArtifact,
     "plan_validation": PlanValidationArtifact,
+    "run_manifest": RunManifest,
     "semantic_registry": SemanticRegistryArtifact,
 }
