@@ -20,6 +20,7 @@ Subclasses that want the edge can add it in `get_deps`.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -349,9 +350,11 @@ class CpgTranslator:
         path = view_file(plan, task) if task is not None else None
         if path is None:
             return None
-        return dg.CodeReferencesMetadataValue(
-            code_references=[dg.LocalFileCodeReference(file_path=str(path), line_number=1)]
-        )
+        with warnings.catch_warnings():  # both classes are beta in Dagster 1.13
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            return dg.CodeReferencesMetadataValue(
+                code_references=[dg.LocalFileCodeReference(file_path=str(path), line_number=1)]
+            )
 
     def get_metadata(self, plan: ExecutionPlan, name: str) -> Mapping[str, Any]:
         """Table metadata (`dagster/*`: schema, lineage, name, URI, code reference) and the
