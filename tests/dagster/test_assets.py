@@ -1,0 +1,213 @@
+"""The assets factory run by real Dagster (`materialize` on real instances, real stores on disk)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
+from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._core.definitions.observe import observe
+from dagster._core.definitions.temporal_context import TemporalContext
+from dagster._time import get_current_datetime
+
+from cpg_core.plan import compile_plan
+from cpg_core.project import Project, load_project
+from cpg_core.store.delta_store import DeltaStore
+from cpg_dagster.definitions import cpg_definitions
+from tests.plan.projects import write_project
+
+FIXTURE_REPO = Path(__file__).parents[1] / "fixtures" / "fixture_repo"
+
+VIEWS = {
+    "a": "select order_id, customer_id, amount from orders",
+    "b": "-- @keys: customer_id\nselect customer_id, sum(amount) as total from a group by customer_id",
+    "c": "select count(*) as n from b",
+    "other": "select name from customers",
+}
+
+
+def _defs(toml: Path) -> tuple[dg.Definitions, Project]:
+    project = load_project(toml)
+    return cpg_definitions(compile_plan(project, cache=False), project=project), project
+
+
+def _materialize(
+    defs: dg.Definitions, instance: dg.DagsterInstance, selection: Sequence[str] | None = None
+) -> dg.ExecuteInJobResult:
+    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition | dg.SourceAsset)]
+    return dg.materialize(
+        assets,
+        instance=instance,
+        resources=defs.resources,
+        selection=selection,
+        raise_on_error=False,
+    )
+
+
+def _keys(result: dg.ExecuteInJobResult) -> list[str]:
+    return [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
+
+
+def _status(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> StaleStatus:
+    graph = defs.get_repository_def().asset_graph
+    view = AssetGraphView(
+        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
+        instance=instance,
+        asset_graph=graph,
+    )
+    resolver = CachingStaleStatusResolver(instance, graph, loading_context=view)
+    return resolver.get_status(dg.AssetKey(name))
+
+
+def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
+    defs, project = _defs(write_project(tmp_path, VIEWS))
+    with dg.instance_for_test() as instance:
+        result = _materialize(defs, instance)
+        assert result.success
+        keys = _keys(result)
+        assert keys[-1] == "cpg/plan"
+        assert set(keys) == {"a", "b", "c", "other", "cpg/plan"}
+        assert keys.index("a") < keys.index("b") < keys.index("c")  # topological
+        store = DeltaStore(project.store)
+        events = {
+            e.asset_key.to_user_string(): e for e in result.get_asset_materialization_events()
+        }
+        b = events["b"].materialization
+        assert b.metadata["dagster/row_count"] == dg.IntMetadataValue(3)
+        assert b.tags is not None
+        info = store.info("b")
+        assert info is not None and b.tags["dagster/data_version"] == info.data_version
+        plan = compile_plan(project, cache=False)
+        assert b.metadata["cpg.fingerprint"].value == plan.tasks["b"].fingerprint
+        assert b.metadata["cpg.plan_signature"].value == plan.signature
+        assert b.metadata["cpg.cache_hit"].value is False
+        plan_event = events["cpg/plan"].materialization
+        assert plan_event.tags is not None
+        assert plan_event.tags["dagster/data_version"] == plan.signature
+        assert plan_event.metadata["cpg.run_manifest_id"].value
+        assert "Critical path" in str(plan_event.metadata["summary"].value)
+        assert plan_event.metadata["schedule"].value["ordered_tasks"] == list(plan.schedule.order)  # type: ignore[index]
+        checks = {
+            (c.asset_key.to_user_string(), c.check_name): c.passed
+            for c in result.get_asset_check_evaluations()
+        }
+        assert checks[("b", "admitted")] and checks[("b", "keys_unique")]
+
+        before = {n: store.info(n) for n in ("a", "other")}
+        subset = _materialize(defs, instance, ["c"])
+        assert subset.success
+        assert _keys(subset) == ["c"]  # only the selection; a and b read from the store
+        assert {n: store.info(n) for n in ("a", "other")} == before
+
+
+def test_subset_with_nothing_stored_upstream_fails_naming_the_view(tmp_path: Path) -> None:
+    defs, _ = _defs(write_project(tmp_path, VIEWS))
+    with dg.instance_for_test() as instance:
+        result = _materialize(defs, instance, ["c"])
+        assert not result.success
+        failure = result.get_step_failure_events()[0]
+        assert "'b' is read by the selection but is not in the store" in str(
+            failure.step_failure_data.error
+        )
+
+
+def test_invalid_view_fails_its_check_and_valid_branches_materialize(tmp_path: Path) -> None:
+    views = {**VIEWS, "bad": "select nope from a", "after_bad": "select * from bad"}
+    defs, _ = _defs(write_project(tmp_path, views))
+    with dg.instance_for_test() as instance:
+        result = _materialize(defs, instance)
+        # the failed blocking checks fail the step (Dagster raises after it), once everything
+        # valid was materialized
+        assert not result.success
+        failure = str(result.get_step_failure_events()[0].step_failure_data.error)
+        assert "bad: admitted" in failure
+        keys = set(_keys(result))
+        assert {"a", "b", "c", "other"} <= keys
+        assert not keys & {"bad", "after_bad"}
+        checks = {
+            (c.asset_key.to_user_string(), c.check_name): c
+            for c in result.get_asset_check_evaluations()
+        }
+        assert not checks[("bad", "admitted")].passed
+        assert "unknown column 'nope'" in str(checks[("bad", "admitted")].metadata)
+        assert not checks[("after_bad", "admitted")].passed
+        assert checks[("c", "admitted")].passed
+
+
+def test_a_failing_view_fails_the_run_and_keeps_what_finished(tmp_path: Path) -> None:
+    views = {
+        **VIEWS,
+        "boom": "select cast(o.status as int) as s from orders o join a using (order_id)",
+    }
+    defs, project = _defs(write_project(tmp_path, views))
+    with dg.instance_for_test() as instance:
+        result = _materialize(defs, instance)
+        assert not result.success
+        assert "a" in _keys(result)  # upstream finished and was reported before the failure
+        message = str(result.get_step_failure_events()[0].step_failure_data.error)
+        assert "view 'boom' failed" in message
+        assert DeltaStore(project.store).info("a") is not None
+
+
+def test_staleness_follows_code_versions_and_data_versions(tmp_path: Path) -> None:
+    toml = write_project(tmp_path, VIEWS)
+    defs, _ = _defs(toml)
+    with dg.instance_for_test() as instance:
+        assert _materialize(defs, instance).success
+        assert {_status(defs, instance, n) for n in ("a", "b", "c")} == {StaleStatus.FRESH}
+
+        # a semantic edit whose output is the same: b is stale by code version, c is not
+        b_sql = tmp_path / "views" / "b.sql"
+        b_sql.write_text(
+            "-- @keys: customer_id\nselect customer_id, sum(amount) as total from a "
+            "where amount > -1 group by customer_id",
+            encoding="utf-8",
+        )
+        defs, _ = _defs(toml)
+        assert _status(defs, instance, "b") == StaleStatus.STALE
+        assert _status(defs, instance, "a") == StaleStatus.FRESH
+        assert _status(defs, instance, "c") == StaleStatus.FRESH
+        assert _materialize(defs, instance, ["b"]).success
+        assert _status(defs, instance, "b") == StaleStatus.FRESH
+        assert _status(defs, instance, "c") == StaleStatus.FRESH  # same data version
+
+        # an edit that changes the output: after rebuilding b, its child c is stale
+        b_sql.write_text(
+            "-- @keys: customer_id\nselect customer_id, sum(amount) as total from a "
+            "where amount > 2 group by customer_id",
+            encoding="utf-8",
+        )
+        defs, _ = _defs(toml)
+        assert _materialize(defs, instance, ["b"]).success
+        assert _status(defs, instance, "b") == StaleStatus.FRESH
+        assert _status(defs, instance, "c") == StaleStatus.STALE
+
+
+@pytest.mark.slow
+def test_cpg_of_a_repository_with_evidence_assets_and_checks(tmp_path: Path) -> None:
+    project = dataclasses.replace(
+        Project.from_views([], include_cpg=True), repo=FIXTURE_REPO, store=tmp_path / "store"
+    )
+    defs = cpg_definitions(compile_plan(project, cache=False), project=project)
+    with dg.instance_for_test() as instance:
+        result = _materialize(defs, instance)
+        assert result.success
+        keys = _keys(result)
+        assert {"files", "defs", "cpg_nodes", "cpg_edges", "cpg/plan"} <= set(keys)
+        assert keys.index("defs") < keys.index("cpg_nodes")
+        checks = {
+            (c.asset_key.to_user_string(), c.check_name): c.passed
+            for c in result.get_asset_check_evaluations()
+        }
+        assert checks[("cpg_edges", "no_dangling_edges")]
+        assert checks[("check_dangling_edges", "is_empty")]
+        assert all(checks.values()), [k for k, v in checks.items() if not v]
+        sources = [a for a in defs.assets or [] if isinstance(a, dg.SourceAsset)]
+        observed = observe(sources, instance=instance, resources=defs.resources)
+        assert observed.success
+        version = instance.get_latest_data_version_record(dg.AssetKey(["cpg", "repo"]))
+        assert version is not None
