@@ -8,8 +8,17 @@ from pathlib import Path
 
 import click
 import msgspec
+from rich.console import Console
 
-from cpg_core.cli_build import _KINDS, _MODES, executor_config, print_table, query_store, run_build
+from cpg_core.cli_build import (
+    _KINDS,
+    _MODES,
+    executor_config,
+    print_table,
+    query_store,
+    run_build,
+    status_table,
+)
 from cpg_core.project import Project, ProjectError, load_project
 
 _FORMATS = ("text", "json", "dot", "mermaid", "node-link")
@@ -235,6 +244,24 @@ def query_command(sql: str, store: Path, fmt: str, limit: int) -> None:
     except Exception as error:  # DataFusion raises plain exceptions with the SQL error
         raise click.ClickException(f"query failed: {error}") from error
     print_table(table, fmt, limit)
+
+
+@main.command("status")
+@click.option(
+    "--store", type=click.Path(path_type=Path), default=Path(".cpg/store"), show_default=True
+)
+def status_command(store: Path) -> None:
+    """Where to look after a build: the stored tables, and how to query them or open the UI."""
+    if not store.is_dir():
+        raise click.ClickException(f"no store at {store}: run a build first")
+    console = Console()
+    console.print(status_table(store))
+    console.print(
+        f"query:  cpg query --store {store} "
+        '"SELECT node_kind, count(*) AS n FROM cpg_nodes GROUP BY node_kind ORDER BY n DESC"\n'
+        "UI:     DAGSTER_HOME=$PWD/.dagster dagster dev -w workspace.yaml  "
+        "→ http://127.0.0.1:3000 (assets, lineage, runs)"
+    )
 
 
 if __name__ == "__main__":

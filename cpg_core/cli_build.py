@@ -246,3 +246,30 @@ def print_table(table: pa.Table, fmt: str, limit: int) -> None:
     for row in table.slice(0, limit).to_pylist():
         shown.add_row(*("" if v is None else str(v) for v in row.values()))
     Console().print(shown)
+
+
+def status_table(store: Path) -> Table:
+    """Every stored table: rows, size, Delta version, data version, the run that wrote it."""
+    from cpg_core.store.delta_store import DeltaStore
+    from cpg_core.store.runs import load_state
+
+    delta = DeltaStore(store)
+    state = load_state(delta.root).state
+    title = f"store {delta.root}"
+    if state is not None:
+        title += f" (last successful run {state.run_id[:12]}, plan {state.plan_signature[:12]})"
+    table = Table(title=title)
+    for column in ("table", "rows", "bytes", "delta version", "data version"):
+        table.add_column(column, justify="left" if column == "table" else "right")
+    for name in delta.names():
+        info = delta.info(name)
+        if info is None:
+            continue
+        table.add_row(
+            name,
+            f"{info.rows:,}",
+            f"{info.bytes:,}",
+            str(info.version),
+            (info.data_version or "-")[:12],
+        )
+    return table

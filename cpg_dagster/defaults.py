@@ -1,8 +1,9 @@
 """The default code location: the CPG of an embedded repository, built into `.cpg/store`.
 
 Loaded by `workspace.yaml` (`dagster dev -w workspace.yaml`) and by the README's main command.
-The embedded repository is cpg's own source tree (the folder holding `cpg_core`: a real Python
-code base that ships with every install). `CPG_REPO` and `CPG_STORE` override repository and store.
+The embedded repository is cpg's own source: the checkout when cpg is installed from one (a git
+repository, so its data version is its HEAD), else the installed `cpg_core` package (a real
+Python code base that ships with every install). `CPG_REPO` and `CPG_STORE` override both.
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ from cpg_core.views.loader import package_root
 from cpg_dagster.definitions import cpg_definitions
 
 
+def embedded_repo() -> Path:
+    """cpg's own checkout when installed from one, else the installed `cpg_core` package."""
+    root = package_root()
+    return root if (root / ".git").exists() else root / "cpg_core"
+
+
 def default_project() -> Project:
     """The built-in CPG views over the embedded repository (or $CPG_REPO), store $CPG_STORE."""
-    repo = Path(os.environ.get("CPG_REPO") or package_root()).resolve()
+    repo = Path(os.environ.get("CPG_REPO") or embedded_repo()).resolve()
     store = Path(os.environ.get("CPG_STORE") or ".cpg/store").resolve()
     return dataclasses.replace(Project.from_views([], include_cpg=True), repo=repo, store=store)
 
