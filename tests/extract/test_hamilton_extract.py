@@ -1,0 +1,97 @@
+"""Extraction through the Hamilton flow equals `extract_units`, serially and in spawned workers."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+
+from cpg_core.extract import TABLE_NAMES, extract_units, scan_repo
+from cpg_core.extract.hamilton_exec import (
+    extraction_driver,
+    hamilton_extract,
+    hamilton_extract_files,
+)
+from cpg_core.extract.hamilton_flow import ScanOptions, UnitEvidence, evidence, unit_evidence
+from cpg_core.extract.progress import ExtractProgress
+from tests.extract.helpers import FIXTURE_REPO, assert_integrity, assert_schemas
+
+UNIT_BYTES = 2_000  # several units on the fixture repository
+
+
+def _assert_same(a: dict[str, pa.Table], b: dict[str, pa.Table]) -> None:
+    assert list(a) == list(b) == list(TABLE_NAMES)
+    for name in TABLE_NAMES:
+        assert a[name].schema.equals(b[name].schema), name
+        assert a[name].equals(b[name]), name
+
+
+def test_flow_is_the_documented_graph() -> None:
+    names = {v.name for v in extraction_driver().list_available_variables()}
+    assert {"scan_result", "units_to_extract", "scan_unit", "unit_evidence", "evidence"} <= names
+
+
+def test_serial_equals_extract_units() -> None:
+    scan = scan_repo(FIXTURE_REPO, unit_bytes=UNIT_BYTES)
+    assert len(scan.units) > 2
+    expected = extract_units(scan.units)
+    got = hamilton_extract(FIXTURE_REPO, unit_bytes=UNIT_BYTES)
+    assert_schemas(got)
+    assert_integrity(got)
+    _assert_same(expected, got)
+
+
+def test_two_spawned_workers_equal_extract_units() -> None:
+    scan = scan_repo(FIXTURE_REPO, unit_bytes=UNIT_BYTES)
+    updates: list[ExtractProgress] = []
+    got = hamilton_extract(FIXTURE_REPO, workers=2, unit_bytes=UNIT_BYTES, progress=updates.append)
+    _assert_same(extract_units(scan.units, workers=2), got)
+    total = len(scan.units)
+    assert updates[0] == ExtractProgress(done=0, total=total)
+    assert [u.done for u in updates] == list(range(total + 1))
+    assert sorted(u.unit for u in updates[1:] if u.unit) == [u.unit_id for u in scan.units]
+    assert sum(u.files for u in updates) == len(scan.files)
+
+
+def test_collect_ignores_completion_order(tmp_path: Path) -> None:
+    """Units finishing in any order, in memory or spilled to IPC files, merge to the same bytes."""
+    scan = scan_repo(FIXTURE_REPO, unit_bytes=UNIT_BYTES)
+    in_memory = [unit_evidence(u, "") for u in scan.units]
+    spilled = [unit_evidence(u, str(tmp_path)) for u in scan.units]
+    assert all(e.ipc_paths and e.tables is None for e in spilled)
+    expected = evidence(in_memory)
+    for seed in range(3):
+        mixed: list[UnitEvidence] = [
+            *in_memory[: len(in_memory) // 2],
+            *spilled[len(spilled) // 2 :],
+        ]
+        random.Random(seed).shuffle(mixed)
+        _assert_same(expected, evidence(mixed))
+
+
+def test_selected_files_only(tmp_path: Path) -> None:
+    scan = scan_repo(FIXTURE_REPO, unit_bytes=UNIT_BYTES)
+    chosen = ["app/core.py", "scripts/run_app.py"]
+    got = hamilton_extract_files(scan, chosen, options=ScanOptions(unit_bytes=UNIT_BYTES))
+    assert got["files"].column("path").to_pylist() == chosen
+    full = extract_units(scan.units)
+    for name in TABLE_NAMES:
+        mask = [p in chosen for p in full[name].column("path").to_pylist()]
+        assert full[name].filter(pa.array(mask, type=pa.bool_())).equals(got[name]), name
+
+
+def test_empty_repository(tmp_path: Path) -> None:
+    updates: list[ExtractProgress] = []
+    got = hamilton_extract(tmp_path, progress=updates.append)
+    assert all(got[name].num_rows == 0 for name in TABLE_NAMES)
+    assert_schemas(got)
+    assert updates == [ExtractProgress(done=0, total=0)]
+
+
+def test_nothing_selected(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE_REPO, repo)
+    got = hamilton_extract_files(scan_repo(repo), [], options=ScanOptions(), workers=2)
+    assert all(got[name].num_rows == 0 for name in TABLE_NAMES)
