@@ -7,6 +7,7 @@ the incremental state and measured durations are recorded only after the whole r
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -191,9 +192,12 @@ def build(
     select: Sequence[str] | None = None,
     upstream: bool = True,
     on_event: Callable[[EventPayload], None] | None = None,
+    store_inputs: Sequence[str] = (),
 ) -> RunResult:
     """Build the plan's persisted views (or `select`ed ones: with their upstream closure, or
     alone when `upstream=False`, reading their inputs from the store) into `store`.
+    `store_inputs` names evidence tables (in `inputs`) to store even when no view of the
+    selection reads them (a Dagster run that selected only evidence assets).
 
     Raises `BuildError` (naming the failing view) when a view fails; outputs written before the
     failure stay in the store and the incremental state is not committed. `on_event` receives
@@ -203,6 +207,10 @@ def build(
     started = time.perf_counter()
     run_id = uuid.uuid4().hex
     scope = scope_of(plan, select, upstream)
+    if store_inputs:
+        scope = dataclasses.replace(
+            scope, table_inputs=sorted(set(scope.table_inputs) | set(store_inputs))
+        )
     delta = DeltaStore(store)
     with delta.run_lock(f"cpg build {run_id}"):
         entry, warnings = driver_for(plan, delta)
