@@ -168,16 +168,47 @@ def _needed_inputs(plan: ExecutionPlan, select: Sequence[str] | None, upstream: 
 def _extract(
     root: Path, store: Path, workers: int, emit: OnEvent
 ) -> tuple[dict[str, pa.Table], ExtractSummary]:
-    """Evidence tables of `root` (incremental per file when the store has earlier evidence)."""
-    from cpg_core.extract import extract_repo
+    """Evidence tables of `root`, re-extracting only the files changed since the store's last build.
 
-    emit(StageStart(stage="extract"))
-    t0 = time.perf_counter()
-    tables = extract_repo(root, workers=workers)
-    files = tables["files"].num_rows
-    seconds = time.perf_counter() - t0
-    emit(StageFinish(stage="extract", seconds=seconds, detail=f"{files} files"))
-    return tables, ExtractSummary(files, (), 0, (), seconds)
+    The incremental state lives in `<store>/_cpg/extract`. The tables come back canonical with
+    their data versions, which are handed to `remember` so the build does not hash them again.
+    """
+    from cpg_core.execute.versions import remember
+    from cpg_core.extract.incremental import extract_incremental
+    from cpg_core.extract.progress import ExtractProgress
+
+    started = False
+
+    def on_progress(update: ExtractProgress) -> None:
+        # The unit count is known once the scan is compared with the state: start the stage then.
+        nonlocal started
+        if not started:
+            started = True
+            emit(StageStart(stage="extract", total=update.total))
+        if update.done:
+            emit(
+                StageProgress(
+                    stage="extract", done=update.done, total=update.total, detail=update.unit
+                )
+            )
+
+    result = extract_incremental(
+        root, state_dir=store / "_cpg" / "extract", workers=workers, progress=on_progress
+    )
+    if not started:
+        emit(StageStart(stage="extract", total=0))
+    for name, table in result.tables.items():
+        remember(table, result.data_versions[name])
+    detail = f"{result.files} files, {len(result.extracted)} extracted, {result.reused} reused"
+    if result.removed:
+        detail += f", {len(result.removed)} removed"
+    if result.note:
+        detail += f"; {result.note}"
+    emit(StageFinish(stage="extract", seconds=result.seconds, detail=detail))
+    summary = ExtractSummary(
+        result.files, result.extracted, result.reused, result.removed, result.seconds
+    )
+    return result.tables, summary
 
 
 def read_source_table(spec: SourceSpec) -> pa.Table:
