@@ -209,12 +209,18 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
     def _missing_state(self, reason: str) -> CpgComponentStateError:
         config = self.defs_state_config
         root = self._project_root or Path.cwd()
+        on_load = (
+            "`dagster dev` and `dg` commands compile it on load (refresh_if_dev), other loaders "
+            "do not"
+            if config.refresh_if_dev
+            else "or set `defs_state: {refresh_if_dev: true}` so that `dagster dev` and `dg` "
+            "compile it on load"
+        )
         return CpgComponentStateError(
             f"{type(self).__name__} ({self.where}) {reason} "
             f"[defs state key {config.key!r}, {config.management_type.value}]. "
-            f"Compile the plan with `{REFRESH_COMMAND}` in {root} (for LOCAL_FILESYSTEM state, "
-            "run it while building the deploy image), or let `dagster dev` / `dg` compile it on "
-            "load with `defs_state: {refresh_if_dev: true}`. Refusing to load zero assets."
+            f"Compile the plan with `{REFRESH_COMMAND}` in {root} (with LOCAL_FILESYSTEM state, "
+            f"run it while building the deploy image); {on_load}. Refusing to load zero assets."
         )
 
     def load_plan(self, state_path: Path | None) -> tuple[ExecutionPlan, Project]:
