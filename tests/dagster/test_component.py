@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -228,6 +229,7 @@ enabled = false
 """
 DG_DEFINITIONS = """\
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster.components import load_from_defs_folder
@@ -277,7 +279,7 @@ def run_dg(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def listed(project: Path) -> dict[str, list[dict[str, object]]]:
+def listed(project: Path) -> dict[str, list[dict[str, Any]]]:
     done = run_dg(project, "list", "defs", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout)
