@@ -98,13 +98,15 @@ def build_project(
     plan: ExecutionPlan | None = None,
     extract_workers: int | None = None,
     refresh_evidence: bool = True,
+    store_evidence: Sequence[str] = (),
     on_event: OnEvent | None = None,
 ) -> ProjectRun:
     """Build `project` (or the `select`ed views) into `store` (default: the project's store).
 
     `upstream=False` builds exactly the selected views, reading their inputs from the store;
     `refresh_evidence=False` also reads the evidence tables from the store instead of
-    extracting the repository (they must have been built before).
+    extracting the repository (they must have been built before). `store_evidence` names
+    evidence tables to extract and store even when no selected view reads them.
 
     Raises `BuildError` naming the failing view; outputs written before it stay in the store.
     """
@@ -123,8 +125,10 @@ def build_project(
     needed = _needed_inputs(plan, select, upstream)
     inputs: dict[str, pa.Table] = {}
     summary: ExtractSummary | None = None
-    evidence_needed = [n for n in needed if _kind(plan, n) == "evidence"]
-    if evidence_needed and refresh_evidence:
+    evidence_needed = sorted(
+        {n for n in needed if _kind(plan, n) == "evidence"} | set(store_evidence)
+    )
+    if evidence_needed and (refresh_evidence or store_evidence):
         root = repo_of(project, repo)
         if root is None:
             raise PipelineError(
@@ -149,6 +153,7 @@ def build_project(
         select=select,
         upstream=upstream,
         on_event=emit,
+        store_inputs=store_evidence,
     )
     return ProjectRun(plan, result, summary, time.perf_counter() - started)
 

@@ -127,7 +127,7 @@ class _SelectionRun:
         plan = self.plan
         views = [n for n in self.selected if n in plan.tasks]
         admitted = [v for v in views if plan.tasks[v].admitted]
-        evidence = [n for n in self.selected if asset_kind(plan, n) == "evidence"]
+        evidence = sorted(n for n in self.selected if asset_kind(plan, n) == "evidence")
         checks = [c for c in planned_checks(plan, self.translator) if self._wanted(c)]
         for check in checks:  # invalid views: their admitted check fails, nothing runs
             if check.view in views and not plan.tasks[check.view].admitted:
@@ -139,7 +139,7 @@ class _SelectionRun:
         pending = [c for c in checks if plan.tasks[c.view].admitted]
         events: queue.Queue[Any] = queue.Queue()
         worker = threading.Thread(
-            target=self._build, args=(project, admitted, bool(evidence), events), daemon=True
+            target=self._build, args=(project, admitted, evidence, events), daemon=True
         )
         worker.start()
         while True:
@@ -184,7 +184,7 @@ class _SelectionRun:
         return all(t in self.finished or t not in self.selected for t in check.reads)
 
     def _build(
-        self, project: Any, views: list[str], evidence: bool, events: queue.Queue[Any]
+        self, project: Any, views: list[str], evidence: list[str], events: queue.Queue[Any]
     ) -> None:
         try:
             run = build_project(
@@ -193,7 +193,8 @@ class _SelectionRun:
                 config=self.cpg.executor_config(),
                 select=sorted(views) or [],
                 upstream=False,
-                refresh_evidence=evidence,
+                refresh_evidence=bool(evidence),
+                store_evidence=evidence,
                 on_event=events.put,
             )
             events.put(_Done(run=run))

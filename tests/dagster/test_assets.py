@@ -211,3 +211,20 @@ def test_cpg_of_a_repository_with_evidence_assets_and_checks(tmp_path: Path) -> 
         assert observed.success
         version = instance.get_latest_data_version_record(dg.AssetKey(["cpg", "repo"]))
         assert version is not None
+
+
+@pytest.mark.slow
+def test_evidence_alone_then_a_view_reading_stored_evidence(tmp_path: Path) -> None:
+    project = dataclasses.replace(
+        Project.from_views([], include_cpg=True), repo=FIXTURE_REPO, store=tmp_path / "store"
+    )
+    defs = cpg_definitions(compile_plan(project, cache=False), project=project)
+    with dg.instance_for_test() as instance:
+        evidence = _materialize(defs, instance, ["files", "defs"])
+        assert evidence.success
+        assert sorted(_keys(evidence)) == ["defs", "files"]
+        store = DeltaStore(project.store)
+        assert store.info("files") is not None and store.info("refs") is None
+        view = _materialize(defs, instance, ["idx_modules"])  # reads files (stored)
+        assert view.success, view.get_step_failure_events()
+        assert _keys(view) == ["idx_modules"]
