@@ -51,7 +51,12 @@ from cpg_core.extract.progress import ExtractProgress, ProgressFn
 from cpg_core.extract.scan import scan_repo
 from cpg_core.extract.schema import TABLE_NAMES, empty_tables
 from cpg_core.store import content_hash
-from cpg_core.store.content_hash import canonicalize
+from cpg_core.store.content_hash import (
+    CanonicalTable,
+    canonical_order,
+    canonicalize,
+    to_store_types,
+)
 
 KEY_FORMAT = 1
 NO_REUSE = ""  # the key of a file whose rows must be re-extracted every run (could not be read)
@@ -258,7 +263,8 @@ def _combine(
 ) -> tuple[dict[str, pa.Table], dict[str, str]]:
     """Previous rows minus `dropped` files plus `fresh` rows, canonicalized, per table.
 
-    A table that lost and gained no rows keeps its stored version (no sort, no hash).
+    A table whose dropped rows equal its fresh rows (an edit that changed nothing this table
+    holds, or a file with no rows in it) keeps its stored table and version: no sort, no hash.
     """
     drop = pa.array(sorted(dropped), type=pa.string())
     tables: dict[str, pa.Table] = {}
@@ -271,14 +277,39 @@ def _combine(
             continue
         old = previous.tables[name]
         mask = _call("is_in", old.column(PATH_COLUMN), options=pc.SetLookupOptions(drop))
-        if same_order and new.num_rows == 0 and not _call("any", mask).as_py():
+        if same_order and _same_rows(old.filter(mask), new):
             tables[name] = old
             versions[name] = previous.manifest.tables[name].data_version
             continue
-        kept = old.filter(_call("invert", mask))
-        canonical = canonicalize(pa.concat_tables([kept, new]))
+        canonical = _canonical_without(pa.concat_tables([old, new]), mask)
         tables[name], versions[name] = canonical.table, canonical.data_version
     return tables, versions
+
+
+def _canonical_without(table: pa.Table, dropped: pa.ChunkedArray | pa.Array) -> CanonicalTable:
+    """`canonicalize` of `table` minus its first rows flagged in `dropped`, in one gather.
+
+    The canonical order is a total order on distinct rows, so leaving rows out of a sorted
+    sequence keeps it sorted: sorting everything and skipping the dropped positions gives the
+    same table as filtering first, without copying every kept row twice.
+    """
+    typed = to_store_types(table)
+    order = canonical_order(typed)
+    padding = pa.repeat(pa.scalar(False), typed.num_rows - len(dropped))
+    flags = pa.concat_arrays([*_chunks_of(dropped), padding])
+    keep = _call("invert", _call("take", flags, order))
+    return CanonicalTable(typed.take(_call("filter", order, keep)))
+
+
+def _chunks_of(array: pa.ChunkedArray | pa.Array) -> list[pa.Array]:
+    return list(array.chunks) if isinstance(array, pa.ChunkedArray) else [array]
+
+
+def _same_rows(gone: pa.Table, fresh: pa.Table) -> bool:
+    """Do the rows leaving a table equal the rows entering it (as multisets)? Both are small."""
+    if gone.num_rows != fresh.num_rows:
+        return False
+    return gone.num_rows == 0 or canonicalize(gone).data_version == canonicalize(fresh).data_version
 
 
 def _call(name: str, *args: Any, options: pc.FunctionOptions | None = None) -> Any:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from cpg_core.extract import TABLE_NAMES, extract_units, scan_repo
 from cpg_core.extract.hamilton_exec import (
@@ -14,7 +15,13 @@ from cpg_core.extract.hamilton_exec import (
     hamilton_extract,
     hamilton_extract_files,
 )
-from cpg_core.extract.hamilton_flow import ScanOptions, UnitEvidence, evidence, unit_evidence
+from cpg_core.extract.hamilton_flow import (
+    ScanOptions,
+    Selection,
+    UnitEvidence,
+    evidence,
+    unit_evidence,
+)
 from cpg_core.extract.progress import ExtractProgress
 from tests.extract.helpers import FIXTURE_REPO, assert_integrity, assert_schemas
 
@@ -95,3 +102,16 @@ def test_nothing_selected(tmp_path: Path) -> None:
     shutil.copytree(FIXTURE_REPO, repo)
     got = hamilton_extract_files(scan_repo(repo), [], options=ScanOptions(), workers=2)
     assert all(got[name].num_rows == 0 for name in TABLE_NAMES)
+
+
+def test_a_failing_worker_task_fails_the_run(tmp_path: Path) -> None:
+    """An exception in a spawned worker reaches the caller (no hang, pool shut down)."""
+    dr = extraction_driver(workers=2)
+    inputs = {
+        "repo_root": str(FIXTURE_REPO),
+        "scan_options": ScanOptions(unit_bytes=UNIT_BYTES),
+        "selection": Selection(),
+        "spill_dir": str(tmp_path / "missing" / "dir"),  # workers cannot write their tables
+    }
+    with pytest.raises(OSError):
+        dr.execute(["evidence"], inputs=inputs)
