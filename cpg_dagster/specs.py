@@ -201,10 +201,10 @@ def planned_checks(
 
 def check_spec(translator: CpgTranslator, check: PlannedCheck) -> dg.AssetCheckSpec:
     """The Dagster spec of one planned check."""
-    extra = [translator.get_asset_key(t) for t in check.reads if t != check.view]
+    extra = [translator.asset_key_of(t) for t in check.reads if t != check.view]
     return dg.AssetCheckSpec(
         name=check.name,
-        asset=translator.get_asset_key(check.view),
+        asset=translator.asset_key_of(check.view),
         description=check.description,
         blocking=check.blocking,
         additional_deps=extra or None,
@@ -366,7 +366,7 @@ def check_result(
 ) -> dg.AssetCheckResult:
     """The `AssetCheckResult` to yield from a multi_asset (with `asset_key=`, as it requires)."""
     return dg.AssetCheckResult(
-        asset_key=translator.get_asset_key(check.view),
+        asset_key=translator.asset_key_of(check.view),
         check_name=check.name,
         passed=outcome.passed,
         metadata=outcome.metadata,

@@ -404,3 +404,11 @@ def test_tag_and_owner_helpers() -> None:
     assert owner_of("bob@example.com") == "bob@example.com"
     assert owner_of("team:core") == "team:core"
     assert owner_of("data platform") == "team:data platform"
+
+
+@pytest.mark.parametrize("fixture", ["builtin_plan", "user_plan"])
+def test_plan_index_folds_like_the_executor(fixture: str, request: pytest.FixtureRequest) -> None:
+    plan: ExecutionPlan = request.getfixturevalue(fixture)
+    index = CpgTranslator().plan_index(plan)
+    for name in plan.tasks:
+        assert index.folded(name) == folded_inputs(plan, name), name
