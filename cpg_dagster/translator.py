@@ -19,6 +19,7 @@ Subclasses that want the edge can add it in `get_deps`.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -84,7 +85,12 @@ def view_file(plan: ExecutionPlan, task: Task) -> Path | None:
     path = Path(task.view.path)
     if path.is_absolute():
         return path
-    return (package_root() if task.view.builtin else plan.project.root) / path
+    return (_package_root() if task.view.builtin else plan.project.root) / path
+
+
+@functools.cache
+def _package_root() -> Path:
+    return package_root()
 
 
 def folded_lineage(plan: ExecutionPlan, name: str) -> dict[str, tuple[tuple[str, str], ...]]:
