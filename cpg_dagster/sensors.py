@@ -55,7 +55,9 @@ def change_sensor(
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
 ) -> dg.SensorDefinition:
     """A sensor requesting the assets impacted by repository or view changes since its cursor."""
-    keys = [translator.get_asset_key(n) for n in asset_names(plan)]
+    keys = [
+        translator.get_asset_key(n) for n in asset_names(plan) if asset_kind(plan, n) != "source"
+    ]
 
     @dg.sensor(
         name=SENSOR_NAME,

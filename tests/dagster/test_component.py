@@ -148,11 +148,6 @@ def test_refreshed_state_builds_the_definitions(sandbox: DefsFolderSandbox, tmp_
         assert resource.store == str(plan.project.store)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cpg_dagster.sensors.change_sensor targets every asset, including external source "
-    "assets, which are not executable: Definitions with sources do not validate (lead's module)",
-)
 def test_definitions_of_a_project_with_sources_are_loadable(
     sandbox: DefsFolderSandbox, tmp_path: Path
 ) -> None:
