@@ -1,0 +1,90 @@
+"""Smoke test of the Dagster UI in a headless system Chromium, after a build of every asset.
+
+Shares the session's `dagster dev` (and its run of every asset) with test_webserver.py through
+the fixtures of tests/dagster/webserver.py. Skipped when no Chromium is installed (`apt-get
+install chromium`, or set `CPG_CHROMIUM` to a Chromium or Chrome binary).
+
+Column lineage is not asserted here: the open-source UI does not display it (a Dagster+
+feature); test_webserver.py reads it over GraphQL instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.dagster.webserver import Built, Chromium, chromium_executable
+
+pytest_plugins = ["tests.dagster.webserver"]
+CHROMIUM = chromium_executable()
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no Chromium on PATH (apt-get install chromium, or set CPG_CHROMIUM)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Chromium]:
+    assert CHROMIUM is not None
+    with Chromium(CHROMIUM, width=1600, height=2400) as chromium:
+        yield chromium
+
+
+def test_asset_graph_shows_the_groups_and_their_assets(built: Built, browser: Chromium) -> None:
+    server = built.server
+    groups: dict[str, set[str]] = {}
+    for key, node in server.asset_nodes().items():
+        groups.setdefault(node.group, set()).add(key.split("/")[-1])
+    assert set(groups) == {"evidence", "cpg", "cpg_plan"}
+
+    browser.goto(f"{server.url}/asset-groups")
+    text = browser.wait_for_text("Global asset lineage", *groups, timeout_s=120)
+    assert "Materialize all" in text
+    browser.shortcut("KeyE", alt=True)  # the graph toolbar's "Expand all groups" (⌥E)
+    browser.wait_for_text("cpg_nodes", "cpg_edges", "plan")
+    # the graph renders only the nodes in view: each group's list shows all of them
+    for group, names in sorted(groups.items()):
+        browser.goto(f"{server.url}/locations/cpg/asset-groups/{group}/list")
+        text = browser.wait_for_text("Asset name", *sorted(names), timeout_s=120)
+        assert "Never materialized" not in text, group
+
+
+def test_view_page_shows_columns_row_count_and_cpg_metadata(
+    built: Built, browser: Chromium
+) -> None:
+    server = built.server
+    [latest] = server.materializations("cpg_nodes", limit=1)
+    fingerprint = latest.metadata["cpg.fingerprint"]
+    rows = latest.metadata["dagster/row_count"]
+    columns = list(server.definition_metadata("cpg_nodes")["dagster/column_schema"])
+    assert "node_id" in columns and "parent_id" in columns
+
+    browser.goto(f"{server.url}/assets/cpg_nodes")
+    text = browser.wait_for_text(
+        "Columns", *columns, "cpg.fingerprint", fingerprint, "Row count", timeout_s=120
+    )
+    assert "Every node of the code property graph" in text  # the view's description
+    assert f"Row count\n{rows}" in text
+    for upstream in ("defs", "files", "cpg_edges"):  # the lineage section
+        assert upstream in text
+    for shown in ("cpg.plan_signature", "cpg.delta_version", "cpg_build_all", "cpg/layer: cpg"):
+        assert shown in text
+
+
+def test_plan_page_shows_summary_manifest_and_schedule(built: Built, browser: Chromium) -> None:
+    server = built.server
+    [latest] = server.materializations("cpg/plan", limit=1)
+    manifest = latest.metadata["cpg.run_manifest_id"]
+    path = latest.metadata["critical_path"]
+
+    browser.goto(f"{server.url}/assets/cpg/plan")
+    text = browser.wait_for_text("cpg.run_manifest_id", manifest, "Critical path", timeout_s=120)
+    assert " → ".join(path) in text  # the summary's critical path
+    assert latest.metadata["cpg.plan_signature"] in text
+    browser.click_text("[Show JSON]")  # the first one is the schedule artifact
+    dialog = browser.wait_for_text("ordered_tasks", "generations")
+    assert "critical_path_length" in dialog
