@@ -12,11 +12,14 @@ Parquet sources of 50-500 rows. Each repeat, in this process and back to back:
   planning in the planning worker, schedule), read the sources, build every view into Delta.
 
 The ratio is e2e / direct per repeat (target <= 1.5x). The e2e time is split by the pipeline's
-own stage events (compile, sources, views). Outputs are checked to have the same row counts
-(float aggregates differ in their last bits from run to run, even between two direct runs).
+own stage events (compile, sources, views), and one more build of the views stage runs under
+cProfile (plan given) to split it like bench_orchestration does. Outputs are checked to have
+the same row counts (float aggregates differ in their last bits from run to run, even between
+two direct runs).
 
     .venv/bin/python -m benchmarks.bench_e2e_synthetic                  # 100 views, 3 repeats
     .venv/bin/python -m benchmarks.bench_e2e_synthetic --views 300 --repeats 5 --json
+    .venv/bin/python -m benchmarks.bench_e2e_synthetic --no-profile
 
 Exit status 0 whatever the numbers: this is a report, read the PASS/MISS line.
 """
@@ -24,6 +27,7 @@ Exit status 0 whatever the numbers: this is a report, read the PASS/MISS line.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import dataclasses
 import gc
 import json
@@ -41,9 +45,17 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `cpg_cor
 import pyarrow as pa
 from datafusion import SessionContext
 
-from benchmarks.bench_orchestration import fmt, fresh_process_state, stats
+from benchmarks.bench_orchestration import (
+    breakdown,
+    fmt,
+    fresh_process_state,
+    print_split,
+    split,
+    stats,
+)
 from benchmarks.synthetic_project import SyntheticProject, generate_project
 from cpg_core.pipeline import BuildEvent, ProjectRun, StageFinish, build_project, read_source_table
+from cpg_core.plan import compile_plan
 from cpg_core.plan.engine_check import READ_ONLY
 from cpg_core.project import Project, load_project
 from cpg_core.store.content_hash import content_hash
@@ -86,7 +98,23 @@ def run_e2e(project: Project) -> tuple[float, ProjectRun, dict[str, float]]:
     return seconds, run, stages
 
 
-def run(n_views: int, repeats: int, seed: int) -> dict[str, Any]:
+def profile_views_stage(project: Project) -> dict[str, float]:
+    """cProfile split of `build_project` given the compiled plan (sources + build only)."""
+    with tempfile.TemporaryDirectory(prefix="cpg-bench-") as tmp:
+        fresh = dataclasses.replace(project, store=Path(tmp) / "store")
+        plan = compile_plan(fresh, cache=False)
+        fresh_process_state()
+        profiler = cProfile.Profile()
+        start = time.perf_counter()
+        profiler.enable()
+        build_project(fresh, plan=plan)
+        profiler.disable()
+        wall = time.perf_counter() - start
+    fresh_process_state()
+    return split(breakdown(profiler, wall))
+
+
+def run(n_views: int, repeats: int, seed: int, profile: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="cpg-synthetic-") as tmp:
         synthetic = generate_project(Path(tmp), n_views, seed=seed)
         position = {name: i for i, name in enumerate(synthetic.views)}
@@ -128,6 +156,8 @@ def run(n_views: int, repeats: int, seed: int) -> dict[str, Any]:
             content_hash(again[v]) == direct[v] for v in synthetic.views
         )
         report["output_rows"] = sum(o.rows for o in manifest.outputs)
+        if profile:
+            report["profile"] = profile_views_stage(project)
     report["direct"] = stats(direct_s)
     report["e2e"] = stats(e2e_s)
     report["ratio"] = stats([e / d for e, d in zip(e2e_s, direct_s, strict=True)])
@@ -155,6 +185,8 @@ def print_report(r: Mapping[str, Any]) -> None:
     verdict = "PASS" if r["ratio"]["median"] <= TARGET else "MISS"
     print(f"{'e2e / direct':38}{fmt(r['ratio'], 'x', 2)}  {verdict} (target <= {TARGET}x)")
     print(f"{'views stage alone / direct':38}{fmt(r['views_only_ratio'], 'x', 2)}")
+    if "profile" in r:
+        print_split(r["profile"], "one views stage (plan given)")
     print(
         f"same row counts as direct: {r['same_row_counts']}; bit-identical views: "
         f"{r['bit_identical_views']}/{r['views']} (two direct runs: "
@@ -167,9 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--views", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-profile", action="store_true", help="skip the profiled build")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    report = run(args.views, args.repeats, args.seed)
+    report = run(args.views, args.repeats, args.seed, profile=not args.no_profile)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
