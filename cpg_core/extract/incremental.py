@@ -144,7 +144,7 @@ def scan_keys(scan: ScanResult, options: ExtractOptions, version: str) -> dict[s
 def extract_incremental(
     root: str | os.PathLike[str],
     *,
-    state_dir: Path,
+    state_dir: str | os.PathLike[str],
     workers: int = 1,
     progress: ProgressFn | None = None,
     max_file_bytes: int | None = None,
@@ -159,6 +159,7 @@ def extract_incremental(
     `verify_content=True` re-hashes every stored table even when its file looks untouched.
     """
     started = time.perf_counter()
+    state_dir = Path(state_dir)
     scan_options = ScanOptions(
         max_file_bytes=max_file_bytes,
         check_compile=check_compile,
@@ -217,7 +218,7 @@ def extract_incremental(
         state_dir,
         extractor=version,
         canonical=canonical_version(),
-        files=files,
+        files=dict(sorted(files.items())),
         tables=tables,
         data_versions=versions,
         previous=previous.manifest if previous is not None else None,
