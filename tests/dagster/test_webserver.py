@@ -150,3 +150,5 @@ def test_a_subset_run_materializes_only_the_selected_asset(built: Built) -> None
     assert latest.run_id == run_id and older.run_id == previous.run_id
     assert latest.metadata["dagster/row_count"] == previous.metadata["dagster/row_count"]
     assert latest.metadata["cpg.fingerprint"] == previous.metadata["cpg.fingerprint"]
+    assert previous.metadata["cpg.cache_hit"] is False
+    assert latest.metadata["cpg.cache_hit"] is True  # same SQL, same inputs: from the cache

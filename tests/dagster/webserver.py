@@ -482,13 +482,17 @@ class Chromium:
             self.session = attached["sessionId"]
             self.call("Page.enable")
             self.call("Runtime.enable")
-            self.call(
-                "Emulation.setDeviceMetricsOverride",
-                {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": False},
-            )
+            self.resize(width, height, scale)
         except BaseException:
             self.close()
             raise
+
+    def resize(self, width: int, height: int, scale: float = 1.0) -> None:
+        """The page's viewport in CSS pixels (screenshots are `scale` times that)."""
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": False},
+        )
 
     def __enter__(self) -> Chromium:
         return self
@@ -582,17 +586,32 @@ class Chromium:
     def html(self) -> str:
         return self.evaluate("document.documentElement.outerHTML") or ""
 
-    def wait_for_text(self, *needles: str, timeout_s: float = 60.0, settle_s: float = 0.5) -> str:
-        """Wait until every needle is in the page's text; that text (timeout: what was seen)."""
+    def wait_for_text(
+        self,
+        *needles: str,
+        absent: Sequence[str] = (),
+        timeout_s: float = 60.0,
+        settle_s: float = 0.5,
+    ) -> str:
+        """Wait until every needle is in the page's text and no `absent` one is, still so after
+        `settle_s` (pages render in steps); that text."""
         deadline = time.monotonic() + timeout_s
+        settled = False
         while True:
             text = self.text()
             missing = [n for n in needles if n not in text]
-            if not missing:
+            present = [a for a in absent if a in text]
+            if not missing and not present:
+                if settled:
+                    return text
+                settled = True
                 time.sleep(settle_s)
-                return self.text()
+                continue
+            settled = False
             if time.monotonic() > deadline:
-                raise BrowserError(f"not on the page after {timeout_s:.0f} s: {missing}\n{text}")
+                raise BrowserError(
+                    f"after {timeout_s:.0f} s, missing {missing}, still shown {present}:\n{text}"
+                )
             time.sleep(0.5)
 
     def click_text(self, text: str, selector: str = "button, a, [role=tab], span, div") -> None:
