@@ -32,10 +32,10 @@ def _tick(
     defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None
 ) -> dg.SensorResult:
     sensor = defs.get_sensor_def(SENSOR_NAME)
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, cursor=cursor, definitions=defs, resources=defs.resources
-    )
-    result = sensor(context)
+    ) as context:
+        result = sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
 
@@ -95,8 +95,8 @@ def test_nightly_schedule_targets_every_cpg_asset(tmp_path: Path) -> None:
     assert schedule.cron_schedule == "0 3 * * *"
     assert schedule.job_name == JOB_NAME
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance)
-        data = schedule.evaluate_tick(context)
+        with dg.build_schedule_context(instance=instance) as context:
+            data = schedule.evaluate_tick(context)
         assert data.run_requests and len(data.run_requests) == 1
     job = defs.get_job_def(JOB_NAME)
     keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
