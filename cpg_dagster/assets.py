@@ -15,13 +15,14 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 from dagster import AssetExecutionContext
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.execute.build import BuildError
 from cpg_core.pipeline import ProjectRun, build_project
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.store.delta_store import DeltaStore
-from cpg_core.store.events import InputStored, TaskFinish
+from cpg_core.store.events import InputStored, RunStart, TaskFinish
 from cpg_dagster.plan_asset import plan_materialization, plan_spec
 from cpg_dagster.repository import repo_version
 from cpg_dagster.resource import CpgResource
@@ -103,7 +104,7 @@ def cpg_multi_asset(
         run = _SelectionRun(plan, translator, cpg, selected, checks, context)
         yield from run.execute()
         if wants_plan:
-            yield plan_materialization(plan, translator, run.manifest_id)
+            yield plan_materialization(plan, translator, run.manifest_id, run.manifest)
 
     return cpg_build
 
@@ -121,6 +122,8 @@ class _SelectionRun:
     finished: set[str] = field(default_factory=set)
     tables: dict[str, pa.Table] = field(default_factory=dict)
     manifest_id: str | None = None
+    manifest: Any = None
+    run_id: str | None = None
     store: DeltaStore | None = None
 
     def execute(self) -> Iterator[Any]:
@@ -136,6 +139,13 @@ class _SelectionRun:
             return
         project = self.cpg.load_project()
         self.store = DeltaStore(project.store)
+        if evidence and project.repo is not None:  # the version these evidence tables come from
+            self.context.log_event(
+                dg.AssetObservation(
+                    asset_key=self.translator.get_repo_asset_key(),
+                    tags={DATA_VERSION_TAG: repo_version(project.repo)},
+                )
+            )
         pending = [c for c in checks if plan.tasks[c.view].admitted]
         events: queue.Queue[Any] = queue.Queue()
         worker = threading.Thread(
@@ -146,6 +156,8 @@ class _SelectionRun:
             item = events.get()
             if isinstance(item, _Done):
                 break
+            if isinstance(item, RunStart):
+                self.run_id = item.run_id
             if isinstance(item, InputStored) and item.task in self.selected:
                 yield self._evidence_result(item)
             elif isinstance(item, TaskFinish) and item.task in self.selected:
@@ -170,6 +182,7 @@ class _SelectionRun:
                 },
             ) from error
         assert done.run is not None
+        self.manifest = done.run.result.manifest
         self.manifest_id = artifact_id(done.run.result.manifest)
         self.context.log.info(
             f"cpg run {done.run.result.manifest.run_id}: {len(done.run.result.executed)} views "
@@ -232,6 +245,11 @@ class _SelectionRun:
             "cpg.delta_version": event.delta_version if event.delta_version is not None else -1,
             "dagster/uri": self._uri(name),
         }
+        lineage = self.translator.get_column_lineage(self.plan, name)
+        if lineage is not None:  # on the materialization too, where Dagster's docs put it
+            metadata["dagster/column_lineage"] = lineage
+        if self.run_id is not None:
+            metadata["cpg.run_id"] = self.run_id
         return dg.MaterializeResult(
             asset_key=self.translator.get_asset_key(name),
             data_version=dg.DataVersion(event.data_version or ""),

@@ -72,11 +72,17 @@ def plan_metadata(plan: ExecutionPlan, manifest_id: str | None) -> dict[str, Any
 
 
 def plan_materialization(
-    plan: ExecutionPlan, translator: CpgTranslator, manifest_id: str | None
+    plan: ExecutionPlan,
+    translator: CpgTranslator,
+    manifest_id: str | None,
+    manifest: msgspec.Struct | None = None,
 ) -> dg.MaterializeResult:
-    """The plan asset's result: data version = plan signature."""
+    """The plan asset's result: data version = plan signature; the run manifest in full."""
+    metadata = plan_metadata(plan, manifest_id)
+    if manifest is not None:
+        metadata["run_manifest"] = dg.MetadataValue.json(msgspec.to_builtins(manifest))
     return dg.MaterializeResult(
         asset_key=translator.get_plan_asset_key(),
         data_version=dg.DataVersion(plan.signature),
-        metadata=plan_metadata(plan, manifest_id),
+        metadata=metadata,
     )

@@ -57,7 +57,7 @@ def change_sensor(
     """A sensor requesting the assets impacted by repository or view changes since its cursor."""
     keys = [
         translator.get_asset_key(n) for n in asset_names(plan) if asset_kind(plan, n) != "source"
-    ]
+    ] + [translator.get_plan_asset_key()]
 
     @dg.sensor(
         name=SENSOR_NAME,
@@ -91,6 +91,9 @@ def change_sensor(
         if not names:
             return dg.SensorResult(skip_reason="no change since the last evaluation", cursor=cursor)
         selection = [translator.get_asset_key(n) for n in asset_names(plan) if n in names]
+        old_fps = previous.get("fingerprints", {})
+        if old_fps != state["fingerprints"]:  # a view changed: so did the plan's signature
+            selection.append(translator.get_plan_asset_key())
         request = dg.RunRequest(
             run_key="cpg-" + hashlib.sha256(cursor.encode()).hexdigest()[:16],
             asset_selection=selection,

@@ -270,7 +270,11 @@ def _run(
         fingerprints={v: plan.tasks[v].fingerprint for v in scope.views},
         stored=stored,
     )
-    events.emit(RunStart(mode=config.mode.value, tasks=len(scope.views), executor=config.kind))
+    events.emit(
+        RunStart(
+            mode=config.mode.value, tasks=len(scope.views), executor=config.kind, run_id=run_id
+        )
+    )
     pool = _pool_for(config, plan, scope.views)
     settings.pool = pool
     entry.executor.settings = settings

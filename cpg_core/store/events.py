@@ -43,6 +43,7 @@ class RunStart(_Payload, frozen=True, kw_only=True, tag="run_start"):
     mode: str
     tasks: int
     executor: str | None = None
+    run_id: str | None = None
 
 
 class TaskStart(_Payload, frozen=True, kw_only=True, tag="task_start"):

@@ -52,6 +52,16 @@ def _keys(result: dg.ExecuteInJobResult) -> list[str]:
     return [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
 
 
+def plan_run_id(result: dg.ExecuteInJobResult) -> str:
+    """cpg's run id, from the full run manifest on the plan asset's materialization."""
+    for event in result.get_asset_materialization_events():
+        if event.asset_key == dg.AssetKey(["cpg", "plan"]):
+            manifest = event.materialization.metadata["run_manifest"].value
+            assert isinstance(manifest, dict)
+            return str(manifest["run_id"])
+    raise AssertionError("no plan materialization")
+
+
 def _status(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> StaleStatus:
     graph = defs.get_repository_def().asset_graph
     view = AssetGraphView(
@@ -65,6 +75,7 @@ def _status(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> St
 
 def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
     defs, project = _defs(write_project(tmp_path, VIEWS))
+    plan = compile_plan(project, cache=False)  # as loaded: before any measured duration
     with dg.instance_for_test() as instance:
         result = _materialize(defs, instance)
         assert result.success
@@ -81,14 +92,17 @@ def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
         assert b.tags is not None
         info = store.info("b")
         assert info is not None and b.tags["dagster/data_version"] == info.data_version
-        plan = compile_plan(project, cache=False)
         assert b.metadata["cpg.fingerprint"].value == plan.tasks["b"].fingerprint
         assert b.metadata["cpg.plan_signature"].value == plan.signature
         assert b.metadata["cpg.cache_hit"].value is False
+        assert b.metadata["cpg.run_id"].value == plan_run_id(result)
+        assert isinstance(b.metadata["dagster/column_lineage"], dg.TableColumnLineageMetadataValue)
         plan_event = events["cpg/plan"].materialization
         assert plan_event.tags is not None
         assert plan_event.tags["dagster/data_version"] == plan.signature
         assert plan_event.metadata["cpg.run_manifest_id"].value
+        manifest = plan_event.metadata["run_manifest"].value
+        assert isinstance(manifest, dict) and manifest["plan_signature"] == plan.signature
         assert "Critical path" in str(plan_event.metadata["summary"].value)
         assert plan_event.metadata["schedule"].value["ordered_tasks"] == list(plan.schedule.order)  # type: ignore[index]
         checks = {
@@ -206,6 +220,9 @@ def test_cpg_of_a_repository_with_evidence_assets_and_checks(tmp_path: Path) -> 
         assert checks[("cpg_edges", "no_dangling_edges")]
         assert checks[("check_dangling_edges", "is_empty")]
         assert all(checks.values()), [k for k, v in checks.items() if not v]
+        repo_key = dg.AssetKey(["cpg", "repo"])
+        logged = instance.get_latest_data_version_record(repo_key)  # observed by the build
+        assert logged is not None
         sources = [a for a in defs.assets or [] if isinstance(a, dg.SourceAsset)]
         observed = observe(sources, instance=instance, resources=defs.resources)
         assert observed.success

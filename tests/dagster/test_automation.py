@@ -65,7 +65,7 @@ def test_sensor_requests_exactly_the_changed_view_and_its_downstream(tmp_path: P
             encoding="utf-8",
         )
         changed = _tick(defs, instance, first.cursor)
-        assert _requested(changed) == {"b", "c"}
+        assert _requested(changed) == {"b", "c", "cpg/plan"}
         assert changed.cursor != first.cursor
         assert not _tick(defs, instance, changed.cursor).run_requests
 
@@ -86,7 +86,7 @@ def test_sensor_requests_evidence_and_downstream_when_the_repository_changes(
         changed = _tick(defs, instance, first.cursor)
         requested = _requested(changed)
         assert {"files", "defs", "cpg_nodes", "cpg_edges"} <= requested
-        assert "cpg/plan" not in requested
+        assert "cpg/plan" not in requested  # same views, same plan signature
 
 
 def test_nightly_schedule_targets_every_cpg_asset(tmp_path: Path) -> None:
