@@ -43,12 +43,11 @@ class CpgResource(dg.ConfigurableResource):
             if self.project_file
             else Project.from_views([], include_cpg=True)
         )
-        changes: dict[str, Path] = {}
         if self.repo:
-            changes["repo"] = Path(self.repo).resolve()
+            project = dataclasses.replace(project, repo=Path(self.repo).resolve())
         if self.store:
-            changes["store"] = Path(self.store).resolve()
-        return dataclasses.replace(project, **changes) if changes else project
+            project = dataclasses.replace(project, store=Path(self.store).resolve())
+        return project
 
     def executor_config(self) -> ExecutorConfig:
         """The typed executor configuration (raises with the field at fault when inconsistent)."""

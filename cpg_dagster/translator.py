@@ -307,7 +307,7 @@ class CpgTranslator:
         Values are made valid strict Dagster tags (`[A-Za-z0-9_.-]`, ≤ 63 characters); view
         `@tags` become keys with an empty value (the shape Dagster uses for kinds)."""
         kind = asset_kind(plan, name)
-        tags = {KIND_TAG: kind}
+        tags: dict[str, str] = {KIND_TAG: kind}
         task = plan.tasks.get(name)
         if task is None:
             return tags
