@@ -130,10 +130,16 @@ def module_name(signature: str) -> str:
 
 
 def load_module(name: str, path: Path) -> ModuleType:
-    """Import the module file at `path` as `name` (once per process; thread-safe)."""
+    """Import the module file at `path` as `name` (once per process; thread-safe).
+
+    A module already imported from a file that no longer exists (its store was deleted) is
+    imported again from `path`: Hamilton hashes a node's source from its file, and a missing
+    file would silently give every node of a long-lived process no code version.
+    """
     with _import_lock:
         existing = sys.modules.get(name)
-        if existing is not None:
+        origin = getattr(existing, "__file__", None)
+        if existing is not None and origin is not None and Path(origin).exists():
             return existing
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:

@@ -86,3 +86,14 @@ def test_events_durations_and_manifest(tmp_path: Path) -> None:
     third = build(plan, store=store, inputs=inputs)
     assert cache_lineage_json(third.manifest) == cache_lineage_json(manifest)
     assert manifest.submission_order == tuple(v for v in plan.schedule.order if v in VIEWS)
+
+
+def test_a_deleted_store_does_not_leave_nodes_without_code_versions(tmp_path: Path) -> None:
+    import shutil
+
+    first = tmp_path / "first"
+    versions = _code_versions(tmp_path, VIEWS, first)
+    assert all(versions.values())
+    shutil.rmtree(first)  # the module file the process imported is gone
+    again = _code_versions(tmp_path, VIEWS, tmp_path / "second")
+    assert again == versions
