@@ -20,10 +20,9 @@ import tempfile
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from hamilton import driver
 from hamilton.execution import executors
 from hamilton.execution.grouping import NodeGroupPurpose, TaskImplementation
 from hamilton.execution.state import TaskState
@@ -34,6 +33,9 @@ from cpg_core.extract import hamilton_flow
 from cpg_core.extract.hamilton_flow import ScanOptions, Selection, UnitEvidence
 from cpg_core.extract.model import DEFAULT_UNIT_BYTES, DEFAULT_UNIT_MAX_FILES, ScanResult
 from cpg_core.extract.progress import ExtractProgress, ProgressFn
+
+if TYPE_CHECKING:
+    from hamilton import driver
 
 OUTPUT = "evidence"
 UNIT_NODE = "unit_evidence"
@@ -178,6 +180,10 @@ class _UnitRouter(executors.ExecutionManager):
 
 def extraction_driver(workers: int = 1, progress: ProgressFn | None = None) -> driver.Driver:
     """A dynamic-execution driver over `hamilton_flow` with the executors for `workers`."""
+    # Imported here, not at module level: spawned workers import this module to unpickle the
+    # progress hook, and `hamilton.driver` pulls in pandas and dask (≈ 1.5 s per worker).
+    from hamilton import driver
+
     local = executors.SynchronousLocalTaskExecutor()
     remote: executors.TaskExecutor = SpawnProcessExecutor(workers) if workers > 1 else local
     hook = _ProgressHook(progress)
