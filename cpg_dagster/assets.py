@@ -6,10 +6,12 @@ view as it finishes (finishing order is topological: a view ends after its input
 check results right after it, and the `plan` asset last (it carries the run manifest ID).
 """
 
+import hashlib
 import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -82,12 +84,19 @@ def cpg_multi_asset(
     translator: CpgTranslator | None = None,
     name: str = DEFAULT_NAME,
     automation_condition: dg.AutomationCondition | None = None,
+    partitions_def: dg.DynamicPartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
-    """One subsettable multi_asset for every evidence table, persisted view and the plan."""
+    """One subsettable multi_asset for every evidence table, persisted view and the plan.
+
+    With `partitions_def` (dynamic, one partition per repository path), a run builds the
+    partition's repository into its own store: `<store>/repos/<sha256(path)[:16]>`.
+    """
     translator = translator or CpgTranslator()
     specs = [*materializable_specs(plan, translator), plan_spec(plan, translator)]
     if automation_condition is not None:
         specs = [s.replace_attributes(automation_condition=automation_condition) for s in specs]
+    if partitions_def is not None:
+        specs = [s.replace_attributes(partitions_def=partitions_def) for s in specs]
     names = {translator.get_asset_key(n): n for n in asset_names(plan)}
 
     @dg.multi_asset(
@@ -101,12 +110,27 @@ def cpg_multi_asset(
         selected = {names[k] for k in context.selected_asset_keys if k in names}
         wants_plan = translator.get_plan_asset_key() in context.selected_asset_keys
         checks = {(k.asset_key, k.name) for k in context.selected_asset_check_keys}
+        if context.has_partition_key:  # one repository per partition, each with its own store
+            cpg = partition_resource(cpg, context.partition_key)
         run = _SelectionRun(plan, translator, cpg, selected, checks, context)
         yield from run.execute()
         if wants_plan:
             yield plan_materialization(plan, translator, run.manifest_id, run.manifest)
 
     return cpg_build
+
+
+def partition_store(store: Path, repository: str) -> Path:
+    """The store of one repository partition (stable, filesystem-safe, no path from the key)."""
+    return store / "repos" / hashlib.sha256(repository.encode()).hexdigest()[:16]
+
+
+def partition_resource(cpg: CpgResource, repository: str) -> CpgResource:
+    """The resource for one repository partition: that repository, its own store."""
+    if not Path(repository).is_dir():
+        raise dg.Failure(f"repository partition {repository!r} is not a directory on this machine")
+    store = partition_store(cpg.load_project().store, repository)
+    return CpgResource(**{**cpg.model_dump(), "repo": repository, "store": str(store)})
 
 
 @dataclass
@@ -279,12 +303,17 @@ def cpg_assets(
     translator: CpgTranslator | None = None,
     name: str = DEFAULT_NAME,
     automation_condition: dg.AutomationCondition | None = None,
+    partitions_def: dg.DynamicPartitionsDefinition | None = None,
 ) -> list[dg.AssetsDefinition | dg.SourceAsset | dg.AssetSpec]:
     """Everything a plan contributes: the multi_asset, the repository source, external sources."""
     translator = translator or CpgTranslator()
     out: list[dg.AssetsDefinition | dg.SourceAsset | dg.AssetSpec] = [
         cpg_multi_asset(
-            plan, translator=translator, name=name, automation_condition=automation_condition
+            plan,
+            translator=translator,
+            name=name,
+            automation_condition=automation_condition,
+            partitions_def=partitions_def,
         )
     ]
     if any(asset_kind(plan, n) == "evidence" for n in asset_names(plan)):

@@ -18,6 +18,7 @@ from cpg_dagster.translator import CpgTranslator
 
 JOB_NAME = "cpg_build_all"
 AUTOMATION_SENSOR_NAME = "cpg_automation"
+PARTITIONS_NAME = "cpg_repositories"
 
 
 def default_automation_condition() -> dg.AutomationCondition:
@@ -36,15 +37,32 @@ def cpg_definitions(
     resource: CpgResource | None = None,
     name: str = DEFAULT_NAME,
     automation: bool = True,
+    partitioned: bool = False,
 ) -> dg.Definitions:
-    """The Definitions of one compiled plan (see the module docstring for what is in it)."""
+    """The Definitions of one compiled plan (see the module docstring for what is in it).
+
+    `partitioned=True`: every asset gets the dynamic partitions `cpg_repositories`, one per
+    repository path (add them in the UI or with `instance.add_dynamic_partitions`); each
+    partition builds into its own store. The schedule, the change sensor and automation watch
+    one repository, so they are left out of partitioned definitions.
+    """
     translator = translator or CpgTranslator()
     if resource is None:
         resource = resource_for(project or plan.project)
+    partitions = dg.DynamicPartitionsDefinition(name=PARTITIONS_NAME) if partitioned else None
+    automation = automation and not partitioned
     condition = default_automation_condition() if automation else None
-    assets = cpg_assets(plan, translator=translator, name=name, automation_condition=condition)
+    assets = cpg_assets(
+        plan,
+        translator=translator,
+        name=name,
+        automation_condition=condition,
+        partitions_def=partitions,
+    )
     selection = dg.AssetSelection.assets(*[a for a in assets if isinstance(a, dg.AssetsDefinition)])
     job = dg.define_asset_job(JOB_NAME, selection=selection, description="Build every cpg asset.")
+    if partitioned:
+        return dg.Definitions(assets=assets, jobs=[job], resources={"cpg": resource})
     sensors: list[dg.SensorDefinition] = [change_sensor(plan, translator)]
     if automation:
         sensors.append(

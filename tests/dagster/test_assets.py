@@ -245,3 +245,41 @@ def test_evidence_alone_then_a_view_reading_stored_evidence(tmp_path: Path) -> N
         view = _materialize(defs, instance, ["idx_modules"])  # reads files (stored)
         assert view.success, view.get_step_failure_events()
         assert _keys(view) == ["idx_modules"]
+
+
+@pytest.mark.slow
+def test_dynamic_partitions_build_each_repository_into_its_own_store(tmp_path: Path) -> None:
+    import shutil
+
+    from cpg_dagster.assets import partition_store
+    from cpg_dagster.definitions import PARTITIONS_NAME
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(FIXTURE_REPO, first)
+    shutil.copytree(FIXTURE_REPO, second)
+    (second / "extra.py").write_text("def added():\n    return 1\n", encoding="utf-8")
+    project = dataclasses.replace(
+        Project.from_views([], include_cpg=True), repo=first, store=tmp_path / "store"
+    )
+    defs = cpg_definitions(compile_plan(project, cache=False), project=project, partitioned=True)
+    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(PARTITIONS_NAME, [str(first), str(second)])
+        for repo in (first, second):
+            result = dg.materialize(
+                assets,
+                instance=instance,
+                resources=defs.resources,
+                partition_key=str(repo),
+                raise_on_error=False,
+            )
+            assert result.success
+            events = result.get_asset_materialization_events()
+            assert {e.partition for e in events} == {str(repo)}
+        counts = {
+            repo.name: DeltaStore(partition_store(project.store, str(repo))).info("files")
+            for repo in (first, second)
+        }
+        assert counts["first"] is not None and counts["second"] is not None
+        assert counts["second"].rows == counts["first"].rows + 1
+        assert instance.get_dynamic_partitions(PARTITIONS_NAME) == [str(first), str(second)]
