@@ -104,7 +104,8 @@ def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
         manifest = plan_event.metadata["run_manifest"].value
         assert isinstance(manifest, dict) and manifest["plan_signature"] == plan.signature
         assert "Critical path" in str(plan_event.metadata["summary"].value)
-        assert plan_event.metadata["schedule"].value["ordered_tasks"] == list(plan.schedule.order)  # type: ignore[index]
+        schedule = plan_event.metadata["schedule"].value
+        assert isinstance(schedule, dict) and schedule["ordered_tasks"] == list(plan.schedule.order)
         checks = {
             (c.asset_key.to_user_string(), c.check_name): c.passed
             for c in result.get_asset_check_evaluations()
