@@ -28,10 +28,15 @@ from cpg_core.execute.priority import priority_ranks
 from cpg_core.execute.runner import RunSettings, TaskFailedError
 from cpg_core.execute.store_adapter import RunContext
 from cpg_core.execute.task_spec import folded_inputs, persisted_views, view_task
-from cpg_core.execute.versions import data_version, register_fingerprints, remember
+from cpg_core.execute.versions import (
+    data_version,
+    known_version,
+    register_fingerprints,
+    remember,
+)
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.pruning import PrunedPlan, prune
-from cpg_core.store.content_hash import canonicalize
+from cpg_core.store.content_hash import CanonicalTable, canonicalize
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.events import EventLog, EventPayload, InputStored, RunError, RunFinish, RunStart
 from cpg_core.store.history import record_durations
@@ -146,8 +151,7 @@ def _table_inputs(
         table = inputs[name]
         dataset = plan.datasets.get(name)
         if dataset is not None and dataset.kind == "evidence":
-            canonical = canonicalize(table)
-            remember(table, canonical.data_version)
+            canonical = _canonical_input(table)
             stored = store.write(
                 name,
                 canonical,
@@ -171,6 +175,20 @@ def _table_inputs(
                 )
             )
     return {n: stored_evidence[n] if n in stored_evidence else inputs[n] for n in names}, states
+
+
+def _canonical_input(table: pa.Table) -> CanonicalTable:
+    """An evidence table in canonical form. Tables with a remembered version (incremental
+    extraction, the store) are canonical already: neither sorted nor hashed again, so an
+    unchanged table costs nothing before the store sees its version is unchanged."""
+    known = known_version(table)
+    if known is None:
+        canonical = canonicalize(table)
+        remember(table, canonical.data_version)
+        return canonical
+    canonical = CanonicalTable(table)
+    vars(canonical)["data_version"] = known  # the cached_property's slot: no re-hash
+    return canonical
 
 
 def _pool_for(config: ExecutorConfig, plan: ExecutionPlan, views: list[str]) -> RemotePool | None:

@@ -36,6 +36,13 @@ def remember(table: pa.Table, data_version: str) -> pa.Table:
     return table
 
 
+def known_version(table: pa.Table) -> str | None:
+    """The remembered content hash of `table`, or None (never hashes)."""
+    with _lock:
+        entry = _known.get(id(table))
+    return entry[1] if entry is not None and entry[0]() is table else None
+
+
 def data_version(table: pa.Table) -> str:
     """The content hash of `table` (memoized by identity)."""
     with _lock:
