@@ -26,6 +26,7 @@ from rich.table import Table
 
 from cpg_core.execute.config import ExecutionMode, ExecutorConfig, ExecutorConfigError
 from cpg_core.pipeline import BuildEvent, ProjectRun, StageFinish, StageProgress, StageStart
+from cpg_core.project import Project
 from cpg_core.store.events import InputStored, RunStart, TaskError, TaskFinish
 
 _MODES = tuple(m.value for m in ExecutionMode)
@@ -143,7 +144,7 @@ def executor_config(
 
 
 def run_build(
-    project_obj: object,
+    project_obj: Project,
     *,
     repo: Path | None,
     store: Path | None,
@@ -155,10 +156,8 @@ def run_build(
     """Run the build with progress; print the summary (or the manifest as JSON); exit 1 on failure."""
     from cpg_core.execute.build import BuildError
     from cpg_core.pipeline import PipelineError, build_project
-    from cpg_core.project import Project
     from cpg_core.store.errors import StoreError
 
-    assert isinstance(project_obj, Project)
     console = Console(stderr=True)
     try:
         with BuildProgress(console) as progress:

@@ -228,7 +228,7 @@ class _SelectionRun:
                 project,
                 plan=self.plan,
                 config=self.cpg.executor_config(),
-                select=sorted(views) or [],
+                select=sorted(views),
                 upstream=False,
                 refresh_evidence=bool(evidence),
                 store_evidence=evidence,
