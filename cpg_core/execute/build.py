@@ -27,7 +27,12 @@ from cpg_core.execute.pools import RemotePool, open_pool
 from cpg_core.execute.priority import priority_ranks
 from cpg_core.execute.runner import RunSettings, TaskFailedError
 from cpg_core.execute.store_adapter import RunContext
-from cpg_core.execute.task_spec import folded_inputs, persisted_views, view_task
+from cpg_core.execute.task_spec import (
+    folded_inputs,
+    persisted_views,
+    schedule_positions,
+    view_task,
+)
 from cpg_core.execute.versions import (
     data_version,
     known_version,
@@ -97,8 +102,9 @@ def scope_of(plan: ExecutionPlan, select: Sequence[str] | None, upstream: bool) 
     if select is not None and not upstream:
         views = [v for v in views if v in set(select)]
     reads: set[str] = set()
+    position = schedule_positions(plan)
     for view in views:
-        reads |= set(folded_inputs(plan, view)[1])
+        reads |= set(folded_inputs(plan, view, position)[1])
     from_store = sorted(r for r in reads if r in plan.tasks and r not in views)
     tables = sorted(r for r in reads if r not in plan.tasks)
     return Scope(pruned, views, from_store, tables)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from cpg_core.execute.task_spec import folded_inputs, persisted_views
+from cpg_core.execute.task_spec import folded_inputs, persisted_views, schedule_positions
 from cpg_core.plan.execution_plan import ExecutionPlan
 
 PLAN_NODES = ("plan_signature", "task_schedule", "task_generations")
@@ -105,8 +105,9 @@ def module_source(plan: ExecutionPlan) -> tuple[str, tuple[str, ...], tuple[str,
         _check_name(view, "view", reserved | generated)
     chunks = [_HEADER.format(signature=plan.signature)]
     table_inputs: set[str] = set()
+    position = schedule_positions(plan)
     for view in views:
-        _, tables = folded_inputs(plan, view)
+        _, tables = folded_inputs(plan, view, position)
         for table in tables:
             if table not in plan.tasks:
                 _check_name(table, "input table", reserved | generated)

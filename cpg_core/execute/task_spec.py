@@ -12,7 +12,7 @@ The consumer's fingerprint already includes the inline view's (compiler), so cac
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import msgspec
 
@@ -43,9 +43,17 @@ def persisted_views(plan: ExecutionPlan, names: Iterable[str] | None = None) -> 
     return [n for n in plan.schedule.order if n in wanted and plan.tasks[n].view.persisted]
 
 
-def folded_inputs(plan: ExecutionPlan, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def schedule_positions(plan: ExecutionPlan) -> dict[str, int]:
+    """Each admitted view's index in the schedule order (compute once per plan, pass along)."""
+    return {n: i for i, n in enumerate(plan.schedule.order)}
+
+
+def folded_inputs(
+    plan: ExecutionPlan, name: str, position: Mapping[str, int] | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(inline views folded into `name` in run order, the tables the node reads), both sorted
-    deterministically. Inline chains are followed transitively."""
+    deterministically. Inline chains are followed transitively. Callers folding many views pass
+    `position` (`schedule_positions(plan)`) so the walk stays O(inputs), not O(plan)."""
     inline: list[str] = []
     tables: set[str] = set()
     seen: set[str] = set()
@@ -62,8 +70,9 @@ def folded_inputs(plan: ExecutionPlan, name: str) -> tuple[tuple[str, ...], tupl
                 tables.add(upstream)
 
     visit(name)
-    position = {n: i for i, n in enumerate(plan.schedule.order)}
-    inline.sort(key=lambda n: position.get(n, len(position)))
+    if len(inline) > 1:
+        order = position if position is not None else schedule_positions(plan)
+        inline.sort(key=lambda n: order.get(n, len(order)))
     return tuple(inline), tuple(sorted(tables))
 
 
