@@ -1,0 +1,1 @@
+"""Issue 6: tests that try to break cpg (faults, concurrency, hostile input, determinism)."""
