@@ -7,11 +7,13 @@ the incremental state and measured durations are recorded only after the whole r
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ from cpg_core.execute.versions import (
     register_fingerprints,
     remember,
 )
+from cpg_core.execute.writer import BackgroundWriter, TableWriteError
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.pruning import PrunedPlan, prune
 from cpg_core.store.content_hash import CanonicalTable, canonicalize
@@ -131,8 +134,10 @@ def _table_inputs(
     names: list[str],
     run_id: str,
     events: EventLog,
+    writer: BackgroundWriter,
 ) -> tuple[dict[str, pa.Table], dict[str, DatasetState]]:
-    """The input tables the run needs; evidence tables are written to the store as well.
+    """The input tables the run needs; evidence tables are written to the store as well (by the
+    background `writer`: the returned states fill in as their writes commit).
 
     An evidence table not in `inputs` is read from the store (a build of views alone, e.g. a
     Dagster run that did not select the evidence assets); it must have been stored before.
@@ -152,35 +157,42 @@ def _table_inputs(
         )
     states: dict[str, DatasetState] = {}
     for name in names:
-        if name in stored_evidence:
-            continue
-        table = inputs[name]
         dataset = plan.datasets.get(name)
-        if dataset is not None and dataset.kind == "evidence":
-            canonical = _canonical_input(table)
-            stored = store.write(
-                name,
-                canonical,
-                fingerprint=f"evidence:{name}",
-                data_version=canonical.data_version,
-                run_id=run_id,
-            )
-            states[name] = DatasetState(
-                data_version=canonical.data_version,
-                fingerprint=f"evidence:{name}",
-                delta_version=stored.version,
-            )
-            events.emit(
-                InputStored(
-                    task=name,
-                    rows=stored.rows,
-                    bytes=stored.bytes,
-                    data_version=stored.data_version,
-                    delta_version=stored.version,
-                    written=stored.run_id == run_id,
-                )
-            )
+        if name in stored_evidence or dataset is None or dataset.kind != "evidence":
+            continue
+        canonical = _canonical_input(inputs[name])
+        writer.submit(
+            name, partial(_store_input, store, name, canonical, run_id, events, states), wait=False
+        )
     return {n: stored_evidence[n] if n in stored_evidence else inputs[n] for n in names}, states
+
+
+def _store_input(
+    store: DeltaStore,
+    name: str,
+    canonical: CanonicalTable,
+    run_id: str,
+    events: EventLog,
+    states: dict[str, DatasetState],
+) -> None:
+    """Write one evidence table (on the background writer) and record its state and event."""
+    fingerprint = f"evidence:{name}"
+    stored = store.write(
+        name, canonical, fingerprint=fingerprint, data_version=canonical.data_version, run_id=run_id
+    )
+    states[name] = DatasetState(
+        data_version=canonical.data_version, fingerprint=fingerprint, delta_version=stored.version
+    )
+    events.emit(
+        InputStored(
+            task=name,
+            rows=stored.rows,
+            bytes=stored.bytes,
+            data_version=stored.data_version,
+            delta_version=stored.version,
+            written=stored.run_id == run_id,
+        )
+    )
 
 
 def _canonical_input(table: pa.Table) -> CanonicalTable:
@@ -195,6 +207,13 @@ def _canonical_input(table: pa.Table) -> CanonicalTable:
     canonical = CanonicalTable(table)
     vars(canonical)["data_version"] = known  # the cached_property's slot: no re-hash
     return canonical
+
+
+def _outside_views(error: BaseException) -> str:
+    """A failure outside every view (the cache's database, the driver): say what raised it."""
+    module = type(error).__module__
+    kind = type(error).__name__ if module == "builtins" else f"{module}.{type(error).__name__}"
+    return f"the build failed outside the views ({kind}): {error}"
 
 
 def _pool_for(config: ExecutorConfig, plan: ExecutionPlan, views: list[str]) -> RemotePool | None:
@@ -238,7 +257,8 @@ def build(
     delta = DeltaStore(store)
     with delta.run_lock(f"cpg build {run_id}"):
         entry, warnings = driver_for(plan, delta)
-        with entry.lock:
+        # closing the writer waits for it: no write outlives the run (and its store lock)
+        with entry.lock, contextlib.closing(BackgroundWriter()) as writer:
             return _run(
                 plan,
                 scope,
@@ -251,6 +271,7 @@ def build(
                 started,
                 select,
                 on_event,
+                writer,
             )
 
 
@@ -266,10 +287,13 @@ def _run(
     started: float,
     select: Sequence[str] | None,
     on_event: Callable[[EventPayload], None] | None,
+    writer: BackgroundWriter,
 ) -> RunResult:
     overrides = _stored_inputs(delta, scope.from_store)
     events = EventLog(delta, run_id, plan.signature, on_event)
-    tables, input_states = _table_inputs(plan, delta, inputs, scope.table_inputs, run_id, events)
+    tables, input_states = _table_inputs(
+        plan, delta, inputs, scope.table_inputs, run_id, events, writer
+    )
     partitions = config.partitions()
     hamilton_inputs: dict[str, Any] = {"execution_plan": plan, **tables}
     for view in scope.views:
@@ -283,6 +307,7 @@ def _run(
         store=delta,
         run_id=run_id,
         events=events,
+        writer=writer,
         record=(
             settings := RunSettings(
                 config=config,
@@ -307,17 +332,23 @@ def _run(
         results = entry.driver.execute(
             [*PLAN_OUTPUTS, *scope.views], inputs=hamilton_inputs, overrides=overrides
         )
+        writer.drain()
     except Exception as error:
+        writer.close()  # what was queued before the failure is written (and kept)
         failed = error.task if isinstance(error, TaskFailedError) else None
         cause = error.error if isinstance(error, TaskFailedError) else error
+        if isinstance(cause, TableWriteError):
+            failed, cause = cause.table, cause.error
+        elif writer.failure is not None and failed is None:
+            failed, cause = writer.failure.table, writer.failure.error
         kept = tuple(sorted(n for n, (_, written) in context.written.items() if written))
         events.emit(
             RunError(duration_s=time.perf_counter() - started, error=str(cause), failed_task=failed)
         )
         events.flush()
-        where = f"view {failed!r}" if failed else "the build"
+        what = f"view {failed!r} failed: {cause}" if failed else _outside_views(cause)
         raise BuildError(
-            f"{where} failed: {cause}; kept {len(kept)} output(s) written before the failure"
+            f"{what}; kept {len(kept)} output(s) written before the failure"
             f"{': ' + ', '.join(kept) if kept else ''}; incremental state not committed",
             view=failed,
             kept=kept,

@@ -1,8 +1,10 @@
 """The lifecycle adapter that persists view outputs and records task events.
 
 Why an adapter: it runs in the worker that ran the node, right after Hamilton's cache adapter,
-so each output is written to Delta as soon as it exists (a later failure keeps it) and events
-carry what really happened: start, finish, duration, rows, bytes, cache hit, executor.
+so each output is handed to the store as soon as it exists (a later failure keeps it) and events
+carry what really happened: start, finish, duration, rows, bytes, cache hit, executor. The write
+itself runs on the run's `BackgroundWriter` (the next view computes meanwhile); the task's finish
+event is emitted once its table is committed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cpg_core.execute.cache import DeltaResultStore
 from cpg_core.execute.manifest import CacheLineage
 from cpg_core.execute.runner import RunRecord
 from cpg_core.execute.versions import data_version
+from cpg_core.execute.writer import BackgroundWriter
 from cpg_core.store.content_hash import CanonicalTable
 from cpg_core.store.delta_store import DeltaStore, StoredVersion
 from cpg_core.store.events import EventLog, TaskError, TaskFinish, TaskStart
@@ -33,6 +36,7 @@ class RunContext:
     run_id: str
     events: EventLog
     record: RunRecord
+    writer: BackgroundWriter
     fingerprints: dict[str, str]  # persisted views of this run → fingerprint
     stored: dict[str, StoredVersion] = field(default_factory=dict)  # latest at run start
     written: dict[str, tuple[StoredVersion, bool]] = field(default_factory=dict)
@@ -57,6 +61,7 @@ class StoreAdapter(NodeExecutionHook):
         context = self.context
         if context is None or node_name not in context.fingerprints:
             return
+        context.writer.check()  # an earlier output could not be stored: start nothing new
         upstream = {
             name: data_version(value)
             for name, value in sorted(node_kwargs.items())
@@ -100,23 +105,9 @@ class StoreAdapter(NodeExecutionHook):
         assert isinstance(result, pa.Table)
         fingerprint = context.fingerprints[node_name]
         version = data_version(result)
-        previous = context.stored.get(node_name)
-        if previous is not None and previous.data_version == version:
-            stored, written = previous, False  # unchanged rows (e.g. a cache hit): no Delta work
-        else:
-            stored = context.store.write(
-                node_name,
-                CanonicalTable(result),
-                fingerprint=fingerprint,
-                data_version=version,
-                run_id=context.run_id,
-            )
-            written = previous is None or previous.version != stored.version
-        self.results.remember(version, node_name, stored.version)
         hit = node_name not in context.record.executed
         cache_key = self.cache.cache_keys.get(run_id, {}).get(node_name) if self.cache else None
         with self._lock:
-            context.written[node_name] = (stored, written)
             context.lineage[node_name] = CacheLineage(
                 view=node_name,
                 cache_key=cache_key if isinstance(cache_key, str) else None,
@@ -126,15 +117,37 @@ class StoreAdapter(NodeExecutionHook):
             )
             if not hit:
                 context.durations[fingerprint] = context.record.executed[node_name]
-        context.events.emit(
-            TaskFinish(
-                task=node_name,
-                duration_s=duration,
-                rows=stored.rows,
-                bytes=stored.bytes,
-                data_version=version,
-                executor=executor,
-                cache_hit=hit,
-                delta_version=stored.version,
+
+        def finish(stored: StoredVersion, written: bool) -> None:
+            self.results.remember(version, node_name, stored.version)
+            with self._lock:
+                context.written[node_name] = (stored, written)
+            context.events.emit(
+                TaskFinish(
+                    task=node_name,
+                    duration_s=duration,
+                    rows=stored.rows,
+                    bytes=stored.bytes,
+                    data_version=version,
+                    executor=executor,
+                    cache_hit=hit,
+                    delta_version=stored.version,
+                )
             )
-        )
+
+        previous = context.stored.get(node_name)
+        if previous is not None and previous.data_version == version:
+            finish(previous, False)  # unchanged rows (e.g. a cache hit): no Delta work
+            return
+
+        def write() -> None:
+            stored = context.store.write(
+                node_name,
+                CanonicalTable(result),
+                fingerprint=fingerprint,
+                data_version=version,
+                run_id=context.run_id,
+            )
+            finish(stored, previous is None or previous.version != stored.version)
+
+        context.writer.submit(node_name, write)

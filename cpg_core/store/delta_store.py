@@ -99,8 +99,9 @@ class DeltaStore:
         """The directory of table `name`, guaranteed to be directly inside `root/tables`."""
         validate_name(name, allow_reserved=allow_reserved)
         path = self.tables_dir / name
-        resolved_parent = path.resolve().parent
-        if resolved_parent != self.tables_dir.resolve():  # e.g. a planted symlink
+        # A valid name is one path component, so only a planted symlink can lead elsewhere;
+        # one lstat instead of resolving the whole path on every call (a write makes several).
+        if path.is_symlink() and path.resolve().parent != self.tables_dir.resolve():
             raise InvalidNameError(f"table {name!r} resolves outside the store ({path.resolve()})")
         return path
 
@@ -202,7 +203,8 @@ class DeltaStore:
         """
         path = self.table_path(name)
         with self._writing(name, run_id):
-            current = self.info(name)
+            existing = self._load(path)
+            current = _stored_version(name, path, existing) if existing is not None else None
             if (
                 current is not None
                 and data_version is not None
@@ -221,27 +223,37 @@ class DeltaStore:
                 META_FINGERPRINT: fingerprint,
                 META_RUN_ID: run_id,
             }
-            self._commit(name, path, canonical.table, metadata, current)
-            stored = self.info(name)
-            assert stored is not None
-            return stored
+            self._commit(name, existing or path, canonical.table, metadata, current)
+            # the open table follows its own commit: no second log replay, no commit-file read
+            written = existing if existing is not None else DeltaTable(str(path))
+            return _version_of(name, written, metadata)
+
+    @staticmethod
+    def _load(path: Path) -> DeltaTable | None:
+        """The latest version of the table at `path`, or None when there is none yet."""
+        try:
+            return DeltaTable(str(path))
+        except DeltaTableNotFoundError:
+            return None
 
     def _commit(
         self,
         name: str,
-        path: Path,
+        target: Path | DeltaTable,
         table: pa.Table,
         metadata: Mapping[str, str],
         current: StoredVersion | None,
         *,
         mode: str = "overwrite",
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(target, Path):
+            target.parent.mkdir(parents=True, exist_ok=True)
+        uri = str(target) if isinstance(target, Path) else target
         previous = f"version {current.version}" if current is not None else "no table"
         try:
             if mode == "append":
                 write_deltalake(
-                    str(path),
+                    uri,
                     table,
                     mode="append",
                     commit_properties=CommitProperties(custom_metadata=dict(metadata)),
@@ -249,7 +261,7 @@ class DeltaStore:
                 )
             else:
                 write_deltalake(
-                    str(path),
+                    uri,
                     table,
                     mode="overwrite",
                     schema_mode="overwrite",
@@ -320,11 +332,31 @@ def _data_commit(path: Path, version: int) -> dict[str, Any]:
     return {}
 
 
-def _stored_version(name: str, path: Path, table: DeltaTable) -> StoredVersion:
-    commit = _data_commit(path, table.version())
+def _size(table: DeltaTable) -> tuple[int, int]:
+    """(rows, Parquet bytes) of the table's current files, from its add actions."""
     actions = pa.table(table.get_add_actions())
     rows = sum(v or 0 for v in actions.column("num_records").to_pylist())
     size = sum(v or 0 for v in actions.column("size_bytes").to_pylist())
+    return int(rows), int(size)
+
+
+def _version_of(name: str, table: DeltaTable, metadata: Mapping[str, str]) -> StoredVersion:
+    """The version `table` is at, just committed by us with `metadata`."""
+    rows, size = _size(table)
+    return StoredVersion(
+        name=name,
+        version=table.version(),
+        data_version=metadata[META_DATA_VERSION],
+        fingerprint=metadata[META_FINGERPRINT],
+        run_id=metadata[META_RUN_ID],
+        rows=rows,
+        bytes=size,
+    )
+
+
+def _stored_version(name: str, path: Path, table: DeltaTable) -> StoredVersion:
+    commit = _data_commit(path, table.version())
+    rows, size = _size(table)
 
     def text(key: str) -> str | None:
         value = commit.get(key)
@@ -336,6 +368,6 @@ def _stored_version(name: str, path: Path, table: DeltaTable) -> StoredVersion:
         data_version=text(META_DATA_VERSION),
         fingerprint=text(META_FINGERPRINT),
         run_id=text(META_RUN_ID),
-        rows=int(rows),
-        bytes=int(size),
+        rows=rows,
+        bytes=size,
     )
