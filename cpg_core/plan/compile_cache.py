@@ -1,14 +1,13 @@
 """Persistent compile cache: per-view analysis keyed by its SQL text and its upstream schemas.
 
 An unchanged project recompiles from here without parsing. The file is one msgpack blob
-written atomically; a corrupt file or one from other tool versions is ignored (and replaced),
-never trusted.
+written atomically (`atomic_write`: a compile killed while saving leaves the previous file, and
+its temp file is removed by the next save); a corrupt file or one from other tool versions is
+ignored (and replaced), never trusted.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pyarrow as pa
 
 import cpg_core
 from cpg_core.plan.problems import Problem
+from cpg_core.store.runs import atomic_write
 
 SQLGLOT_VERSION = version("sqlglot")
 
@@ -98,9 +98,5 @@ class CompileCache:
         """Write the used entries (dropping stale ones) when anything changed."""
         if self.path is None or (not self.changed and len(self.used) == len(self.entries)):
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = msgspec.msgpack.encode(_CacheFile(versions=_versions(), entries=self.used))
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".compile_cache.")
-        with os.fdopen(fd, "wb") as out:
-            out.write(payload)
-        Path(tmp).replace(self.path)
+        atomic_write(self.path, payload, legacy_prefix=".compile_cache.")

@@ -6,12 +6,12 @@ they succeed. A missing or unreadable file means "no history", never a failed co
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
+
+from cpg_core.store.runs import atomic_write
 
 _FILE = Path("_cpg") / "durations.msgpack"
 _KEEP = 5  # durations kept per fingerprint; the cost is their median
@@ -40,15 +40,12 @@ def load_durations(store: Path) -> dict[str, float]:
 
 
 def record_durations(store: Path, measured: Mapping[str, float]) -> None:
-    """Append measured durations (atomically: write a temp file, then rename over the old one)."""
+    """Append measured durations (atomically: a killed run leaves the old file, and its temp
+    file is removed by the next write)."""
     history = _read(store)
     for fingerprint, seconds in measured.items():
         values = history.durations.setdefault(fingerprint, [])
         values.append(float(seconds))
         del values[:-_KEEP]
     path = store / _FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".durations.")
-    with os.fdopen(fd, "wb") as out:
-        out.write(msgspec.msgpack.encode(history))
-    Path(tmp).replace(path)
+    atomic_write(path, msgspec.msgpack.encode(history), legacy_prefix=".durations.")

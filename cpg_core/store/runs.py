@@ -3,7 +3,8 @@
 Why: the system this replaces wrote incremental state before the run had succeeded, so a failed
 run poisoned the next one. Here the state (dataset → data version, fingerprint, Delta version) is
 written once, by `commit_run`, at the end of a successful run: temp file, fsync, `os.replace`,
-fsync of the directory. A run killed at any point leaves the previous state file.
+fsync of the directory (`atomic_write`, which the other small files of the store use too). A run
+killed at any point leaves the previous state file, and its temp file is removed by the next write.
 
 The file is ``MAGIC + sha256(body) + body`` (msgpack). A file that is truncated, bit-flipped or of
 another format is reported (`LoadedState.warning`) and treated as "no state" — never trusted.
@@ -11,10 +12,12 @@ another format is reported (`LoadedState.warning`) and treated as "no state" —
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -97,20 +100,23 @@ def commit_run(
         datasets=dict(sorted(merged.items())),
     )
     body = msgspec.msgpack.encode(state)
-    _atomic_write(state_path(root), MAGIC + hashlib.sha256(body).digest() + body)
+    atomic_write(state_path(root), MAGIC + hashlib.sha256(body).digest() + body)
     return state
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write-then-rename with fsyncs: after a crash the file is the old one or the new one.
+def atomic_write(path: Path, data: bytes, *, legacy_prefix: str | None = None) -> None:
+    """Write-then-rename with fsyncs: after a crash the file holds the old bytes or the new ones.
 
-    Temp files of killed earlier commits are removed first (the caller holds the store lock, so
-    no other commit is in flight).
+    The temp file is named after this process (``.<name>.<pid>.<random>.tmp``). Temp files left
+    by processes that died mid-write (SIGKILL) are removed first; those of live processes are
+    left alone, so callers need no lock to stay safe, and killed writers leave no garbage behind
+    for longer than until the next write (`legacy_prefix`: see `remove_stale_temps`).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temps(path, legacy_prefix)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -125,3 +131,33 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def remove_stale_temps(path: Path, legacy_prefix: str | None = None) -> None:
+    """Remove temp files of `path` whose writer is dead (``.<name>.<pid>.*.tmp``).
+
+    `legacy_prefix` also removes temp files of older versions that carried no pid (their writers
+    wrote the whole file in milliseconds: anything there for a minute is left over).
+    """
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = stale.name[len(path.name) + 2 :].split(".", 1)[0]
+        if not pid.isdigit() or not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+    if legacy_prefix is not None:
+        horizon = time.time() - 60
+        for stale in path.parent.glob(f"{legacy_prefix}*"):
+            with contextlib.suppress(OSError):
+                if not stale.name.endswith(".tmp") and stale.stat().st_mtime < horizon:
+                    stale.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of ours may be writing it (failed writes remove theirs)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

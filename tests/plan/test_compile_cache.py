@@ -107,3 +107,28 @@ def test_cache_from_other_tool_versions_is_not_trusted(
     monkeypatch.setattr(compile_cache, "CACHE_FORMAT", 999)
     plan = compile_plan(project)
     assert plan.cache_note is not None and "other tool versions" in plan.cache_note
+
+
+def test_temp_files_of_killed_saves_are_removed_by_the_next_save(tmp_path: Path) -> None:
+    """A compile SIGKILLed while saving leaves a temp file next to the intact cache; the next
+    save removes it (legacy temp names without a pid once they are a minute old)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    project = load_project(write_project(tmp_path, _VIEWS))
+    compile_plan(project)
+    directory = project.compile_cache_path.parent
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)
+    dead = directory / f".compile_cache.msgpack.{gone.pid}.k1.tmp"
+    legacy = directory / ".compile_cache.k1x2y3z4"
+    for path in (dead, legacy):
+        path.write_bytes(b"half a cache")
+    os.utime(legacy, (time.time() - 120, time.time() - 120))
+    (tmp_path / "views" / "d.sql").write_text("select total from c", encoding="utf-8")
+    plan = compile_plan(project)  # a new view: the cache changed and is saved
+    assert plan.cache_note is None and "d" in plan.tasks
+    assert not dead.exists() and not legacy.exists()
+    assert compile_plan(project).cache_note is None

@@ -97,3 +97,40 @@ def test_killed_run_leaves_the_previous_state(tmp_path: Path) -> None:
         assert loaded.state.run_id == "good" or len(loaded.state.datasets) == 2001
     commit_run(tmp_path, run_id="after", plan_signature="s", datasets={})
     assert not [p for p in state_path(tmp_path).parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_temp_files_of_dead_writers_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    """A writer SIGKILLed between its temp file and the rename leaves the temp file; the next
+    write removes it, but never the temp file of a writer that is still alive."""
+    import os
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)  # its pid now names no process
+    directory = state_path(tmp_path).parent
+    directory.mkdir(parents=True)
+    dead = directory / f".state.msgpack.{gone.pid}.x1y2.tmp"
+    legacy = directory / ".state.msgpack.abcd1234.tmp"  # written before temp names had a pid
+    live = directory / f".state.msgpack.{os.getppid()}.x1y2.tmp"
+    for path in (dead, legacy, live):
+        path.write_bytes(b"half a state")
+    commit_run(tmp_path, run_id="r1", plan_signature="s1", datasets={"nodes": NODES})
+    assert sorted(p.name for p in directory.iterdir()) == sorted(["state.msgpack", live.name])
+
+
+def test_durations_history_is_written_atomically_and_cleans_up(tmp_path: Path) -> None:
+    import os
+
+    from cpg_core.store.history import load_durations, record_durations
+
+    record_durations(tmp_path, {"f": 1.0})
+    directory = tmp_path / "_cpg"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)
+    dead = directory / f".durations.msgpack.{gone.pid}.k1.tmp"
+    legacy = directory / ".durations.k1x2y3z4"  # the temp name before it carried a pid
+    for path in (dead, legacy):
+        path.write_bytes(b"half a history")
+    os.utime(legacy, (time.time() - 120, time.time() - 120))
+    record_durations(tmp_path, {"f": 3.0, "g": 2.0})
+    assert load_durations(tmp_path) == {"f": 3.0, "g": 2.0}
+    assert [p.name for p in directory.iterdir()] == ["durations.msgpack"]
