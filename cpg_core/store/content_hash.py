@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 if TYPE_CHECKING:
     from hashlib import _Hash
 
-HASH_FORMAT = 1  # bump when the encoding changes: every data version changes with it
+HASH_FORMAT = 2  # bump when the encoding changes: every data version changes with it
 
 
 def _call(name: str, *args: Any, options: pc.FunctionOptions | None = None) -> Any:
@@ -193,12 +193,12 @@ def _sort_keys(column: pa.ChunkedArray, keys: list[pa.ChunkedArray]) -> bool:
 
 
 def _key_rank(t: pa.DataType) -> int:
-    """Sort-key priority: fixed-width columns first (cheap, often ids), then strings, then nested."""
-    if isinstance(t, pa.StructType | pa.ListType | pa.MapType):
-        return 2
-    if pa.types.is_string(t) or pa.types.is_binary(t):
-        return 1
-    return 0
+    """Sort-key priority: flat columns in schema order, nested ones after them.
+
+    Schema order because tables usually lead with their id: when the first key is unique the
+    sort never compares another column (measured on the stdlib CPG: 2.3x less sort time than
+    putting fixed-width columns first, which are often low-cardinality flags and counts)."""
+    return 1 if isinstance(t, pa.StructType | pa.ListType | pa.MapType) else 0
 
 
 def _adjacent_equal(sorted_keys: pa.Table) -> pa.Array:
