@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cpg_core.extract.astwalk import Row, Walker
+from cpg_core.extract.fsread import ReadFailure, read_source_file, too_large_message
 from cpg_core.extract.model import ExtractOptions, FileInfo
 from cpg_core.extract.schema import TABLE_NAMES
 from cpg_core.extract.source import DecodeFailure, LineIndex, decode_source
@@ -42,16 +43,12 @@ def extract_file(
 ) -> FileEvidence:
     """Read ``root/info.path`` and extract it; unreadable or oversized files become error rows."""
     options = options or ExtractOptions()
-    full = Path(root) / info.os_path
     try:
-        size = full.stat().st_size
-        if size > options.max_file_bytes:
-            return _failed(
-                info, size, None, None, "read", "FileTooLarge", _too_large(size, options)
-            )
-        data = full.read_bytes()
-    except OSError as exc:
-        return _failed(info, info.size, None, None, "read", type(exc).__name__, _os_message(exc))
+        top = Path(root)
+        data = read_source_file(top / info.os_path, options.max_file_bytes, root=top)
+    except ReadFailure as exc:
+        size = info.size if exc.size is None else exc.size
+        return _failed(info, size, None, None, "read", exc.error_type, exc.message)
     return extract_source(info, data, options)
 
 
@@ -205,12 +202,7 @@ def _failed(
 
 
 def _too_large(size: int, options: ExtractOptions) -> str:
-    return f"file is {size} bytes, over the limit of {options.max_file_bytes} bytes"
-
-
-def _os_message(exc: OSError) -> str:
-    """OS error text without the absolute path (messages must not depend on the machine)."""
-    return exc.strerror or type(exc).__name__
+    return too_large_message(size, options.max_file_bytes)
 
 
 @contextmanager
