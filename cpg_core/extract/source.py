@@ -7,15 +7,17 @@ re-encoding (``files.encoding`` says which).
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 _UTF8 = ("utf-8", "utf-8-sig")
 _NEWLINE = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
+_CONTINUATION = re.compile(rb"[\x80-\xbf]")
 
 
 class DecodeFailure(Exception):
@@ -95,6 +97,8 @@ class LineIndex:
     src: bytes
     starts: list[int]
     ascii: bool
+    # per non-ASCII line: offsets (in the line) of its UTF-8 continuation bytes, built on demand
+    _continuations: dict[int, list[int]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, src: bytes) -> LineIndex:
@@ -120,8 +124,18 @@ class LineIndex:
         """Code-point column of a UTF-8 byte column on a 1-based line."""
         if self.ascii:
             return byte_col
-        start = self.starts[line - 1]
-        return len(self.src[start : start + byte_col].decode("utf-8", "replace"))
+        continuations = self._continuations.get(line)
+        if continuations is None:
+            start = self.starts[line - 1]
+            end = self.starts[line] if line < len(self.starts) else len(self.src)
+            text = self.src[start:end]
+            continuations = (
+                [] if text.isascii() else [m.start() for m in _CONTINUATION.finditer(text)]
+            )
+            self._continuations[line] = continuations
+        # A code point is one lead byte plus its continuation bytes: columns count lead bytes.
+        # (Decoding the line's prefix per call was quadratic on a long non-ASCII one-liner.)
+        return byte_col - bisect.bisect_left(continuations, byte_col)
 
     def end_position(self) -> tuple[int, int]:
         """(line, code-point col) of the end of the source."""
