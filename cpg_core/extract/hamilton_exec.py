@@ -33,11 +33,13 @@ from cpg_core.extract import hamilton_flow
 from cpg_core.extract.hamilton_flow import ScanOptions, Selection, UnitEvidence
 from cpg_core.extract.model import DEFAULT_UNIT_BYTES, DEFAULT_UNIT_MAX_FILES, ScanResult
 from cpg_core.extract.progress import ExtractProgress, ProgressFn
+from cpg_core.extract.tables import with_scan_problems
 
 if TYPE_CHECKING:
     from hamilton import driver
 
 OUTPUT = "evidence"
+SCAN_NODE = "scan_result"
 UNIT_NODE = "unit_evidence"
 
 
@@ -217,7 +219,9 @@ def hamilton_extract(
         use_git=use_git,
     )
     inputs = {"repo_root": str(Path(root).resolve()), "selection": Selection()}
-    return _run(inputs, {}, options, workers, progress)
+    result = _run(inputs, {}, options, workers, progress, [SCAN_NODE])
+    scan: ScanResult = result[SCAN_NODE]
+    return with_scan_problems(result[OUTPUT], scan.problems)
 
 
 def hamilton_extract_files(
@@ -230,7 +234,7 @@ def hamilton_extract_files(
 ) -> dict[str, pa.Table]:
     """Extract only `paths` of an existing scan, in units cut from those files alone."""
     inputs = {"selection": Selection(frozenset(paths))}
-    return _run(inputs, {"scan_result": scan}, options, workers, progress)
+    return _run(inputs, {SCAN_NODE: scan}, options, workers, progress)[OUTPUT]
 
 
 def _run(
@@ -239,23 +243,23 @@ def _run(
     options: ScanOptions,
     workers: int,
     progress: ProgressFn | None,
-) -> dict[str, pa.Table]:
+    also: list[str] | None = None,
+) -> dict[str, Any]:
     dr = extraction_driver(workers, progress)
+    outputs: list[Any] = [OUTPUT, *(also or [])]
     if workers <= 1:
-        result = dr.execute(
-            [OUTPUT],
+        return dr.execute(
+            outputs,
             inputs={**inputs, "scan_options": options, "spill_dir": ""},
             overrides=overrides,
         )
-        return result[OUTPUT]
     # Mapped pages stay valid after the files are unlinked, so the directory can go right away.
     with tempfile.TemporaryDirectory(prefix="cpg-extract-") as spill:
-        result = dr.execute(
-            [OUTPUT],
+        return dr.execute(
+            outputs,
             inputs={**inputs, "scan_options": options, "spill_dir": spill},
             overrides=overrides,
         )
-        return result[OUTPUT]
 
 
 __all__ = [

@@ -39,6 +39,7 @@ from cpg_core.extract.extract_state import (
     read_manifest,
     save_state,
 )
+from cpg_core.extract.fsread import ReadFailure, read_source_file
 from cpg_core.extract.hamilton_flow import ScanOptions
 from cpg_core.extract.model import (
     DEFAULT_UNIT_BYTES,
@@ -50,6 +51,7 @@ from cpg_core.extract.model import (
 from cpg_core.extract.progress import ExtractProgress, ProgressFn
 from cpg_core.extract.scan import scan_repo
 from cpg_core.extract.schema import TABLE_NAMES, empty_tables
+from cpg_core.extract.tables import SCAN_STAGE, rows_to_table, scan_problem_rows
 from cpg_core.store import content_hash
 from cpg_core.store.content_hash import (
     CanonicalTable,
@@ -184,8 +186,17 @@ def extract_incremental(
     to_extract = tuple(info.path for info in scan.files if info.path not in reused)
     removed = tuple(sorted(set(old_files) - set(keys)))
     same_order = previous is not None and previous.manifest.canonical == canonical_version()
+    # Directories the scan could not list are rows of their own, replaced on every run.
+    scan_rows = sorted(scan_problem_rows(scan.problems))
+    old_scan_rows = _scan_rows(previous)
 
-    if previous is not None and same_order and not to_extract and not removed:
+    if (
+        previous is not None
+        and same_order
+        and not to_extract
+        and not removed
+        and scan_rows == old_scan_rows
+    ):
         if progress is not None:
             progress(ExtractProgress(done=0, total=0))
         versions = {n: previous.manifest.tables[n].data_version for n in TABLE_NAMES}
@@ -210,7 +221,10 @@ def extract_incremental(
         if progress is not None:
             progress(ExtractProgress(done=0, total=0))
         fresh = empty_tables()
-    dropped = set(old_files) - reused
+    if scan_rows:
+        found = rows_to_table("extract_errors", scan_rows)
+        fresh = {**fresh, "extract_errors": pa.concat_tables([fresh["extract_errors"], found])}
+    dropped = (set(old_files) - reused) | {row[0] for row in old_scan_rows}
     tables, versions = _combine(previous, fresh, dropped, same_order)
     files = {p: keys[p] for p in reused}
     files.update(_fresh_keys(fresh["files"], options, version))
@@ -254,6 +268,15 @@ def _previous_state(
     except StateError as error:
         return None, f"extraction cache was corrupt ({error}); rebuilt"
     return LoadedState(manifest, tables), None
+
+
+def _scan_rows(previous: LoadedState | None) -> list[tuple[Any, ...]]:
+    """The previous run's scan problem rows (directories it could not list), sorted."""
+    if previous is None:
+        return []
+    errors = previous.tables["extract_errors"]
+    found = errors.filter(_call("equal", errors.column("stage"), pa.scalar(SCAN_STAGE)))
+    return sorted(tuple(row.values()) for row in found.to_pylist())
 
 
 def _combine(
@@ -339,11 +362,8 @@ def _content_sha256(root: Path, info: FileInfo, options: ExtractOptions) -> str 
     if info.size is None or info.size > options.max_file_bytes:
         return None
     try:
-        with (root / info.os_path).open("rb") as handle:
-            data = handle.read(options.max_file_bytes + 1)
-    except OSError:
-        return None
-    if len(data) > options.max_file_bytes:
+        data = read_source_file(root / info.os_path, options.max_file_bytes, root=root)
+    except ReadFailure:
         return None
     return hashlib.sha256(data).hexdigest()
 

@@ -58,6 +58,19 @@ class ScanUnit:
 
 
 @dataclass(frozen=True)
+class ScanProblem:
+    """A directory the scan could not list (its files are unknown): an ``extract_errors`` row.
+
+    ``path`` is the directory relative to the scan root with a trailing ``/`` (``./`` for the root
+    itself), so it never equals a file's path.
+    """
+
+    path: str
+    error_type: str
+    message: str
+
+
+@dataclass(frozen=True)
 class ScanResult:
     """Everything the scan found: files in path order and the units that cover them exactly once."""
 
@@ -65,3 +78,4 @@ class ScanResult:
     mode: str  # "git" or "walk"
     files: tuple[FileInfo, ...]
     units: tuple[ScanUnit, ...]
+    problems: tuple[ScanProblem, ...] = ()

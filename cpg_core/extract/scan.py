@@ -7,16 +7,20 @@ hidden folders and symlink loops. Output order never depends on the file system'
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from cpg_core.extract.fsread import resolves_inside
 from cpg_core.extract.model import (
     DEFAULT_UNIT_BYTES,
     DEFAULT_UNIT_MAX_FILES,
     ExtractOptions,
     FileInfo,
+    ScanProblem,
     ScanResult,
     ScanUnit,
 )
@@ -28,6 +32,9 @@ SKIP_DIRS = frozenset({"__pycache__", "site-packages", "dist-packages", "node_mo
 # Skipped unless they are regular packages (hold an ``__init__.py``).
 SKIP_UNLESS_PACKAGE = frozenset({"build", "dist"})
 VENV_MARKERS = ("pyvenv.cfg", "conda-meta")
+GIT_TIMEOUT_S = 120
+# git's warning for a folder it cannot list (the files in it are unknown to it)
+_GIT_UNREADABLE_DIR = re.compile(rb"could not open directory '(.*)': ([^\n]*)")
 
 
 def scan_repo(
@@ -45,9 +52,10 @@ def scan_repo(
     is a self-contained task.
     """
     root_path = Path(root).resolve()
-    listed = _git_list(root_path) if use_git else None
+    problems: list[ScanProblem] = []
+    listed = _git_list(root_path, problems) if use_git else None
     mode = "git" if listed is not None else "walk"
-    rel_paths = listed if listed is not None else list(_walk(root_path))
+    rel_paths = listed if listed is not None else list(_walk(root_path, problems))
     files = _file_infos(root_path, rel_paths)
     defaults = ExtractOptions()
     options = ExtractOptions(
@@ -55,7 +63,14 @@ def scan_repo(
         check_compile=defaults.check_compile if check_compile is None else check_compile,
     )
     units = make_units(str(root_path), files, options, unit_bytes, unit_max_files)
-    return ScanResult(root=str(root_path), mode=mode, files=files, units=units)
+    ordered = {p.path: p for p in problems}  # one row per directory, in path order
+    return ScanResult(
+        root=str(root_path),
+        mode=mode,
+        files=files,
+        units=units,
+        problems=tuple(ordered[p] for p in sorted(ordered)),
+    )
 
 
 def make_units(
@@ -112,13 +127,24 @@ def _file_infos(root: Path, rel_paths: list[str]) -> tuple[FileInfo, ...]:
 
 
 def _display_path(rel: str) -> str:
-    """POSIX path that is valid UTF-8 (undecodable name bytes shown as backslash escapes)."""
+    """POSIX path that is valid UTF-8 (undecodable name bytes shown as backslash escapes).
+
+    One-to-one, so two files never share a path: a name with undecodable bytes *or* a backslash
+    is escaped (its backslashes as ``\\x5c``), every other name is shown as is. An escaped path
+    always holds a backslash, a name shown as is never does; within escaped paths every backslash
+    starts an escape. (Without the second rule ``caf\\xe9.py``, a valid name, and ``caf<0xE9>.py``
+    were one path.)
+    """
     posix = rel.replace(os.sep, "/") if os.sep != "/" else rel
     try:
         posix.encode("utf-8")
     except UnicodeEncodeError:
-        return os.fsencode(posix).decode("utf-8", "backslashreplace")
-    return posix
+        pass
+    else:
+        if "\\" not in posix:
+            return posix
+    raw = os.fsencode(posix).replace(b"\\", b"\\x5c")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _root_package_name(root: Path) -> str:
@@ -131,65 +157,89 @@ def _root_package_name(root: Path) -> str:
     return ".".join(reversed(parts))
 
 
-def _git_list(root: Path) -> list[str] | None:
-    """``git ls-files`` of the work tree at ``root`` (relative paths), or None if not applicable."""
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run git in ``root`` without letting the repository's own config run programs.
+
+    A ``.git/config`` is part of what we scan, not trusted: ``core.fsmonitor`` names a command
+    that ``git ls-files`` runs (seen with git 2.39), so it is forced off; optional index writes are
+    off too (the scan only reads).
+    """
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"}
+    return subprocess.run(
+        ["git", "-c", "core.fsmonitor=false", "-C", str(root), *args],
+        capture_output=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        timeout=GIT_TIMEOUT_S,
+    )
+
+
+def _git_list(root: Path, problems: list[ScanProblem]) -> list[str] | None:
+    """``git ls-files`` of the work tree at ``root`` (relative paths), or None if not applicable.
+
+    Directories git could not open are added to ``problems``.
+    """
     try:
-        inside = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
-            capture_output=True,
-            check=False,
-        )
-        if inside.returncode != 0 or inside.stdout.strip() != b"true":
+        inside = _git(root, "rev-parse", "--is-inside-work-tree", "--show-prefix")
+        answer = inside.stdout.split(b"\n")
+        if inside.returncode != 0 or answer[0].strip() != b"true":
             return None
+        prefix = answer[1] if len(answer) > 1 else b""  # root below the top: b"sub/dir/"
         # A root inside an ignored folder of an enclosing repository lists nothing: walk it instead.
-        ignored = subprocess.run(
-            ["git", "-C", str(root), "check-ignore", "-q", "."], capture_output=True, check=False
-        )
-        if ignored.returncode == 0:
+        if _git(root, "check-ignore", "-q", ".").returncode == 0:
             return None
-        out = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(root),
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ],
-            capture_output=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
+        listed = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    except (OSError, subprocess.SubprocessError):
         return None
+    if listed.returncode != 0:  # e.g. a corrupt index: the walk still sees the files
+        return None
+    for match in _GIT_UNREADABLE_DIR.finditer(listed.stderr):
+        raw_dir = match.group(1)  # relative to the top of the work tree
+        if not raw_dir.startswith(prefix):
+            continue
+        where = _display_path(os.fsdecode(raw_dir[len(prefix) :])).rstrip("/")
+        reason = match.group(2).decode("utf-8", "backslashreplace").strip()
+        problems.append(ScanProblem(f"{where}/", _os_error_type(reason), reason))
     paths = []
-    for raw in out.split(b"\0"):
+    for raw in listed.stdout.split(b"\0"):
         if raw.endswith(PY_SUFFIX.encode()):
             rel = os.fsdecode(raw)
-            if (root / rel).exists() or (root / rel).is_symlink():
-                paths.append(rel)
+            try:
+                os.lstat(root / rel)
+            except FileNotFoundError:
+                continue  # deleted in the work tree: the repository no longer has it
+            except OSError:
+                pass  # listed but not reachable (a name too long, ...): extraction reports it
+            paths.append(rel)
     return paths
 
 
-def _walk(root: Path) -> Iterator[str]:
-    """Relative paths of ``*.py`` files, depth first in name order, following symlinks once."""
+def _walk(root: Path, problems: list[ScanProblem]) -> Iterator[str]:
+    """Relative paths of ``*.py`` files, depth first in name order.
+
+    Directory symlinks are followed only when their target is inside ``root``, and only after
+    every real directory was walked, so a link never takes the place of the directory it points
+    at; a visited ``(dev, inode)`` set breaks loops. Directories that cannot be listed go to
+    ``problems`` (one that vanished during the scan simply has no files).
+    """
     seen: set[tuple[int, int]] = set()
     stack: list[tuple[str, str]] = [(str(root), "")]
-    while stack:
-        abs_dir, rel_dir = stack.pop()
+    linked: list[tuple[str, str]] = []  # symlinked directories, walked after all real ones
+    while stack or linked:
+        abs_dir, rel_dir = stack.pop() if stack else linked.pop(0)
         try:
             st = Path(abs_dir).stat()
-        except OSError:
-            continue
-        key = (st.st_dev, st.st_ino)
-        if key in seen:  # symlink loop or the same directory twice
-            continue
-        seen.add(key)
-        try:
+            if (st.st_dev, st.st_ino) in seen:  # symlink loop or the same directory twice
+                continue
+            seen.add((st.st_dev, st.st_ino))
             with os.scandir(abs_dir) as it:
                 entries = sorted(it, key=lambda e: e.name)
-        except OSError:
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            where = _display_path(rel_dir) + "/" if rel_dir else "./"
+            problems.append(ScanProblem(where, type(exc).__name__, exc.strerror or str(exc)))
             continue
         names = {e.name for e in entries}
         if rel_dir and any(m in names for m in VENV_MARKERS):
@@ -199,15 +249,27 @@ def _walk(root: Path) -> Iterator[str]:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
                 is_dir = entry.is_dir()
+                is_link = is_dir and entry.is_symlink()
             except OSError:
-                is_dir = False
+                is_dir = is_link = False
             if is_dir:
                 if _skip_dir(entry.name, entry.path):
                     continue
-                subdirs.append((entry.path, rel))
+                if not is_link:
+                    subdirs.append((entry.path, rel))
+                elif resolves_inside(root, entry.path):
+                    linked.append((entry.path, rel))
             elif entry.name.endswith(PY_SUFFIX):
                 yield rel
         stack.extend(reversed(subdirs))
+
+
+def _os_error_type(reason: str) -> str:
+    """The `OSError` subclass Python raises for a C library error text (``Permission denied``)."""
+    for code in sorted(errno.errorcode):
+        if os.strerror(code) == reason:
+            return type(OSError(code, reason)).__name__
+    return "OSError"
 
 
 def _skip_dir(name: str, abs_path: str) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from cpg_core.extract.model import ScanProblem
 from cpg_core.extract.schema import EVIDENCE_SCHEMAS, TABLE_NAMES
 
 _STRUCTS = {name: pa.struct(list(schema)) for name, schema in EVIDENCE_SCHEMAS.items()}
@@ -67,3 +68,28 @@ def merge_evidence(batches: Iterable[Mapping[str, pa.Table]]) -> dict[str, pa.Ta
             table = table.take(order)
         merged[name] = table
     return merged
+
+
+SCAN_STAGE = "scan"
+
+
+def scan_problem_rows(problems: Iterable[ScanProblem]) -> list[tuple[Any, ...]]:
+    """``extract_errors`` rows for directories the scan could not list."""
+    return [(p.path, SCAN_STAGE, p.error_type, p.message, None) for p in problems]
+
+
+def with_scan_problems(
+    tables: dict[str, pa.Table], problems: Sequence[ScanProblem]
+) -> dict[str, pa.Table]:
+    """``tables`` with a scan problem row per unlistable directory in ``extract_errors``.
+
+    Rows stay in path order (a directory's row before the rows of files below it).
+    """
+    if not problems:
+        return tables
+    errors = pa.concat_tables(
+        [tables["extract_errors"], rows_to_table("extract_errors", scan_problem_rows(problems))]
+    )
+    keys = pa.table({"path": errors.column("path"), "i": pa.array(range(errors.num_rows))})
+    order = keys.sort_by([("path", "ascending"), ("i", "ascending")]).column("i")
+    return {**tables, "extract_errors": errors.take(order)}

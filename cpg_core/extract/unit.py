@@ -21,7 +21,7 @@ from cpg_core.extract.file import extract_file, new_evidence
 from cpg_core.extract.model import DEFAULT_UNIT_BYTES, DEFAULT_UNIT_MAX_FILES, ScanUnit
 from cpg_core.extract.scan import scan_repo
 from cpg_core.extract.schema import TABLE_NAMES
-from cpg_core.extract.tables import evidence_to_tables, merge_evidence
+from cpg_core.extract.tables import evidence_to_tables, merge_evidence, with_scan_problems
 
 
 def extract_unit(unit: ScanUnit) -> dict[str, pa.Table]:
@@ -56,7 +56,7 @@ def extract_repo(
         unit_max_files=unit_max_files,
         use_git=use_git,
     )
-    return extract_units(scan.units, workers=workers)
+    return with_scan_problems(extract_units(scan.units, workers=workers), scan.problems)
 
 
 def extract_units(units: tuple[ScanUnit, ...], *, workers: int = 1) -> dict[str, pa.Table]:
