@@ -191,6 +191,14 @@ def run_build(
             f"extraction: {extract.files} files, {len(extract.extracted)} extracted, "
             f"{extract.reused} reused ({extract.seconds:.2f} s)"
         )
+        if extract.errors:
+            console.print(
+                f"{extract.errors} extraction problem(s): "
+                f"cpg query --store {where} 'SELECT * FROM extract_errors'",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     example = (
         "SELECT node_kind, count(*) AS n FROM cpg_nodes GROUP BY node_kind ORDER BY n DESC"
         if "cpg_nodes" in run.plan.tasks

@@ -47,6 +47,8 @@ class StageFinish(msgspec.Struct, frozen=True, kw_only=True, tag="stage_finish")
     detail: str | None = None
 
 
+ERRORS_TABLE = "extract_errors"
+
 BuildEvent = EventPayload | StageStart | StageProgress | StageFinish
 OnEvent = Callable[[BuildEvent], None]
 
@@ -60,6 +62,7 @@ class ExtractSummary:
     reused: int
     removed: tuple[str, ...]
     seconds: float
+    errors: int = 0  # rows of `extract_errors`: files (and folders) that could not be extracted
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ def build_project(
     evidence_needed = sorted(
         {n for n in needed if _kind(plan, n) == "evidence"} | set(store_evidence)
     )
+    errors_stored: list[str] = []
     if evidence_needed and (refresh_evidence or store_evidence):
         root = repo_of(project, repo)
         if root is None:
@@ -137,7 +141,12 @@ def build_project(
             )
         tables, summary = _extract(root, store_path, extract_workers or config.concurrency, emit)
         inputs.update({n: tables[n] for n in evidence_needed})
-        emit(StageStart(stage="evidence", total=len(evidence_needed)))
+        if not store_evidence and ERRORS_TABLE in plan.datasets:
+            # Every file that could not be extracted is in the store, whether a view reads
+            # `extract_errors` or not (a caller naming what to store, e.g. Dagster, decides).
+            inputs[ERRORS_TABLE] = tables[ERRORS_TABLE]
+            errors_stored.append(ERRORS_TABLE)
+        emit(StageStart(stage="evidence", total=len({*evidence_needed, *errors_stored})))
     sources = [s for s in project.sources if s.name in needed]
     if sources:
         emit(StageStart(stage="sources", total=len(sources)))
@@ -153,7 +162,7 @@ def build_project(
         select=select,
         upstream=upstream,
         on_event=emit,
-        store_inputs=store_evidence,
+        store_inputs=[*store_evidence, *errors_stored],
     )
     return ProjectRun(plan, result, summary, time.perf_counter() - started)
 
@@ -207,11 +216,14 @@ def _extract(
     detail = f"{result.files} files, {len(result.extracted)} extracted, {result.reused} reused"
     if result.removed:
         detail += f", {len(result.removed)} removed"
+    errors = result.tables[ERRORS_TABLE].num_rows
+    if errors:
+        detail += f", {errors} in extract_errors"
     if result.note:
         detail += f"; {result.note}"
     emit(StageFinish(stage="extract", seconds=result.seconds, detail=detail))
     summary = ExtractSummary(
-        result.files, result.extracted, result.reused, result.removed, result.seconds
+        result.files, result.extracted, result.reused, result.removed, result.seconds, errors
     )
     return result.tables, summary
 

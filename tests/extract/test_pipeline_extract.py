@@ -24,14 +24,14 @@ def test_extract_stage_is_incremental_and_reports_it(
     assert events[0] == StageStart(stage="extract", total=1)
     assert events[1] == StageProgress(stage="extract", done=1, total=1, detail="unit-00000")
     assert isinstance(events[-1], StageFinish)
-    assert events[-1].detail == "12 files, 12 extracted, 0 reused"
+    assert events[-1].detail == "12 files, 12 extracted, 0 reused, 1 in extract_errors"
 
     (repo / "app" / "core.py").write_text("VALUE = 1\n", encoding="utf-8")
     events.clear()
     tables, summary = _extract(repo, store, 1, events.append)
     assert summary.extracted == ("app/core.py",) and summary.reused == 11
     assert isinstance(events[-1], StageFinish)
-    assert events[-1].detail == "12 files, 1 extracted, 11 reused"
+    assert events[-1].detail == "12 files, 1 extracted, 11 reused, 1 in extract_errors"
 
     # The tables' data versions are remembered: the build never sorts and hashes them again.
     def no_hashing(table: pa.Table) -> str:
@@ -48,4 +48,4 @@ def test_extract_stage_is_incremental_and_reports_it(
     _extract(repo, store, 1, events.append)
     assert events[0] == StageStart(stage="extract", total=0)
     assert isinstance(events[-1], StageFinish)
-    assert events[-1].detail == "12 files, 0 extracted, 12 reused"
+    assert events[-1].detail == "12 files, 0 extracted, 12 reused, 1 in extract_errors"
