@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -51,6 +52,7 @@ class GeneratedModule:
     path: Path
     views: tuple[str, ...]
     inputs: tuple[str, ...]
+    view_sources: Mapping[str, str]  # each view node's own function text (its code version)
 
     @property
     def name(self) -> str:
@@ -96,14 +98,16 @@ def _check_name(name: str, what: str, taken: set[str]) -> None:
         raise CodegenError(f"{what} {name!r} collides with a generated node or input name")
 
 
-def module_source(plan: ExecutionPlan) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """(source, persisted view nodes, table inputs) for `plan`; deterministic per signature."""
+def module_source(plan: ExecutionPlan) -> tuple[str, dict[str, str], tuple[str, ...]]:
+    """(source, each persisted view node's function text, table inputs) for `plan`;
+    deterministic per signature."""
     views = tuple(sorted(persisted_views(plan)))
     reserved = {*PLAN_NODES, PLAN_INPUT}
     generated = {fingerprint_input(v) for v in views} | {task_input(v) for v in views}
     for view in views:
         _check_name(view, "view", reserved | generated)
     chunks = [_HEADER.format(signature=plan.signature)]
+    view_sources: dict[str, str] = {}
     table_inputs: set[str] = set()
     position = schedule_positions(plan)
     for view in views:
@@ -114,16 +118,15 @@ def module_source(plan: ExecutionPlan) -> tuple[str, tuple[str, ...], tuple[str,
                 table_inputs.add(table)
         params = [f"{t}: _pa.Table" for t in tables]
         params += [f"{fingerprint_input(view)}: str", f"{task_input(view)}: _ViewTask"]
-        chunks.append(
-            _VIEW.format(
-                name=view,
-                params=", ".join(params),
-                task=task_input(view),
-                fingerprint=fingerprint_input(view),
-                tables=", ".join(f'"{t}": {t}' for t in tables),
-            )
+        view_sources[view] = _VIEW.format(
+            name=view,
+            params=", ".join(params),
+            task=task_input(view),
+            fingerprint=fingerprint_input(view),
+            tables=", ".join(f'"{t}": {t}' for t in tables),
         )
-    return "".join(chunks), views, tuple(sorted(table_inputs))
+        chunks.append(view_sources[view])
+    return "".join(chunks), view_sources, tuple(sorted(table_inputs))
 
 
 def module_name(signature: str) -> str:
@@ -157,7 +160,8 @@ def load_module(name: str, path: Path) -> ModuleType:
 
 def generate(plan: ExecutionPlan, directory: Path) -> GeneratedModule:
     """Write (if needed) and import the plan's module under `directory`."""
-    source, views, inputs = module_source(plan)
+    source, view_sources, inputs = module_source(plan)
+    views = tuple(view_sources)
     name = module_name(plan.signature)
     path = directory / f"{name}.py"
     if not path.exists() or path.read_text(encoding="utf-8") != source:
@@ -167,4 +171,6 @@ def generate(plan: ExecutionPlan, directory: Path) -> GeneratedModule:
             out.write(source)
         Path(tmp).replace(path)  # atomic: a concurrent importer sees the old or the new file
     module = load_module(name, path)
-    return GeneratedModule(module=module, path=path, views=views, inputs=inputs)
+    return GeneratedModule(
+        module=module, path=path, views=views, inputs=inputs, view_sources=view_sources
+    )

@@ -7,9 +7,12 @@ again (Dagster, a watch loop, the tests) reuses it. Per-run state lives in `RunS
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hamilton import driver
 from hamilton.caching.adapter import HamiltonCacheAdapter
@@ -39,6 +42,27 @@ MODULES_DIR = Path("_cpg") / "modules"
 CACHE_DIR = Path("_cpg") / "hamilton_cache"
 
 
+class PlanCacheAdapter(HamiltonCacheAdapter):
+    """Hamilton's cache adapter with code versions from the text codegen wrote for each node.
+
+    Hamilton versions a node's code by `inspect.getsource` + hashing, about 2 ms per node and
+    run. A view node's code is exactly the function text `codegen` generated for it (the same
+    text in every plan where the view's inputs are the same), so its hash is the version; plan
+    nodes are never cached. `HamiltonCacheAdapter.resolve_code_versions` calls `version_code`
+    for every node (pinned by tests/execute/test_hamilton_pins.py).
+    """
+
+    def __init__(self, *, view_sources: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._versions = {
+            name: hashlib.sha256(text.encode()).hexdigest() for name, text in view_sources.items()
+        }
+
+    def version_code(self, node_name: str, run_id: str | None = None) -> str:
+        version = self._versions.get(node_name)
+        return version if version is not None else super().version_code(node_name, run_id)
+
+
 @dataclass
 class DriverEntry:
     """A built driver and the parts a run configures."""
@@ -61,7 +85,8 @@ def _new_entry(plan: ExecutionPlan, store: DeltaStore) -> DriverEntry:
     module = generate(plan, store.root / MODULES_DIR)
     cache_path = store.root / CACHE_DIR
     results = DeltaResultStore(store)
-    cache = HamiltonCacheAdapter(
+    cache = PlanCacheAdapter(
+        view_sources=module.view_sources,
         path=cache_path,
         metadata_store=WalMetadataStore(path=str(cache_path)),
         result_store=results,
