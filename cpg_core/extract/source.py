@@ -8,7 +8,6 @@ re-encoding (``files.encoding`` says which).
 from __future__ import annotations
 
 import bisect
-import io
 import re
 import tokenize
 from dataclasses import dataclass, field
@@ -51,11 +50,13 @@ def decode_source(data: bytes) -> Decoded:
     if nul >= 0:
         line = line_of_offset(data, nul)
         raise DecodeFailure("NulByte", f"source contains a NUL byte at line {line}", line)
-    if data.startswith(_BOM) or b"coding" in data[: _second_line_end(data)]:
+    head = _first_lines(data)
+    if data.startswith(_BOM) or any(b"coding" in line for line in head):
         try:
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            encoding, _ = tokenize.detect_encoding(iter(head).__next__)
         except SyntaxError as exc:
-            raise DecodeFailure(type(exc).__name__, str(exc), _cookie_line(data)) from None
+            line = 1 if len(head) < 2 or b"coding" in head[0] else 2
+            raise DecodeFailure(type(exc).__name__, str(exc), line) from None
     else:
         encoding = "utf-8"
     try:
@@ -65,7 +66,7 @@ def decode_source(data: bytes) -> Decoded:
         raise DecodeFailure(
             "UnicodeDecodeError", f"{encoding} codec can't decode: {exc.reason} (line {line})", line
         ) from None
-    except LookupError as exc:  # pragma: no cover - detect_encoding validates codecs
+    except LookupError as exc:  # a codec that is not a text encoding: rot13, hex, zlib
         raise DecodeFailure("LookupError", str(exc), 1) from None
     if encoding in _UTF8:
         has_bom = data.startswith(_BOM)
@@ -73,17 +74,22 @@ def decode_source(data: bytes) -> Decoded:
     return Decoded(text, text.encode("utf-8", "surrogatepass"), encoding, 0)
 
 
-def _second_line_end(data: bytes) -> int:
-    first = data.find(b"\n")
-    if first < 0:
-        return len(data)
-    second = data.find(b"\n", first + 1)
-    return len(data) if second < 0 else second
+def _first_lines(data: bytes) -> list[bytes]:
+    """The first two lines with their ends, which may be ``\\r\\n``, ``\\r`` or ``\\n``.
 
-
-def _cookie_line(data: bytes) -> int:
-    first_end = data.find(b"\n")
-    return 1 if first_end < 0 or b"coding" in data[:first_end] else 2
+    CPython's tokenizer reads a coding cookie from lines ended by a lone ``\\r`` too; `tokenize`'s
+    own reader splits at ``\\n`` only, and would read a CR-only file as one undecodable line.
+    """
+    lines: list[bytes] = []
+    start = 0
+    for match in _NEWLINE.finditer(data):
+        lines.append(data[start : match.end()])
+        start = match.end()
+        if len(lines) == 2:
+            return lines
+    if start < len(data):
+        lines.append(data[start:])
+    return lines
 
 
 @dataclass(slots=True)
