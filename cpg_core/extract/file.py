@@ -77,20 +77,22 @@ def extract_source(
             info, size, sha, line_count, stage, type(exc).__name__, message, line, decoded.encoding
         )
 
+    # Whatever CPython raises on a hostile file (SyntaxError, RecursionError, MemoryError,
+    # ValueError, UnicodeEncodeError for a surrogate a codec produced, ...) is that file's problem.
     with _quiet():
         try:
             tree = ast.parse(decoded.text, filename=path)
-        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        except Exception as exc:
             return failed("parse", exc)
         try:
             top = build_symtable(decoded.text, path)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        except Exception as exc:
             return failed("symtable", exc)
         compile_error: BaseException | None = None
         if options.check_compile:
             try:
                 compile(tree, path, "exec", dont_inherit=True)
-            except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            except Exception as exc:
                 compile_error = exc
 
     out = new_evidence()

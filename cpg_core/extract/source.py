@@ -66,8 +66,8 @@ def decode_source(data: bytes) -> Decoded:
         raise DecodeFailure(
             "UnicodeDecodeError", f"{encoding} codec can't decode: {exc.reason} (line {line})", line
         ) from None
-    except LookupError as exc:  # a codec that is not a text encoding: rot13, hex, zlib
-        raise DecodeFailure("LookupError", str(exc), 1) from None
+    except Exception as exc:  # a codec is code: rot13 raises LookupError, punycode UnicodeError
+        raise DecodeFailure(type(exc).__name__, str(exc), 1) from None
     if encoding in _UTF8:
         has_bom = data.startswith(_BOM)
         return Decoded(text, data[3:] if has_bom else data, encoding, 3 if has_bom else 0)
