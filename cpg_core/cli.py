@@ -187,6 +187,13 @@ def schemas_command(write_dir: Path | None) -> None:
 @click.option("--executor", "kind", type=click.Choice(_KINDS), help="threads|processes|ray|dask")
 @click.option("--max-tasks", type=int, help="tasks at once in parallel/remote mode (default 2)")
 @click.option("--remote-threshold", type=float, help="remote mode: planned seconds to go remote")
+@click.option(
+    "--memory-limit",
+    "memory_limit_mb",
+    type=click.IntRange(min=1),
+    metavar="MIB",
+    help="memory the views' queries may hold (MiB); beyond it they spill to disk",
+)
 @click.option("--select", multiple=True, help="build only these views and their upstream")
 @click.option("--only", is_flag=True, help="with --select: read upstream views from the store")
 @click.option("--json", "as_json", is_flag=True, help="print the run manifest as JSON")
@@ -201,6 +208,7 @@ def build_command(
     kind: str | None,
     max_tasks: int | None,
     remote_threshold: float | None,
+    memory_limit_mb: int | None,
     select: tuple[str, ...],
     only: bool,
     as_json: bool,
@@ -210,7 +218,7 @@ def build_command(
     Exit 0 on success, 1 when a view fails (its name, error and what was kept are printed),
     2 when the build cannot start (bad project, store busy).
     """
-    config = executor_config(mode, kind, max_tasks, remote_threshold)
+    config = executor_config(mode, kind, max_tasks, remote_threshold, memory_limit_mb)
     try:
         resolved = _resolve_project(project, views, no_cpg)
     except ProjectError as error:

@@ -126,7 +126,11 @@ def summary_table(run: ProjectRun) -> Table:
 
 
 def executor_config(
-    mode: str, kind: str | None, max_tasks: int | None, threshold: float | None
+    mode: str,
+    kind: str | None,
+    max_tasks: int | None,
+    threshold: float | None,
+    memory_limit_mb: int | None = None,
 ) -> ExecutorConfig:
     """The typed executor configuration from CLI flags (defaults per mode)."""
     chosen = ExecutionMode(mode)
@@ -137,6 +141,8 @@ def executor_config(
         fields["max_tasks"] = max_tasks
     if threshold is not None:
         fields["remote_threshold_s"] = threshold
+    if memory_limit_mb is not None:
+        fields["memory_limit_mb"] = memory_limit_mb
     try:
         return msgspec.convert(fields, ExecutorConfig)
     except (ExecutorConfigError, msgspec.ValidationError) as error:

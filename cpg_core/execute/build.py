@@ -23,6 +23,7 @@ from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.artifacts.from_plan import schedule_artifact, validation_artifact
 from cpg_core.execute.codegen import fingerprint_input, task_input
 from cpg_core.execute.config import SERIAL, ExecutionMode, ExecutorConfig
+from cpg_core.execute.direct import ViewExecutionError
 from cpg_core.execute.driver_cache import DriverEntry, driver_for
 from cpg_core.execute.manifest import OutputVersion, RunManifest
 from cpg_core.execute.pools import RemotePool, open_pool
@@ -298,7 +299,9 @@ def _run(
     hamilton_inputs: dict[str, Any] = {"execution_plan": plan, **tables}
     for view in scope.views:
         hamilton_inputs[fingerprint_input(view)] = plan.tasks[view].fingerprint
-        hamilton_inputs[task_input(view)] = view_task(plan, view, target_partitions=partitions)
+        hamilton_inputs[task_input(view)] = view_task(
+            plan, view, target_partitions=partitions, memory_limit_bytes=config.task_memory_bytes()
+        )
     stored = {v: info for v in scope.views if (info := delta.info(v)) is not None}
     index = {i.data_version: (v, i.version) for v, i in stored.items() if i.data_version}
     entry.results.reset(index)
@@ -346,7 +349,10 @@ def _run(
             RunError(duration_s=time.perf_counter() - started, error=str(cause), failed_task=failed)
         )
         events.flush()
-        what = f"view {failed!r} failed: {cause}" if failed else _outside_views(cause)
+        if isinstance(cause, ViewExecutionError):  # it names the view already: say it once
+            what = f"view {failed!r} failed: {cause.where}: {cause.reason}"
+        else:
+            what = f"view {failed!r} failed: {cause}" if failed else _outside_views(cause)
         raise BuildError(
             f"{what}; kept {len(kept)} output(s) written before the failure"
             f"{': ' + ', '.join(kept) if kept else ''}; incremental state not committed",

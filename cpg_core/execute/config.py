@@ -38,6 +38,11 @@ class ExecutorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     `target_partitions` is DataFusion's per-query parallelism; None means all cores when one
     task runs at a time and ``cores // max_tasks`` when several do (FACTS: DataFusion already
     uses every core per query, so concurrent queries must share them).
+
+    `memory_limit_mb` caps what a run's queries may hold (DataFusion's fair spill pool, split
+    evenly between the tasks that run at once): sorts, aggregates and joins spill to temporary
+    files beyond it, and a query that still cannot fit fails naming its view instead of the
+    process being killed. None: no limit.
     """
 
     mode: ExecutionMode = ExecutionMode.SERIAL
@@ -45,6 +50,7 @@ class ExecutorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     max_tasks: int = 2
     remote_threshold_s: float = 1.0
     target_partitions: int | None = None
+    memory_limit_mb: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_tasks < 1:
@@ -53,6 +59,8 @@ class ExecutorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             raise ExecutorConfigError("remote_threshold_s must be >= 0")
         if self.target_partitions is not None and self.target_partitions < 1:
             raise ExecutorConfigError("target_partitions must be >= 1")
+        if self.memory_limit_mb is not None and self.memory_limit_mb < 1:
+            raise ExecutorConfigError(f"memory_limit_mb must be >= 1, not {self.memory_limit_mb}")
         if self.mode is ExecutionMode.PARALLEL and self.kind not in ("threads", "processes"):
             raise ExecutorConfigError(
                 f"parallel mode runs on local threads or processes, not {self.kind!r} "
@@ -67,6 +75,12 @@ class ExecutorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     def concurrency(self) -> int:
         """How many tasks may run at once."""
         return 1 if self.mode is ExecutionMode.SERIAL else self.max_tasks
+
+    def task_memory_bytes(self) -> int | None:
+        """Each running task's share of the memory limit, in bytes (None: unlimited)."""
+        if self.memory_limit_mb is None:
+            return None
+        return self.memory_limit_mb * 1024 * 1024 // self.concurrency
 
     def partitions(self) -> int:
         """DataFusion target partitions per query for this configuration."""

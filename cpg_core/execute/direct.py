@@ -21,6 +21,8 @@ class ViewExecutionError(RuntimeError):
 
     def __init__(self, view: str, path: str | None, error: Exception) -> None:
         self.view = view
+        self.where = path or "<code>"
+        self.reason = str(error)
         super().__init__(f"view {view!r} ({path or '<code>'}) failed: {error}")
 
 

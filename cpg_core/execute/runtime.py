@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pyarrow as pa
-from datafusion import SessionConfig, SessionContext
+from datafusion import RuntimeEnvBuilder, SessionConfig, SessionContext
 
 from cpg_core.execute.direct import ViewExecutionError
 from cpg_core.execute.task_spec import Step, ViewTask
@@ -21,11 +21,56 @@ class FingerprintMismatchError(RuntimeError):
     """The node was handed a task for other semantics than its fingerprint input says."""
 
 
-def _run_step(ctx: SessionContext, step: Step) -> pa.Table:
+class MemoryLimitError(RuntimeError):
+    """A query needed more memory than the run's limit allows, even after spilling."""
+
+
+def _run_step(ctx: SessionContext, step: Step, limit: int | None) -> pa.Table:
     try:
         return ctx.sql_with_options(step.sql, READ_ONLY).to_arrow_table()
     except Exception as error:  # DataFusion raises plain exceptions; name the view
+        if limit is not None and "Resources exhausted" in str(error):
+            error = MemoryLimitError(
+                f"needs more than its memory limit of {limit / 2**20:.0f} MiB even after "
+                f"spilling to disk (raise --memory-limit or run fewer tasks at once): {error}"
+            )
         raise ViewExecutionError(step.name, step.path, error) from error
+
+
+# DataFusion reserves this much of the pool per sort for merging its spill files (default 10 MiB)
+_SORT_SPILL_RESERVATION_SHARE = 8
+
+
+def _context(task: ViewTask) -> SessionContext:
+    """A fresh context; with a memory limit, a fair spill pool and temporary files to spill to.
+
+    Under a limit a query runs on one partition: DataFusion's external sort over several
+    partitions fails at limits it meets on one (measured here; apache/datafusion#16979, #12136),
+    so parallelism then comes from running tasks side by side. The sort's spill reservation is
+    capped at an eighth of the pool: DataFusion's fixed 10 MiB leaves a small pool no room."""
+    if task.memory_limit_bytes is None:
+        return SessionContext(SessionConfig().with_target_partitions(task.target_partitions))
+    config = SessionConfig().with_target_partitions(1)
+    reservation = min(10 * 2**20, task.memory_limit_bytes // _SORT_SPILL_RESERVATION_SHARE)
+    config = config.set("datafusion.execution.sort_spill_reservation_bytes", str(reservation))
+    runtime = (
+        RuntimeEnvBuilder().with_disk_manager_os().with_fair_spill_pool(task.memory_limit_bytes)
+    )
+    return SessionContext(config, runtime)
+
+
+BATCH_ROWS = 8192  # DataFusion's own batch size
+
+
+def _batched(table: pa.Table) -> pa.Table:
+    """`table` as record batches of at most `BATCH_ROWS` rows (zero-copy slices).
+
+    Sorted outputs and read-back tables arrive as one chunk per column; registered like that,
+    an operator has to take the whole table as one batch, which no memory pool smaller than
+    the table can admit (a sort cannot spill half a batch)."""
+    if all(len(chunk) <= BATCH_ROWS for column in table.columns for chunk in column.chunks):
+        return table
+    return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), schema=table.schema)
 
 
 def run_view_task(task: ViewTask, fingerprint: str, tables: Mapping[str, pa.Table]) -> pa.Table:
@@ -38,12 +83,13 @@ def run_view_task(task: ViewTask, fingerprint: str, tables: Mapping[str, pa.Tabl
         raise FingerprintMismatchError(
             f"view {task.name!r}: task fingerprint {task.fingerprint[:12]} != input {fingerprint[:12]}"
         )
-    ctx = SessionContext(SessionConfig().with_target_partitions(task.target_partitions))
+    ctx = _context(task)
     for name, table in tables.items():
-        ctx.from_arrow(table, name=name)
+        ctx.from_arrow(_batched(table), name=name)
     *inline, last = task.steps
+    limit = task.memory_limit_bytes
     for step in inline:
-        ctx.from_arrow(_run_step(ctx, step), name=step.name)
-    result = _run_step(ctx, last)
+        ctx.from_arrow(_run_step(ctx, step, limit), name=step.name)
+    result = _run_step(ctx, last, limit)
     canonical = canonicalize(result)
     return remember(canonical.table, canonical.data_version)

@@ -35,6 +35,7 @@ class ViewTask(msgspec.Struct, frozen=True, kw_only=True):
     inputs: tuple[str, ...]
     fingerprint: str
     target_partitions: int = 1
+    memory_limit_bytes: int | None = None  # DataFusion memory pool of this task (None: unbounded)
 
 
 def persisted_views(plan: ExecutionPlan, names: Iterable[str] | None = None) -> list[str]:
@@ -76,7 +77,13 @@ def folded_inputs(
     return tuple(inline), tuple(sorted(tables))
 
 
-def view_task(plan: ExecutionPlan, name: str, *, target_partitions: int = 1) -> ViewTask:
+def view_task(
+    plan: ExecutionPlan,
+    name: str,
+    *,
+    target_partitions: int = 1,
+    memory_limit_bytes: int | None = None,
+) -> ViewTask:
     """The `ViewTask` of persisted view `name`."""
     inline, tables = folded_inputs(plan, name)
     steps = tuple(
@@ -89,4 +96,5 @@ def view_task(plan: ExecutionPlan, name: str, *, target_partitions: int = 1) -> 
         inputs=tables,
         fingerprint=plan.tasks[name].fingerprint,
         target_partitions=target_partitions,
+        memory_limit_bytes=memory_limit_bytes,
     )
