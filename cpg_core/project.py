@@ -21,6 +21,8 @@ from typing import Literal
 
 import msgspec
 
+from cpg_core.views.names import name_error
+
 SourceFormat = Literal["parquet", "csv", "delta"]
 DEFAULT_STORE = ".cpg/store"
 
@@ -120,6 +122,10 @@ def load_project(path: str | Path) -> Project:
     except msgspec.ValidationError as error:
         raise ProjectError(f"{file}: {error}") from error
     root = file.parent
+    for name in sorted(config.sources):
+        error = name_error(name)
+        if error is not None:
+            raise ProjectError(f"{file}: [sources] {name!r}: invalid source name: {error}")
     sources = tuple(
         SourceSpec(
             name=name,

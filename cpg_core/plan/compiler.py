@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,11 +30,25 @@ from cpg_core.plan.hashing import hash_value, schema_hash, sha256_hex
 from cpg_core.plan.problems import Problem, ProblemCode, sort_key
 from cpg_core.plan.schedule import compute_schedule
 from cpg_core.plan.sql_columns import analyze_columns
-from cpg_core.plan.sql_parse import ParsedView, Position, first_token_position, parse_view
+from cpg_core.plan.sql_parse import (
+    ParsedView,
+    Position,
+    engine_position,
+    first_token_position,
+    parse_view,
+    split_lines,
+)
 from cpg_core.project import Project
 from cpg_core.store.history import load_durations
-from cpg_core.views.loader import builtin_views_dir, check_names, load_view_dirs, package_root
+from cpg_core.views.loader import (
+    builtin_views_dir,
+    check_names,
+    load_view_dirs,
+    name_problem,
+    package_root,
+)
 from cpg_core.views.model import ViewDef
+from cpg_core.views.names import name_error
 
 
 class CompileError(Exception):
@@ -81,6 +96,12 @@ def _evidence_datasets() -> dict[str, Dataset]:
 def _input_datasets(project: Project, problems: list[Problem]) -> dict[str, Dataset]:
     datasets = _evidence_datasets() if project.include_cpg else {}
     for spec in project.sources:
+        invalid_name = name_problem(
+            spec.name, project.config_path.name if project.config_path else None, what="source"
+        )
+        if invalid_name is not None:
+            problems.append(invalid_name)
+            continue
         try:
             datasets[spec.name] = read_source(spec)
         except SourceError as error:
@@ -119,12 +140,14 @@ def _declared_key_problems(view: ViewDef, schema: pa.Schema) -> list[Problem]:
     for label, columns in declared.items():
         missing = [c for c in columns if c not in schema.names]
         if missing:
+            at = _metadata_position(view.sql, label)
             problems.append(
                 Problem(
                     code=ProblemCode.INVALID_METADATA,
                     view=view.name,
                     path=view.path,
-                    line=_metadata_line(view.sql, label),
+                    line=at.line if at else None,
+                    col=at.col if at else None,
                     message=f"@{label} names column(s) the view does not output: {', '.join(missing)}",
                     hint="output columns: " + ", ".join(schema.names),
                 )
@@ -132,10 +155,11 @@ def _declared_key_problems(view: ViewDef, schema: pa.Schema) -> list[Problem]:
     return problems
 
 
-def _metadata_line(text: str, key: str) -> int | None:
-    for lineno, line in enumerate(text.splitlines(), start=1):
+def _metadata_position(text: str, key: str) -> Position | None:
+    """Where `-- @key` is declared (its `@`)."""
+    for lineno, line in enumerate(split_lines(text), start=1):
         if line.lstrip().startswith("--") and f"@{key}" in line:
-            return lineno
+            return Position(line=lineno, col=line.index(f"@{key}") + 1)
     return None
 
 
@@ -144,6 +168,7 @@ def _view_key(view: ViewDef) -> str:
     return sha256_hex(f"{view.name}\0{view.path or ''}\0{view.sql}")
 
 
+_ENGINE_AT = re.compile(r"at Line: (?P<line>\d+), Column: (?P<col>\d+)")
 _GC_EVERY = 64  # analyzed views between collections of their garbage (AST cycles)
 
 
@@ -293,9 +318,12 @@ class _Compiler:
 
     @staticmethod
     def _engine_position(view: ViewDef, error: engine_check.EngineError) -> Position:
+        at = _ENGINE_AT.search(error.message)  # the SQL parser's "at Line: 3, Column: 14"
+        if at is not None:
+            return engine_position(view.sql, int(at["line"]), int(at["col"]))
         if error.name:
             needle = error.name.split(".")[-1]
-            for lineno, line in enumerate(view.sql.splitlines(), start=1):
+            for lineno, line in enumerate(split_lines(view.sql), start=1):
                 if line.lstrip().startswith("--"):
                     continue
                 col = line.find(needle)
@@ -416,8 +444,8 @@ def _compile(
     all_views = _collect_views(project, extra, problems)
     problems += check_names(all_views, datasets)
     views: dict[str, ViewDef] = {}
-    for view in all_views:
-        if view.name not in views and view.name not in datasets:
+    for view in all_views:  # a name that cannot be a table never becomes a task (nor a path)
+        if view.name not in views and view.name not in datasets and name_error(view.name) is None:
             views[view.name] = view
     invalid = {p.view for p in problems if p.view in views}
 

@@ -36,7 +36,7 @@ class EngineError(Exception):
 
 def classify(message: str) -> EngineError:
     """Map a DataFusion error message onto a problem code (type mismatch, unknown column...)."""
-    text = message.strip()
+    text = " ".join(message.split())  # one line: problems are `path:line:col: ...` lines
     for prefix in ("DataFusion error: ", "Error during planning: ", "Schema error: "):
         text = text.removeprefix(prefix)
     unknown = _UNKNOWN_FIELD.search(message)
@@ -66,8 +66,16 @@ def output_schema(sql: str, inputs: Mapping[str, pa.Schema]) -> pa.Schema:
         ctx.register_record_batches(name, [[_empty_batch(schema)]])
     try:
         return ctx.sql_with_options(sql, READ_ONLY).schema()
-    except Exception as error:  # DataFusion raises plain Exception/ValueError subclasses
-        raise classify(str(error)) from error
+    except BaseException as error:  # DataFusion raises plain Exception/ValueError subclasses
+        if not _engine_failure(error):
+            raise
+        raise classify(str(error) or type(error).__name__) from error
+
+
+def _engine_failure(error: BaseException) -> bool:
+    """An error of planning this SQL: an exception, or a Rust panic (pyo3's PanicException
+    derives from BaseException), but never KeyboardInterrupt or SystemExit."""
+    return isinstance(error, Exception) or type(error).__name__ == "PanicException"
 
 
 PlanOutcome = tuple[pa.Schema | None, tuple[str, str, str | None] | None]

@@ -39,12 +39,14 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
     def format(self) -> str:
         """`path:line:col: view: message (hint)` — the shape editors and CI annotators understand."""
-        where = self.path or f"<view {self.view}>"
+        view = self.view if self.view.isprintable() else repr(self.view)  # one line, always
+        path = self.path if self.path is None or self.path.isprintable() else repr(self.path)
+        where = path or f"<view {view}>"
         if self.line is not None:
             where += f":{self.line}"
             if self.col is not None:
                 where += f":{self.col}"
-        text = f"{where}: {self.view}: [{self.code.value}] {self.message}"
+        text = f"{where}: {view}: [{self.code.value}] {self.message}"
         if self.hint:
             text += f" ({self.hint})"
         return text

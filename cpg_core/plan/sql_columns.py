@@ -23,7 +23,9 @@ from cpg_core.plan.sql_parse import (
     ParsedView,
     Position,
     first_token_position,
+    internal_problem,
     node_position,
+    too_deep,
 )
 from cpg_core.plan.sql_types import mapping_schema_columns
 
@@ -201,7 +203,19 @@ def _qualify_problem(parsed: ParsedView, ast: exp.Expr, message: str) -> Problem
 
 
 def analyze_columns(parsed: ParsedView, schemas: Mapping[str, pa.Schema]) -> ColumnAnalysis:
-    """Qualify the view against `schemas` (its upstream tables) and derive columns and lineage."""
+    """Qualify the view against `schemas` (its upstream tables) and derive columns and lineage.
+
+    Never raises for a view's text: every failure is a problem of this view."""
+    try:
+        return _analyze_columns(parsed, schemas)
+    except RecursionError:
+        problem = too_deep(parsed.view, ProblemCode.PLANNING_ERROR)
+    except Exception as error:  # a bug of sqlglot (or ours) on odd text: one view's problem
+        problem = internal_problem(parsed.view, ProblemCode.PLANNING_ERROR, error)
+    return ColumnAnalysis(problems=[problem])
+
+
+def _analyze_columns(parsed: ParsedView, schemas: Mapping[str, pa.Schema]) -> ColumnAnalysis:
     out = ColumnAnalysis()
     ast = parsed.ast
     if ast is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
+from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import traverse_scope
 
 from cpg_core.plan.problems import Problem, ProblemCode
@@ -58,9 +58,17 @@ def node_position(node: exp.Expr) -> Position | None:
     return Position(line=int(meta["line"]), col=max(1, int(meta["col"]) - width))
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a view as sqlglot numbers them: `\\n`, `\\r\\n` or a lone `\\r` ends one."""
+    return _LINE_BREAK.split(text)
+
+
 def first_token_position(text: str) -> Position:
     """Position of the first SQL token after the leading comment block (for engine errors)."""
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(text), start=1):
         stripped = line.strip()
         if stripped and not stripped.startswith("--"):
             return Position(line=lineno, col=len(line) - len(line.lstrip()) + 1)
@@ -81,8 +89,76 @@ def _problem(
     )
 
 
+_MISSING_DELIMITER = re.compile(r"Missing (?P<delimiter>.+) from \d+:(?P<offset>\d+)$")
+_TOKEN_CONTEXT = 50  # characters sqlglot's tokenizer quotes on each side of where it failed
+
+
+def offset_position(text: str, offset: int) -> Position:
+    """The 1-based line:column of a character offset (lines as `split_lines` counts them)."""
+    before = split_lines(text[: max(0, min(offset, len(text)))])
+    return Position(line=len(before), col=len(before[-1]) + 1)
+
+
+def engine_position(text: str, line: int, col: int) -> Position:
+    """A DataFusion parser position (its lines end at `\\n` only) as a position of ours."""
+    lines = text.split("\n")
+    line = min(max(line, 1), len(lines))
+    offset = sum(len(part) + 1 for part in lines[: line - 1])
+    return offset_position(text, offset + min(max(col, 1), len(lines[line - 1]) + 1) - 1)
+
+
+def _token_error(view: ViewDef, error: TokenError) -> Problem:
+    """A tokenizer failure (unterminated string, identifier or comment...) with a position."""
+    inner = error.__cause__ or error.__context__
+    missing = _MISSING_DELIMITER.search(str(inner)) if isinstance(inner, TokenError) else None
+    if missing is not None:
+        delimiter = missing["delimiter"]
+        pos = offset_position(view.sql, int(missing["offset"]))
+        message = f"{delimiter} is never closed (unterminated string, identifier or comment)"
+        return _problem(view, ProblemCode.SYNTAX_ERROR, message, pos)
+    if isinstance(inner, IndexError) and "/*" in view.sql:  # ran off the end inside a comment
+        opens = [m.start() for m in re.finditer(r"/\*", view.sql)]
+        unclosed = [o for o in opens if "*/" not in view.sql[o + 2 :]]
+        pos = offset_position(view.sql, (unclosed or opens)[-1 if unclosed else 0])
+        return _problem(view, ProblemCode.SYNTAX_ERROR, "a /* comment is never closed", pos)
+    start, end = error.start, error.end
+    if start:  # the tokenizer quotes _TOKEN_CONTEXT characters before where it stopped
+        pos = offset_position(view.sql, start + _TOKEN_CONTEXT)
+    elif end is not None and end < len(view.sql) - 1:
+        pos = offset_position(view.sql, end - _TOKEN_CONTEXT)
+    else:
+        pos = first_token_position(view.sql)
+    return _problem(view, ProblemCode.SYNTAX_ERROR, "the SQL cannot be split into tokens here", pos)
+
+
+def internal_problem(view: ViewDef, code: ProblemCode, error: Exception) -> Problem:
+    """A failure of the SQL tools on this view's text (a bug of theirs or ours): still a
+    problem of this one view, never a failed compile."""
+    detail = " ".join(str(error).split())[:300]
+    return _problem(
+        view,
+        code,
+        f"internal error while analyzing this view ({type(error).__name__}: {detail})",
+        first_token_position(view.sql),
+        hint="please report it with the view's SQL",
+    )
+
+
+def too_deep(view: ViewDef, code: ProblemCode) -> Problem:
+    """The query nests deeper than the SQL tools can follow (Python's recursion limit)."""
+    return _problem(
+        view,
+        code,
+        "the query is nested too deeply to analyze (expressions, subqueries or parentheses)",
+        first_token_position(view.sql),
+        hint="flatten the nesting, e.g. with CTEs",
+    )
+
+
 def _parse_error(view: ViewDef, error: ParseError | TokenError) -> Problem:
-    if isinstance(error, ParseError) and error.errors:
+    if isinstance(error, TokenError):
+        return _token_error(view, error)
+    if error.errors:
         first = error.errors[0]
         line, col = first.get("line"), first.get("col")
         highlight = str(first.get("highlight") or "")
@@ -96,11 +172,18 @@ def _parse_error(view: ViewDef, error: ParseError | TokenError) -> Problem:
     return _problem(view, ProblemCode.SYNTAX_ERROR, str(error), None)
 
 
+# Deeper expression trees are rejected before DataFusion sees them: planning a 30,000-term
+# `1 + 1 + ...` overflows its stack (SIGSEGV kills the process) and time grows quadratically.
+MAX_DEPTH = 1000
 _WRITES = (exp.Into, exp.Insert, exp.Delete, exp.Update, exp.Create, exp.Drop, exp.Merge)
+_WATCHED = (exp.With, exp.Lateral, *_WRITES)
 
 
-def _check_read_only(view: ViewDef, ast: exp.Expr, withs: list[exp.With]) -> Problem | None:
-    """Reject anything but one read-only query; collect the WITH clauses in the same walk."""
+def _check_read_only(
+    view: ViewDef, ast: exp.Expr, withs: list[exp.With], laterals: list[exp.Lateral]
+) -> Problem | None:
+    """Reject anything but one read-only query of a sane depth; collect the WITH and LATERAL
+    clauses in the same walk (one walk per view: it is on the compile's hot path)."""
     if not isinstance(ast, exp.Query):
         kind = ast.key.upper()
         return _problem(
@@ -109,9 +192,16 @@ def _check_read_only(view: ViewDef, ast: exp.Expr, withs: list[exp.With]) -> Pro
             f"a view must be one read-only query (SELECT, WITH or a set operation), not {kind}",
             first_token_position(view.sql),
         )
-    for node in ast.find_all(exp.With, *_WRITES):
+    deepest: exp.Expr = ast
+    for node in ast.bfs():  # breadth-first: the last node is on the deepest level
+        deepest = node
+        if not isinstance(node, _WATCHED):
+            continue
         if isinstance(node, exp.With):
             withs.append(node)
+            continue
+        if isinstance(node, exp.Lateral):
+            laterals.append(node)
             continue
         message = (
             "SELECT ... INTO writes a table; a view must only read"
@@ -124,11 +214,32 @@ def _check_read_only(view: ViewDef, ast: exp.Expr, withs: list[exp.With]) -> Pro
             message,
             node_position(node) or first_token_position(view.sql),
         )
+    if deepest.depth > MAX_DEPTH:
+        return _problem(
+            view,
+            ProblemCode.PLANNING_ERROR,
+            f"the query nests {deepest.depth} levels deep (a long chain of operators, UNIONs or "
+            f"nested expressions); at most {MAX_DEPTH} can be planned safely",
+            node_position(deepest) or first_token_position(view.sql),
+            hint="flatten it: CTEs, IN lists, CASE, or fewer chained operators",
+        )
     return None
 
 
 def parse_view(view: ViewDef) -> ParsedView:
-    """Parse, check the statement kind, and collect source tables (CTE-aware, via scopes)."""
+    """Parse, check the statement kind, and collect source tables (CTE-aware, via scopes).
+
+    Never raises for a view's text: every failure is a problem of this view."""
+    try:
+        return _parse_view(view)
+    except RecursionError:
+        problem = too_deep(view, ProblemCode.SYNTAX_ERROR)
+    except Exception as error:  # a bug of sqlglot (or ours) on odd text: one view's problem
+        problem = internal_problem(view, ProblemCode.SYNTAX_ERROR, error)
+    return ParsedView(view=view, ast=None, problems=[problem])
+
+
+def _parse_view(view: ViewDef) -> ParsedView:
     try:
         statements = [s for s in sqlglot.parse(view.sql, read=DIALECT) if s is not None]
     except (ParseError, TokenError) as error:
@@ -149,7 +260,8 @@ def parse_view(view: ViewDef) -> ParsedView:
         )
     ast = statements[0]
     withs: list[exp.With] = []
-    forbidden = _check_read_only(view, ast, withs)
+    laterals: list[exp.Lateral] = []
+    forbidden = _check_read_only(view, ast, withs, laterals)
     if forbidden is not None or not isinstance(ast, exp.Query):
         return ParsedView(view=view, ast=None, problems=[forbidden] if forbidden else [])
     parsed = ParsedView(view=view, ast=ast)
@@ -159,22 +271,81 @@ def parse_view(view: ViewDef) -> ParsedView:
         if not with_.args.get("recursive")
         for cte in with_.expressions
     }
+    try:
+        _collect_tables(parsed, ast, plain_ctes, laterals)
+    except SqlglotError as error:  # scope building rejects some shapes sqlglot parsed
+        return ParsedView(
+            view=view,
+            ast=None,
+            problems=[
+                _problem(
+                    view,
+                    ProblemCode.SYNTAX_ERROR,
+                    str(error).splitlines()[0] if str(error) else type(error).__name__,
+                    first_token_position(view.sql),
+                )
+            ],
+        )
+    return parsed
+
+
+def _table_function_name(node: exp.Expr) -> str | None:
+    """The SQL name of a function read as a table (None: not a function at all)."""
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    if isinstance(node, exp.ExplodingGenerateSeries | exp.GenerateSeries):
+        return "generate_series"
+    if isinstance(node, exp.Unnest):
+        return "unnest"
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return None
+
+
+def _table_function_problem(
+    view: ViewDef, where: exp.Expr, node: exp.Expr | None
+) -> Problem | None:
+    """Only table functions that read nothing outside the query are allowed (no file readers);
+    anything else in a table's place (a parameter, a placeholder) is no table either."""
+    name = _table_function_name(node) if node is not None else None
+    if name in ALLOWED_TABLE_FUNCTIONS:
+        return None
+    text = (node or where).sql(dialect=DIALECT)
+    message = (
+        f"table function {text!r} is not allowed in a view"
+        if name is not None
+        else f"{text!r} is not a table name"
+    )
+    return _problem(
+        view,
+        ProblemCode.FORBIDDEN_STATEMENT,
+        message,
+        node_position(where) or first_token_position(view.sql),
+        hint="views read views and input tables by name; "
+        + "allowed table functions: "
+        + ", ".join(sorted(ALLOWED_TABLE_FUNCTIONS)),
+    )
+
+
+def _collect_tables(
+    parsed: ParsedView, ast: exp.Query, plain_ctes: set[str], laterals: list[exp.Lateral]
+) -> None:
+    """Source tables of every scope (CTE names shadow), forbidden table functions, positions."""
+    view = parsed.view
+    for lateral in laterals:  # LATERAL f(...) is no exp.Table source
+        function = lateral.this
+        if isinstance(function, exp.Func):
+            problem = _table_function_problem(view, lateral, function)
+            if problem is not None:
+                parsed.problems.append(problem)
     for scope in traverse_scope(ast):
         for source in scope.sources.values():
             if not isinstance(source, exp.Table):
                 continue
             if not isinstance(source.this, exp.Identifier):
-                function = source.this
-                name = function.name.lower() if isinstance(function, exp.Func) else ""
-                if isinstance(function, exp.Func) and name not in ALLOWED_TABLE_FUNCTIONS:
-                    parsed.problems.append(
-                        _problem(
-                            view,
-                            ProblemCode.FORBIDDEN_STATEMENT,
-                            f"table function {function.sql()!r} is not allowed in a view",
-                            node_position(source) or first_token_position(view.sql),
-                        )
-                    )
+                problem = _table_function_problem(view, source, source.this)
+                if problem is not None:
+                    parsed.problems.append(problem)
                 continue
             if source.args.get("db") is not None:
                 parsed.problems.append(
@@ -193,4 +364,3 @@ def parse_view(view: ViewDef) -> ParsedView:
             parsed.tables.setdefault(name, node_position(source))
             if name in plain_ctes:
                 parsed.cte_named_tables.add(name)
-    return parsed

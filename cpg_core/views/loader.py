@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -11,8 +10,9 @@ from pathlib import Path
 from cpg_core.plan.problems import Problem, ProblemCode
 from cpg_core.views.metadata import parse_metadata
 from cpg_core.views.model import ViewDef
+from cpg_core.views.names import name_error
 
-VIEW_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+MAX_VIEW_BYTES = 16 * 2**20  # a view file is SQL someone wrote, not data
 
 
 @dataclass
@@ -52,15 +52,17 @@ def view_from_text(
     return view, meta.problems
 
 
-def _name_problem(name: str, path: str | None) -> Problem | None:
-    if VIEW_NAME.match(name):
+def name_problem(name: str, path: str | None, *, what: str = "view") -> Problem | None:
+    """An `invalid_name` problem when `name` cannot name a view or table (see `names`)."""
+    error = name_error(name)
+    if error is None:
         return None
     return Problem(
         code=ProblemCode.INVALID_NAME,
         view=name,
         path=path,
-        message=f"view name {name!r} must match [a-z_][a-z0-9_]* (it is the table name in SQL)",
-        hint="rename the file to lower_snake_case",
+        message=f"invalid {what} name: {error}",
+        hint="rename the file to lower_snake_case" if path and what == "view" else None,
     )
 
 
@@ -92,6 +94,10 @@ def load_view_dirs(dirs: Iterable[Path], *, root: Path, builtin: bool = False) -
         for file in sorted(folder.rglob("*.sql")):
             name, path = file.stem, display_path(file, root)
             try:
+                if not file.is_file():  # a FIFO would block the read, a device never end
+                    raise OSError("not a regular file")
+                if file.stat().st_size > MAX_VIEW_BYTES:
+                    raise OSError(f"larger than {MAX_VIEW_BYTES // 2**20} MiB")
                 text = file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as error:
                 loaded.problems.append(
@@ -110,14 +116,15 @@ def load_view_dirs(dirs: Iterable[Path], *, root: Path, builtin: bool = False) -
 
 
 def check_names(views: Sequence[ViewDef], reserved: Iterable[str]) -> list[Problem]:
-    """Names must be valid identifiers, unique, and must not shadow an input dataset."""
+    """Names must be valid (`names.name_error`), unique, and must not shadow an input dataset."""
     problems: list[Problem] = []
     seen: dict[str, ViewDef] = {}
     reserved_names = set(reserved)
     for view in views:
-        bad_name = _name_problem(view.name, view.path)
+        bad_name = name_problem(view.name, view.path)
         if bad_name is not None:
             problems.append(bad_name)
+            continue  # never a table, so neither a duplicate nor a shadow of one
         if view.name in seen:
             first = seen[view.name]
             problems.append(

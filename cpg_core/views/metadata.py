@@ -66,7 +66,7 @@ def parse_metadata(text: str, *, view: str, path: str | None) -> ViewMetadata:
     meta = ViewMetadata()
     description: list[str] = []
     semantic: dict[str, object] = {}
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(re.split(r"\r\n|\r|\n", text), start=1):  # as sqlglot counts
         line = raw.strip()
         if not line:
             continue

@@ -10,7 +10,7 @@ from hamilton import graph_types
 from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.artifacts.from_plan import schedule_artifact, validation_artifact
 from cpg_core.execute import build
-from cpg_core.execute.codegen import CodegenError, module_source
+from cpg_core.execute.codegen import CodegenError, _check_name, module_source
 from cpg_core.execute.driver_cache import driver_for
 from cpg_core.execute.manifest import cache_lineage_json, decode_manifest, manifest_json
 from cpg_core.store.delta_store import DeltaStore
@@ -55,9 +55,14 @@ def test_view_nodes_take_their_inputs_and_carry_schedule_tags(tmp_path: Path) ->
 
 
 def test_unusable_view_names_are_rejected(tmp_path: Path) -> None:
+    # The compiler rejects the name (invalid_name), so it never reaches the generated module...
     plan = compile_project(tmp_path, {"task_schedule": "select 1 as x from orders"})
+    assert "task_schedule" not in plan.tasks
+    assert [p.code.value for p in plan.problems if p.view == "task_schedule"] == ["invalid_name"]
+    assert "def task_schedule(execution_plan" in module_source(plan)[0]  # only the plan's own
+    # ...and codegen still refuses it, should a plan ever carry one.
     with pytest.raises(CodegenError, match="task_schedule"):
-        module_source(plan)
+        _check_name("task_schedule", "view", {"task_schedule"})
 
 
 def test_events_durations_and_manifest(tmp_path: Path) -> None:
