@@ -24,6 +24,7 @@ from cpg_core.execute.build import BuildError
 from cpg_core.pipeline import ProjectRun, build_project
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.store.delta_store import DeltaStore
+from cpg_core.store.errors import StoreBusyError
 from cpg_core.store.events import InputStored, RunStart, TaskFinish
 from cpg_dagster.plan_asset import plan_materialization, plan_spec
 from cpg_dagster.repository import repo_version
@@ -198,8 +199,9 @@ class _SelectionRun:
         if done.error is not None:
             error = done.error
             view = error.view if isinstance(error, BuildError) else None
+            what = "did not start" if isinstance(error, StoreBusyError) else "failed"
             raise dg.Failure(
-                description=f"cpg build failed: {error}",
+                description=f"cpg build {what}: {error}",
                 metadata={
                     "failed_view": view or "",
                     "kept": list(error.kept) if isinstance(error, BuildError) else [],
@@ -223,17 +225,21 @@ class _SelectionRun:
     def _build(
         self, project: Any, views: list[str], evidence: list[str], events: queue.Queue[Any]
     ) -> None:
+        # The whole build (extraction included) holds the store, waiting `lock_timeout_s` for a
+        # build of another process; the owner text names this Dagster run to anyone waiting.
+        store = DeltaStore(project.store, lock_timeout_s=self.cpg.lock_timeout_s)
         try:
-            run = build_project(
-                project,
-                plan=self.plan,
-                config=self.cpg.executor_config(),
-                select=sorted(views),
-                upstream=False,
-                refresh_evidence=bool(evidence),
-                store_evidence=evidence,
-                on_event=events.put,
-            )
+            with store.run_lock(f"dagster run {self.context.run.run_id}"):
+                run = build_project(
+                    project,
+                    plan=self.plan,
+                    config=self.cpg.executor_config(),
+                    select=sorted(views),
+                    upstream=False,
+                    refresh_evidence=bool(evidence),
+                    store_evidence=evidence,
+                    on_event=events.put,
+                )
             events.put(_Done(run=run))
         except BaseException as error:  # reported on the main thread as a Failure
             events.put(_Done(error=error))

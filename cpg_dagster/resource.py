@@ -15,6 +15,7 @@ from pydantic import Field
 
 from cpg_core.execute.config import ExecutorConfig
 from cpg_core.project import Project, load_project
+from cpg_core.store.delta_store import DEFAULT_LOCK_TIMEOUT_S
 
 
 class CpgResource(dg.ConfigurableResource):
@@ -34,6 +35,12 @@ class CpgResource(dg.ConfigurableResource):
     max_tasks: int = Field(default=2, description="views at once in parallel/remote mode")
     remote_threshold_s: float = Field(
         default=1.0, description="remote mode: planned seconds from which a view runs remotely"
+    )
+    lock_timeout_s: float = Field(
+        default=DEFAULT_LOCK_TIMEOUT_S,
+        ge=0,
+        description="seconds a run waits while another build holds the store, then fails with "
+        "'store is busy' (0: fail at once; $CPG_STORE_LOCK_TIMEOUT overrides)",
     )
 
     def load_project(self) -> Project:
