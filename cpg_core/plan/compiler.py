@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import msgspec
 import pyarrow as pa
 import rustworkx as rx
 
@@ -35,6 +36,7 @@ from cpg_core.plan.sql_parse import (
     Position,
     engine_position,
     first_token_position,
+    offset_position,
     parse_view,
     split_lines,
 )
@@ -129,6 +131,32 @@ def _collect_views(
     problems += loaded.problems
     views += extra
     return views
+
+
+def _text_problems(views: Sequence[ViewDef]) -> list[Problem]:
+    """A view built in code can hold text no file can: a lone surrogate is no Unicode, cannot be
+    hashed, stored or shown, so the view is rejected before anything encodes it."""
+    problems = []
+    for view in views:
+        try:
+            view.sql.encode("utf-8")
+            msgspec.json.encode(view)  # every other field (path, description, keys...)
+        except UnicodeEncodeError as error:
+            in_sql = error.object == view.sql
+            pos = offset_position(view.sql, error.start) if in_sql else None
+            path = view.path.encode("utf-8", "replace").decode("utf-8") if view.path else None
+            problems.append(
+                Problem(
+                    code=ProblemCode.SYNTAX_ERROR,
+                    view=view.name,
+                    path=path,
+                    line=pos.line if pos else None,
+                    col=pos.col if pos else None,
+                    message=f"the view's {'SQL' if in_sql else 'metadata or path'} is not "
+                    "valid Unicode (it holds a lone surrogate)",
+                )
+            )
+    return problems
 
 
 def _declared_key_problems(view: ViewDef, schema: pa.Schema) -> list[Problem]:
@@ -443,9 +471,16 @@ def _compile(
     datasets = _input_datasets(project, problems)
     all_views = _collect_views(project, extra, problems)
     problems += check_names(all_views, datasets)
+    unreadable = _text_problems(all_views)
+    problems += unreadable
     views: dict[str, ViewDef] = {}
     for view in all_views:  # a name that cannot be a table never becomes a task (nor a path)
-        if view.name not in views and view.name not in datasets and name_error(view.name) is None:
+        if (
+            view.name not in views
+            and view.name not in datasets
+            and name_error(view.name) is None
+            and not any(p.view == view.name for p in unreadable)
+        ):
             views[view.name] = view
     invalid = {p.view for p in problems if p.view in views}
 
