@@ -74,7 +74,15 @@ def _required_columns(
 ) -> None:
     required: dict[str, set[str]] = {}
     for scope in scopes:
+        # A table function's output columns (generate_series' `value`) are unknown to sqlglot:
+        # an unqualified column may be one of them, so DataFusion (pass 3) decides.
+        functions = any(
+            isinstance(source, exp.Table) and not isinstance(source.this, exp.Identifier)
+            for source in scope.sources.values()
+        )
         for column in scope.columns:
+            if not column.table and functions:
+                continue
             if not column.table:
                 visible = sorted(
                     name
