@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -47,6 +48,10 @@ ABSENT: Final = "absent"
 EXTRACT_DIR: Final = Path("_cpg") / "extract"
 COMPILE_CACHE: Final = Path("_cpg") / "compile_cache.msgpack"
 DURATIONS: Final = Path("_cpg") / "durations.msgpack"
+# what belongs in a `_delta_log`: commits, checkpoints and their pointer
+_LOG_FILE: Final = re.compile(
+    r"\d{20}\.json|\d{20}\.checkpoint(\.\d+\.\d+)?\.parquet|_last_checkpoint"
+)
 
 # Compiles the project against a compile cache file (the harness binds the project).
 CompileWith = Callable[[Path], ExecutionPlan]
@@ -59,7 +64,8 @@ class Inspection:
     problems: list[str] = field(default_factory=list)
     tables: dict[str, str] = field(default_factory=dict)  # name → latest data version
     partial_tables: list[str] = field(default_factory=list)  # directories without a commit
-    orphan_files: int = 0  # Parquet files no version references (a write killed mid-way)
+    orphan_files: int = 0  # data files no version references (a write killed mid-way)
+    staged_commits: list[str] = field(default_factory=list)  # commit files never put in place
     run_state: str = ABSENT
     extract_state: str = ABSENT
     compile_cache: str = ABSENT
@@ -120,7 +126,7 @@ def _check_tables(store: Path, found: Inspection) -> None:
         name = directory.name
         if not DeltaTable.is_deltatable(str(directory)):
             found.partial_tables.append(name)
-            found.orphan_files += len(list(directory.glob("*.parquet")))
+            found.orphan_files += sum(1 for p in directory.iterdir() if p.is_file())
             continue
         try:
             latest = DeltaTable(str(directory)).version()
@@ -151,8 +157,15 @@ def _check_tables(store: Path, found: Inspection) -> None:
                 found.problems.append(f"table {name} v{version}: row count differs")
             if version == latest and not name.startswith(RESERVED_PREFIX):
                 found.tables[name] = stored.data_version or ""
-        on_disk = {p.name for p in directory.glob("*.parquet")}
+        # data files no version references: a write killed before its commit (uploads still
+        # under their staging name `….parquet#N` included)
+        on_disk = {p.name for p in directory.iterdir() if p.is_file()}
         found.orphan_files += len(on_disk - {Path(f).name for f in referenced})
+        found.staged_commits += [
+            f"{name}/_delta_log/{p.name}"
+            for p in (directory / "_delta_log").iterdir()
+            if not _LOG_FILE.fullmatch(p.name)
+        ]
         if name == EVENTS_TABLE:
             _check_events(delta, found)
 

@@ -2,10 +2,11 @@
 
 A kill point names a *target* (a Python function, or a C call such as `os.replace` or the Rust
 Delta write), which of its calls (`k`, 1-based) and when: at `entry`, at `exit` (after it
-returned), or `delay_ms` after its entry (a watcher thread sends the signal, so it lands while
-the main thread is inside Rust or C code). The target `time` kills `delay_ms` after the CLI
-started. Hooks are `sys.setprofile` / `threading.setprofile` callbacks that match code objects
-(Python targets) or the called C function (C targets); nothing in cpg is patched.
+returned), or `delay_ms` after its entry (a killer thread sends the signal, so it lands while
+the calling thread is inside Rust or C code with the GIL released). The target `time` kills
+`delay_ms` after the CLI started; targets `fs:<event>` are killed from outside, by
+`benchmarks._kill_watch`. Hooks are `sys.setprofile` / `threading.setprofile` callbacks that match
+code objects (Python targets) or the called C function (C targets); nothing in cpg is patched.
 
 Without a kill point the child can *count*: every target's entries and exits, written as JSON
 with the build's duration, so the harness can enumerate the kill points a build really reaches.
@@ -60,6 +61,7 @@ PRELOADED_PLAN: Final = cpg_core.plan.compiler
 
 When = Literal["entry", "exit", "delay"]
 TIME_TARGET: Final = "time"
+FS_PREFIX: Final = "fs:"  # file-system events inside a Delta write: `benchmarks._kill_watch`
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class KillSpec:
     def label(self) -> str:
         if self.target == TIME_TARGET:
             return f"time+{self.delay_ms:g}ms"
+        if self.target.startswith(FS_PREFIX):
+            return f"{self.target}#{self.k}"
         suffix = f"+{self.delay_ms:g}ms" if self.when == "delay" else f"@{self.when}"
         return f"{self.target}#{self.k}{suffix}"
 
@@ -227,7 +231,7 @@ class Hooks:
 
     @property
     def needed(self) -> bool:
-        return self.trace or (self.kill is not None and self.kill.target != TIME_TARGET)
+        return self.trace or (self.kill is not None and self.kill.target in TARGETS)
 
     def install(self) -> None:
         if self.kill is not None and self.kill.target == TIME_TARGET and self._killer is not None:

@@ -9,8 +9,10 @@ then builds the old inputs over what a killed build of the new ones left) — ov
    table, the run state, the extraction state, the compiled plan);
 2. runs the scenario's build once with counting hooks (*trace*) to learn how often each kill
    target is called, and once plainly to time it (that rebuild must equal the reference too);
-3. derives kill points from the counts: (target, k-th call, entry / exit / N ms after entry)
-   plus purely time-based kills, and for each one: prepares the store (for rebuilds: a full
+3. derives kill points from the counts: (target, k-th call, entry / exit / N ms after entry),
+   file-system events inside Delta writes (k-th Parquet upload started / Parquet file complete /
+   commit file staged: killed from a watcher process, `_kill_watch`) and purely time-based
+   kills, and for each one: prepares the store (for rebuilds: a full
    build of the initial inputs, then the edit), runs `cpg build` in a child process that
    SIGKILLs itself at that point, checks the store (`_kill_checks.inspect_store`: every table
    reads back as its recorded data version, every cache is valid or detected as invalid, no
@@ -25,8 +27,10 @@ interpreter per build instead, ~6 s slower each). Every path is the same for eve
     .venv/bin/python -m benchmarks.kill_harness [--points N] [--json] [--scenario cold ...]
 
 Exit status 0 only when every kill point was reached and survived and the plain rebuilds equal
-their references. A time-based kill that comes after the build already finished is reported as
-"not reached" and not counted (build times vary with the machine's load).
+their references. A time-based kill that comes after the build already finished, or a
+file-system kill whose event did not recur as often as traced, is reported as "not reached" and
+not counted (build times vary with the machine's load; inotify sees a new directory's first
+files only if its watch was added in time).
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from benchmarks._kill_checks import (
     inspect_store,
     read_extract_tables,
 )
-from benchmarks._kill_child import TIME_TARGET, ChildJob, KillSpec, When, run_job
+from benchmarks._kill_child import FS_PREFIX, TIME_TARGET, ChildJob, KillSpec, When, run_job
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.project import Project
@@ -186,9 +190,13 @@ SCENARIOS: Final = {
 # ----------------------------------------------------------------------------- launching children
 
 
+OnStart = Callable[[int], None]
+
+
 class Launcher(Protocol):
-    def run(self, job: ChildJob, timeout_s: float) -> int:
-        """Run the job in a child process; its exit code (negative: killed by that signal)."""
+    def run(self, job: ChildJob, timeout_s: float, on_start: OnStart | None = None) -> int:
+        """Run the job in a child process (`on_start` gets its pid); its exit code (negative:
+        killed by that signal)."""
         ...
 
 
@@ -199,9 +207,11 @@ class ForkLauncher:
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["benchmarks._kill_child"])
 
-    def run(self, job: ChildJob, timeout_s: float) -> int:
+    def run(self, job: ChildJob, timeout_s: float, on_start: OnStart | None = None) -> int:
         process = self.context.Process(target=run_job, args=(job,), name="cpg-build")
         process.start()
+        if on_start is not None and process.pid is not None:
+            on_start(process.pid)
         process.join(timeout_s)
         if process.is_alive():
             process.kill()
@@ -214,13 +224,48 @@ class ForkLauncher:
 class FreshLauncher:
     """A new interpreter per child (`python -m benchmarks._kill_child JOB`)."""
 
-    def run(self, job: ChildJob, timeout_s: float) -> int:
+    def run(self, job: ChildJob, timeout_s: float, on_start: OnStart | None = None) -> int:
         command = [sys.executable, "-m", "benchmarks._kill_child", job.to_json()]
-        try:
-            done = subprocess.run(command, cwd=ROOT, timeout=timeout_s, check=False)
-        except subprocess.TimeoutExpired:
-            return HUNG
-        return done.returncode
+        with subprocess.Popen(command, cwd=ROOT) as child:
+            if on_start is not None:
+                on_start(child.pid)
+            try:
+                return child.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+                return HUNG
+
+
+class FsWatch:
+    """The `benchmarks._kill_watch` process of one build: kills at an event, or counts them."""
+
+    def __init__(self, store: Path, kind: str, k: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks._kill_watch", str(store), kind, str(k)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
+        ready = self.stdout.readline().strip()
+        if ready != "ready":
+            raise RuntimeError(f"the watcher did not start: {ready!r}")
+
+    def target(self, pid: int) -> None:
+        self.stdin.write(f"{pid}\n")
+        self.stdin.flush()
+
+    def finish(self) -> str:
+        """What the watcher did: "killed ...", "not reached", or the counts as JSON."""
+        with contextlib.suppress(BrokenPipeError):  # it exits right after a kill
+            self.stdin.write("stop\n")
+            self.stdin.flush()
+        outcome = self.stdout.readline().strip()
+        self.process.wait(30)
+        return outcome
 
 
 # ----------------------------------------------------------------------------- kill points
@@ -265,6 +310,11 @@ PLAN: Final[dict[str, tuple[Pick, ...]]] = {
         Pick("delay", "last", 2),
         Pick("delay", "last", 5),
     ),
+    # the same, from outside the process (`_kill_watch`): a Parquet file half uploaded, a
+    # Parquet file complete but not committed, a commit file staged but not in place
+    "fs:data_staged": (Pick("entry", "first"), Pick("entry", "mid"), Pick("entry", "last")),
+    "fs:data_file": (Pick("entry", "first"), Pick("entry", "mid"), Pick("entry", "last")),
+    "fs:commit_staged": (Pick("entry", "first"), Pick("entry", "mid"), Pick("entry", "last")),
     "commit_run": (Pick("entry", "first"),),
     "atomic_write": (Pick("entry", "spread:3"), Pick("exit", "spread:3")),
     "record_durations": (Pick("entry", "first"), Pick("exit", "first")),
@@ -325,6 +375,8 @@ class PointResult:
     recovery_exit_code: int | None = None
     problems: list[str] = field(default_factory=list)
     temp_files_after_recovery: list[str] = field(default_factory=list)
+    second_kill: str | None = None
+    second_killed: bool = False
     seconds: float = 0.0
 
     @property
@@ -333,7 +385,9 @@ class PointResult:
 
     @property
     def not_reached(self) -> bool:
-        """A time-based kill that came after the build had finished (not a kill point)."""
+        """A time-based kill that came after the build had finished, or a file-system event
+        that did not happen as often as in the traced build (events in directories created
+        during the build can come before their watch): not a kill point."""
         return not self.killed and not self.problems
 
 
@@ -381,8 +435,22 @@ class Harness:
             report_out=str(report) if report is not None else None,
             count=count,
         )
+        watch: FsWatch | None = None
+        if kill is not None and kill.target.startswith(FS_PREFIX):
+            watch = FsWatch(self.layout.store, kill.target.removeprefix(FS_PREFIX), kill.k)
+        elif count:
+            watch = FsWatch(self.layout.store, "count", 0)
         started = time.perf_counter()
-        code = self.launcher.run(job, self.timeout_s)
+        try:
+            code = self.launcher.run(job, self.timeout_s, watch.target if watch else None)
+        finally:
+            outcome = watch.finish() if watch is not None else ""
+        if count and report is not None:
+            counted = json.loads(report.read_text())
+            counted["entries"].update(
+                {FS_PREFIX + k: n for k, n in json.loads(outcome or "{}").items()}
+            )
+            report.write_text(json.dumps(counted))
         return code, time.perf_counter() - started
 
     def _checked_build(self, name: str, **kwargs: Any) -> float:
@@ -461,8 +529,12 @@ class Harness:
             ]
         return known
 
-    def run_point(self, name: str, spec: KillSpec) -> PointResult:
-        """Kill the scenario's build at `spec`, check the store, recover, compare."""
+    def run_point(self, name: str, spec: KillSpec, *, then: KillSpec | None = None) -> PointResult:
+        """Kill the scenario's build at `spec`, check the store, recover, compare.
+
+        `then` kills the first recovery build too (at that point), and checks again, before the
+        recovery that must complete: a store left by a killed *recovery* must recover as well.
+        """
         started = time.perf_counter()
         base = self.base(name, trace=False)
         self.prepare(base.scenario)
@@ -480,14 +552,24 @@ class Harness:
             after_kill={
                 **after.statuses(),
                 "orphan_files": after.orphan_files,
+                "staged_commits": after.staged_commits,
                 "partial_tables": after.partial_tables,
                 "temp_files": after.temp_files,
                 "tables": len(after.tables),
             },
         )
         result.problems += [f"after the kill: {p}" for p in after.problems]
-        if not killed and not (spec.target == TIME_TARGET and code == 0):
+        racy = spec.target == TIME_TARGET or spec.target.startswith(FS_PREFIX)
+        if not killed and not (racy and code == 0):
             result.problems.append(f"not killed: the build exited {code} first")
+        if then is not None:
+            second, _ = self.build("killed-again", kill=then)
+            result.second_kill = then.label
+            result.second_killed = second == -signal.SIGKILL
+            again = self.inspect(base)
+            result.problems += [f"after the second kill: {p}" for p in again.problems]
+            if second not in (0, -signal.SIGKILL):
+                result.problems.append(f"the second build exited {second}")
         recovery, _ = self.build("recovery")
         result.recovery_exit_code = recovery
         if recovery != 0:
@@ -525,9 +607,12 @@ def format_result(index: int, total: int, result: PointResult) -> str:
     )
     verdict = "SURVIVED" if result.survived else "not reached" if result.not_reached else "FAILED"
     how = "killed" if result.killed else f"exit {result.exit_code}"
+    if result.second_kill is not None:
+        verdict += f", then {result.second_kill}: {'killed' if result.second_killed else 'done'}"
     line = (
         f"[{index:>3}/{total}] {result.scenario:<9} {result.point:<32} {how:<7} {states} "
-        f"orphans={after['orphan_files']} {verdict} ({result.seconds:.1f} s)"
+        f"orphans={after['orphan_files']} staged={len(after['staged_commits'])} {verdict} "
+        f"({result.seconds:.1f} s)"
     )
     for problem in result.problems:
         line += f"\n          ! {problem}"
@@ -560,12 +645,14 @@ def summary(results: Sequence[PointResult]) -> dict[str, Any]:
         ],
         "by_scenario": {k: f"{v[0]}/{v[1]}" for k, v in by_scenario.items()},
         "after_kill_states": states,
-        "kills_leaving_orphan_parquet": sum(1 for r in killed if r.after_kill["orphan_files"]),
+        "kills_leaving_orphan_data_files": sum(1 for r in killed if r.after_kill["orphan_files"]),
+        "kills_leaving_staged_commits": sum(1 for r in killed if r.after_kill["staged_commits"]),
         "kills_leaving_partial_tables": sum(1 for r in killed if r.after_kill["partial_tables"]),
         "kills_leaving_temp_files": sum(1 for r in killed if r.after_kill["temp_files"]),
         "temp_files_after_recovery": sorted(
             {f for r in results for f in r.temp_files_after_recovery}
         ),
+        "second_kills": sum(r.second_killed for r in results),
         "seconds": round(sum(r.seconds for r in results), 1),
     }
 
@@ -588,10 +675,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--points", type=int, help="at most N kill points, evenly spread")
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS))
+    parser.add_argument("--target", action="append", help="only kill points of these targets")
     parser.add_argument("--json", action="store_true", help="print results and summary as JSON")
     parser.add_argument("--workdir", type=Path, help="keep everything here (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     parser.add_argument("--fresh", action="store_true", help="a new interpreter per build")
+    parser.add_argument(
+        "--double",
+        action="store_true",
+        help="also kill each first recovery (time-based, 10-85%% of a plain build) before the last",
+    )
     args = parser.parse_args(argv)
     names = args.scenario or list(SCENARIOS)
     log = sys.stderr if args.json else sys.stdout
@@ -603,11 +696,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         base_problems: list[str] = []
         for name in names:
             base = harness.base(name)
-            points = kill_points(base.entries, base.seconds)
+            points = [
+                p
+                for p in kill_points(base.entries, base.seconds)
+                if not args.target or p.target in args.target
+            ]
             base_problems += [f"{name}: {p}" for p in base.problems]
+            calls = ", ".join(f"{t} {n}" for t, n in base.entries.items() if n)
             print(
-                f"{name}: plain build {base.seconds:.1f} s, {len(points)} kill points "
-                f"from {sum(1 for n in base.entries.values() if n)} targets",
+                f"{name}: plain build {base.seconds:.1f} s, {len(points)} kill points; "
+                f"calls per target: {calls}",
                 file=log,
                 flush=True,
             )
@@ -615,7 +713,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         chosen = spread(plan, args.points)
         results: list[PointResult] = []
         for index, (name, spec) in enumerate(chosen, 1):
-            result = harness.run_point(name, spec)
+            then = None
+            if args.double:
+                fraction = TIME_FRACTIONS[index % len(TIME_FRACTIONS)]
+                delay = round(harness.base(name).seconds * fraction * 1000)
+                then = KillSpec(TIME_TARGET, 1, "delay", delay)
+            result = harness.run_point(name, spec, then=then)
             results.append(result)
             print(format_result(index, len(chosen), result), file=log, flush=True)
         report = summary(results)

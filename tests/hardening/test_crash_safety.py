@@ -1,8 +1,8 @@
 """Crash safety in CI: `cpg build` SIGKILLed at a representative handful of points.
 
 The full sweep (≥ 50 kill points over three scenarios) is `python -m benchmarks.kill_harness`;
-these are the same checks on five of its points, one per kind of place a build can die: inside
-a Delta commit, between the extraction's table files and its manifest, while extracting the
+these are the same checks on five of its points, one per kind of place a build can die: between
+the extraction's table files and its manifest, inside a Delta commit, while extracting the
 edited file, between the outputs and the run state, between two views. Real processes (`cpg build` in a child that kills itself), real Delta,
 DataFusion and files; after each kill every table must read back as its recorded data version,
 every cache must be valid or detected as invalid, and the next build must leave exactly the data
@@ -24,10 +24,11 @@ from benchmarks.kill_harness import ForkLauncher, Harness, PointResult, format_r
 from cpg_core.store.delta_store import META_DATA_VERSION
 
 POINTS = [
-    # the 12th Delta write of a cold build is a view output: killed 3 ms into the Rust commit
-    ("cold", KillSpec("delta_rust_write", 12, "delay", 3.0)),
     # extraction's table files are written, its manifest is not
     ("cold", KillSpec("extract_write_manifest", 1, "entry")),
+    # inside a Delta commit: the first Parquet file of the rebuild is complete, its commit is
+    # not (killed by a watcher process the instant the file gets its final name)
+    ("edit_py", KillSpec("fs:data_file", 1, "entry")),
     # the edited file has just been extracted; nothing is written yet
     ("edit_py", KillSpec("extract_file", 1, "exit")),
     # every output is in the store, the run state is not
