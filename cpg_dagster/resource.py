@@ -36,6 +36,12 @@ class CpgResource(dg.ConfigurableResource):
     remote_threshold_s: float = Field(
         default=1.0, description="remote mode: planned seconds from which a view runs remotely"
     )
+    memory_limit_mb: int | None = Field(
+        default=None,
+        ge=1,
+        description="MiB the views' queries may hold (split between tasks running at once); "
+        "a view that cannot fit fails by name instead of the process being killed",
+    )
     lock_timeout_s: float = Field(
         default=DEFAULT_LOCK_TIMEOUT_S,
         ge=0,
@@ -63,5 +69,6 @@ class CpgResource(dg.ConfigurableResource):
             "kind": self.executor,
             "max_tasks": self.max_tasks,
             "remote_threshold_s": self.remote_threshold_s,
+            "memory_limit_mb": self.memory_limit_mb,
         }
         return msgspec.convert(fields, ExecutorConfig)

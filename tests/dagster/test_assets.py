@@ -18,6 +18,7 @@ from cpg_core.plan import compile_plan
 from cpg_core.project import Project, load_project
 from cpg_core.store.delta_store import DeltaStore
 from cpg_dagster.definitions import cpg_definitions
+from cpg_dagster.resource import CpgResource
 from tests.plan.projects import write_project
 
 FIXTURE_REPO = Path(__file__).parents[1] / "fixtures" / "fixture_repo"
@@ -284,3 +285,22 @@ def test_dynamic_partitions_build_each_repository_into_its_own_store(tmp_path: P
         assert counts["first"] is not None and counts["second"] is not None
         assert counts["second"].rows == counts["first"].rows + 1
         assert instance.get_dynamic_partitions(PARTITIONS_NAME) == [str(first), str(second)]
+
+
+def test_memory_limit_on_the_resource_fails_the_view_that_cannot_fit(tmp_path: Path) -> None:
+    views = {
+        **VIEWS,
+        # a hash join whose build side (a million rows) cannot fit in 1 MiB nor spill
+        "wide": "select count(*) as n from generate_series(1, 1000000) g "
+        "join (select order_id from a) o on g.value = o.order_id",
+    }
+    toml = write_project(tmp_path, views)
+    project = load_project(toml)
+    resource = CpgResource(project_file=str(toml), memory_limit_mb=1)
+    assert resource.executor_config().memory_limit_mb == 1
+    defs = cpg_definitions(compile_plan(project, cache=False), project=project, resource=resource)
+    with dg.instance_for_test() as instance:
+        result = _materialize(defs, instance)
+        assert not result.success
+        message = str(result.get_step_failure_events()[0].step_failure_data.error)
+        assert "view 'wide' failed" in message and "memory limit of 1 MiB" in message
