@@ -56,7 +56,7 @@ def _resolve_source(scope: Scope, table: str) -> exp.Table | Scope | None:
 def _unknown_column(
     parsed: ParsedView, column: exp.Column, message: str, hint: str | None
 ) -> Problem:
-    pos = node_position(column)
+    pos = node_position(column, parsed.view.sql)
     return Problem(
         code=ProblemCode.UNKNOWN_COLUMN,
         view=parsed.view.name,
@@ -194,7 +194,7 @@ def _qualify_problem(parsed: ParsedView, ast: exp.Expr, message: str) -> Problem
     pos = None
     if name is not None:
         column = next((c for c in ast.find_all(exp.Column) if c.name == name), None)
-        pos = node_position(column) if column is not None else None
+        pos = node_position(column, parsed.view.sql) if column is not None else None
     position_match = _POSITION_IN_MESSAGE.search(message)
     if pos is None and position_match:
         pos = Position(line=int(position_match["line"]), col=int(position_match["col"]))

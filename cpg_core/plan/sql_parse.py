@@ -43,8 +43,11 @@ class ParsedView:
     cte_named_tables: set[str] = field(default_factory=set)
 
 
-def node_position(node: exp.Expr) -> Position | None:
-    """Where a node starts in the source, from the token metadata sqlglot keeps on identifiers."""
+def node_position(node: exp.Expr, text: str) -> Position | None:
+    """Where a node starts in `text` (the view's SQL), from the token metadata sqlglot keeps on
+    identifiers. The character offset is used, not sqlglot's line:col: after a `$` that opens
+    no dollar-quoted string, sqlglot's tokenizer rewinds its offset but not its line count, so
+    every later line number is off (sqlglot 30.30)."""
     target = node
     if not isinstance(node, exp.Identifier):
         found = node.find(exp.Identifier)
@@ -52,6 +55,8 @@ def node_position(node: exp.Expr) -> Position | None:
             return None
         target = found
     meta = target.meta
+    if "start" in meta:
+        return offset_position(text, int(meta["start"]))
     if "line" not in meta:
         return None
     width = int(meta.get("end", 0)) - int(meta.get("start", 0))
@@ -165,7 +170,12 @@ def _parse_error(view: ViewDef, error: ParseError | TokenError) -> Problem:
         description = str(first.get("description") or error).split("<Token")[0].strip()
         description = _CLASS_REPR.sub(lambda m: m.group(1), description)
         pos = None
-        if isinstance(line, int) and isinstance(col, int):
+        before = str(first.get("start_context") or "")
+        window = before + highlight + str(first.get("end_context") or "")
+        at = view.sql.find(window) if window else -1
+        if at >= 0:  # the quoted context is exact; sqlglot's line count may not be (above)
+            pos = offset_position(view.sql, at + len(before))
+        elif isinstance(line, int) and isinstance(col, int):
             pos = Position(line=line, col=max(1, col - max(len(highlight), 1) + 1))
         near = f" near {highlight!r}" if highlight else ""
         return _problem(view, ProblemCode.SYNTAX_ERROR, f"{description}{near}", pos)
@@ -212,7 +222,7 @@ def _check_read_only(
             view,
             ProblemCode.FORBIDDEN_STATEMENT,
             message,
-            node_position(node) or first_token_position(view.sql),
+            node_position(node, view.sql) or first_token_position(view.sql),
         )
     if deepest.depth > MAX_DEPTH:
         return _problem(
@@ -220,7 +230,7 @@ def _check_read_only(
             ProblemCode.PLANNING_ERROR,
             f"the query nests {deepest.depth} levels deep (a long chain of operators, UNIONs or "
             f"nested expressions); at most {MAX_DEPTH} can be planned safely",
-            node_position(deepest) or first_token_position(view.sql),
+            node_position(deepest, view.sql) or first_token_position(view.sql),
             hint="flatten it: CTEs, IN lists, CASE, or fewer chained operators",
         )
     return None
@@ -320,7 +330,7 @@ def _table_function_problem(
         view,
         ProblemCode.FORBIDDEN_STATEMENT,
         message,
-        node_position(where) or first_token_position(view.sql),
+        node_position(where, view.sql) or first_token_position(view.sql),
         hint="views read views and input tables by name; "
         + "allowed table functions: "
         + ", ".join(sorted(ALLOWED_TABLE_FUNCTIONS)),
@@ -353,7 +363,7 @@ def _collect_tables(
                         view,
                         ProblemCode.UNKNOWN_TABLE,
                         f"qualified table name {source.sql(dialect=DIALECT)!r} is not supported",
-                        node_position(source),
+                        node_position(source, view.sql),
                         hint="refer to views and input tables by their plain name",
                         table=source.name,
                     )
@@ -361,6 +371,6 @@ def _collect_tables(
                 continue
             ident = source.this
             name = ident.this if ident.quoted else ident.this.lower()  # postgres identifier rules
-            parsed.tables.setdefault(name, node_position(source))
+            parsed.tables.setdefault(name, node_position(source, view.sql))
             if name in plain_ctes:
                 parsed.cte_named_tables.add(name)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -112,7 +111,7 @@ STATEMENTS = (
     "SELECT * FROM '/etc/passwd'",
     "SELECT * FROM 'data/x.parquet'",
     "SELECT 1 AS x; SELECT 2 AS y",
-    "SELECT 1 AS x;; ",
+    "SELECT 1 AS x;; SELECT",
     "WITH t AS (DELETE FROM files RETURNING *) SELECT * FROM t",
     "SELECT * FROM files WHERE path IN (SELECT * FROM read_csv('/etc/passwd'))",
     "VALUES (1, 2)",
@@ -289,13 +288,13 @@ def hostile_sql(*, surrogates: bool = False) -> st.SearchStrategy[str]:
 # -- compiling next to the built-in CPG -------------------------------------------------------
 
 
-@dataclass
 class Workspace:
     """A project with the built-in CPG whose compile cache is warm (so examples are fast)."""
 
-    root: Path
-    project: Project = field(repr=False)
-    baseline: ExecutionPlan = field(repr=False)
+    def __init__(self, root: Path, project: Project, baseline: ExecutionPlan) -> None:
+        self.root = root
+        self.project = project
+        self.baseline = baseline
 
     def __repr__(self) -> str:  # hypothesis prints the arguments of a failing example
         return f"Workspace({self.root})"
@@ -494,10 +493,14 @@ FOUND: list[tuple[str, str, int, int, str]] = [
     ("SELECT * FROM a.b.c.d", "forbidden_statement", 1, 17, "not a table name"),
     # A lone surrogate (only a view built in code): was a UnicodeEncodeError out of the compile.
     ("SELECT 1 AS x\n  -- \udc80", "syntax_error", 2, 6, "not valid Unicode"),
+    # After a `$` that opens no dollar-quoted string, sqlglot's own line numbers are off by the
+    # lines it looked ahead (was 5:4 here, outside the file): positions come from offsets.
+    (" $1 -- c\n-- d\nWITH x AS (SELECT 1 AS y) SELECT * FROM x", "syntax_error", 3, 1, "WITH"),
     # Metadata problems point at the `@` (had no column).
     ("-- @keys: nope\nSELECT path FROM files", "invalid_metadata", 1, 4, "@keys"),
 ]
 SOUND: list[str] = [
+    "SELECT 1 AS x;; ",  # empty statements after the query: DataFusion accepts them too
     "SELECT * FROM generate_series(1, 3)",  # was rejected as a file-reading function
     "SELECT value * 2 AS v FROM generate_series(1, 3)",  # `value`: was an unknown column
     "SELECT * FROM range(4)",
