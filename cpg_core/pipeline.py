@@ -22,6 +22,7 @@ from cpg_core.execute.config import SERIAL, ExecutorConfig
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.project import Project, SourceSpec
+from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.events import EventPayload
 
 
@@ -125,6 +126,40 @@ def build_project(
                 stage="compile", seconds=time.perf_counter() - t0, detail=f"{len(plan.tasks)} views"
             )
         )
+    # One build at a time per store, extraction included: a second build waits (or fails with
+    # "store is busy") before extracting, instead of repeating the extraction and then failing.
+    # The lock is re-entrant in this process, so `build` below shares it.
+    with DeltaStore(store_path).run_lock(f"cpg build_project of {project.root}"):
+        result, summary = _extract_and_build(
+            project,
+            plan,
+            repo=repo,
+            store_path=store_path,
+            config=config,
+            select=select,
+            upstream=upstream,
+            refresh_evidence=refresh_evidence,
+            store_evidence=store_evidence,
+            workers=extract_workers or config.concurrency,
+            emit=emit,
+        )
+    return ProjectRun(plan, result, summary, time.perf_counter() - started)
+
+
+def _extract_and_build(
+    project: Project,
+    plan: ExecutionPlan,
+    *,
+    repo: Path | str | None,
+    store_path: Path,
+    config: ExecutorConfig,
+    select: Sequence[str] | None,
+    upstream: bool,
+    refresh_evidence: bool,
+    store_evidence: Sequence[str],
+    workers: int,
+    emit: OnEvent,
+) -> tuple[RunResult, ExtractSummary | None]:
     needed = _needed_inputs(plan, select, upstream)
     inputs: dict[str, pa.Table] = {}
     summary: ExtractSummary | None = None
@@ -139,7 +174,7 @@ def build_project(
                 "the project includes the CPG views but names no repository: "
                 "pass a repository (cpg build REPO) or set `repo` in the project file"
             )
-        tables, summary = _extract(root, store_path, extract_workers or config.concurrency, emit)
+        tables, summary = _extract(root, store_path, workers, emit)
         inputs.update({n: tables[n] for n in evidence_needed})
         if not store_evidence and ERRORS_TABLE in plan.datasets:
             # Every file that could not be extracted is in the store, whether a view reads
@@ -164,7 +199,7 @@ def build_project(
         on_event=emit,
         store_inputs=[*store_evidence, *errors_stored],
     )
-    return ProjectRun(plan, result, summary, time.perf_counter() - started)
+    return result, summary
 
 
 def _kind(plan: ExecutionPlan, name: str) -> str | None:
