@@ -666,6 +666,28 @@ def test_view_file_names_are_rejected_naming_the_file(tmp_path: Path) -> None:
     assert list(plan.tasks) == ["ok"] and plan.tasks["ok"].admitted
 
 
+def test_a_view_file_that_is_a_fifo_is_a_problem_not_a_hang(tmp_path: Path) -> None:
+    import threading
+
+    (tmp_path / "views").mkdir()
+    os.mkfifo(tmp_path / "views" / "pipe.sql")  # reading it would block until someone writes
+    (tmp_path / "views" / "ok.sql").write_text("SELECT 1 AS x", encoding="utf-8")
+    (tmp_path / "cpg.toml").write_text('views = ["views"]\ninclude_cpg = false\n')
+    plans: list[ExecutionPlan] = []
+    worker = threading.Thread(
+        target=lambda: plans.append(compile_plan(load_project(tmp_path / "cpg.toml"))),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=60)
+    assert plans, "the compile blocked on the FIFO"
+    assert [(p.code, p.view, p.path) for p in plans[0].problems] == [
+        (ProblemCode.SOURCE_ERROR, "pipe", "views/pipe.sql")
+    ]
+    assert "not a regular file" in plans[0].problems[0].message
+    assert plans[0].tasks["ok"].admitted
+
+
 @pytest.mark.parametrize("name", ["a", "a1_", "stg_shop__orders", "x" * 128, "match", "type"])
 def test_ordinary_names_are_accepted(tmp_path: Path, name: str) -> None:
     project = Project.from_views([], store=tmp_path / "store", include_cpg=False)
