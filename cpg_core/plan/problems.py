@@ -49,7 +49,7 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         text = f"{where}: {view}: [{self.code.value}] {self.message}"
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        return " ".join(text.splitlines())
 
 
 def sort_key(problem: Problem) -> tuple[str, str, int, int, str, str]:

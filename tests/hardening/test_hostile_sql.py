@@ -337,7 +337,7 @@ def check_problem_shape(problem: Problem, texts: Mapping[str, str]) -> None:
     assert isinstance(problem.code, ProblemCode)
     assert problem.view in texts, problem.format()
     assert problem.message.strip(), problem.format()
-    assert problem.format()  # renders, whatever the message holds
+    assert "\n" not in problem.format() and "\r" not in problem.format()  # one line, always
     if problem.code not in POSITIONED:
         return
     assert problem.line is not None and problem.col is not None, problem.format()
