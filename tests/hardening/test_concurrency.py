@@ -196,7 +196,9 @@ def test_two_builds_started_together_both_succeed_one_after_the_other(
     assert_settled(store, FIXTURE_REPO, clean_fixture)
 
 
-@pytest.mark.parametrize("offset_s", [0.5, 1.5, 3.0])
+# One offset in CI (each race is ~30 s of two real builds); benchmarks/concurrency_stress.py
+# races many seeded random offsets.
+@pytest.mark.parametrize("offset_s", [1.5])
 def test_staggered_builds_both_succeed(
     tmp_path: Path, clean_fixture: dict[str, str], offset_s: float
 ) -> None:
