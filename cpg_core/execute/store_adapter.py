@@ -84,9 +84,10 @@ class StoreAdapter(NodeExecutionHook):
         run_id: str,
         **future_kwargs: Any,
     ) -> None:
-        context = self.context
-        if context is None or node_name not in context.fingerprints:
+        current = self.context
+        if current is None or node_name not in current.fingerprints:
             return
+        context: RunContext = current  # bound for the write closures below
         with self._lock:
             duration = time.perf_counter() - self._starts.pop(node_name, time.perf_counter())
             upstream = self._upstream.pop(node_name, {})

@@ -14,6 +14,7 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def hold(lock: Path, owner: str) -> int:
@@ -57,7 +58,10 @@ def dagster(store: Path, repo: Path, lock_timeout_s: float) -> int:
     from cpg_dagster.resource import CpgResource
 
     project = dataclasses.replace(Project.from_views([], include_cpg=True), repo=repo, store=store)
-    fields = {**resource_for(project).model_dump(), "lock_timeout_s": lock_timeout_s}
+    fields: dict[str, Any] = {
+        **resource_for(project).model_dump(),
+        "lock_timeout_s": lock_timeout_s,
+    }
     resource = CpgResource(**fields)
     defs = cpg_definitions(compile_plan(project, cache=False), project=project, resource=resource)
     assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]

@@ -332,7 +332,10 @@ class DagsterBuild:
     @classmethod
     def create(cls, store: Path, lock_timeout_s: float) -> DagsterBuild:
         project = project_for(FIXTURE_REPO, store)
-        fields = {**resource_for(project).model_dump(), "lock_timeout_s": lock_timeout_s}
+        fields: dict[str, Any] = {
+            **resource_for(project).model_dump(),
+            "lock_timeout_s": lock_timeout_s,
+        }
         defs = cpg_definitions(
             compile_plan(project, cache=False), project=project, resource=CpgResource(**fields)
         )
