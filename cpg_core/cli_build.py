@@ -232,8 +232,12 @@ def query_store(store: Path, sql: str) -> pa.Table:
     from datafusion import SessionContext
 
     from cpg_core.plan.engine_check import READ_ONLY
+    from cpg_core.plan.sql_parse import depth_error
     from cpg_core.store.delta_store import DeltaStore
 
+    too_deep = depth_error(sql)
+    if too_deep is not None:  # DataFusion's planner would overflow its stack (SIGSEGV)
+        raise ValueError(too_deep)
     delta = DeltaStore(store)
     ctx = SessionContext()
     for name in delta.names():

@@ -67,6 +67,9 @@ def test_query_rejects_writes_and_names_unknown_tables(tmp_path: Path) -> None:
     assert _cpg("query", "select count(*) from paid", cwd=tmp_path).returncode == 0
     nostore = _cpg("query", "select 1", "--store", "missing", cwd=tmp_path)
     assert nostore.returncode == 1 and "no store at missing" in nostore.stderr
+    # a chain DataFusion's planner would overflow its stack on (SIGSEGV) is refused first
+    deep = _cpg("query", "select " + "+".join(["1"] * 10_000) + " as x", cwd=tmp_path)
+    assert deep.returncode == 1 and "levels deep" in deep.stderr, deep.stderr
 
 
 def test_failing_view_exits_one_naming_it_and_keeps_upstream(tmp_path: Path) -> None:

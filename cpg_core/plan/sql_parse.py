@@ -236,6 +236,24 @@ def _check_read_only(
     return None
 
 
+def depth_error(sql: str) -> str | None:
+    """Why ad-hoc SQL (`cpg query`) is too deeply nested to hand to DataFusion, or None.
+
+    The same limit as for views: past it DataFusion's planner can overflow its stack and kill
+    the process. Text sqlglot cannot parse is left to DataFusion, which reports its own error.
+    """
+    try:
+        ast = sqlglot.parse_one(sql, read="postgres")
+        deepest = max((node.depth for node in ast.bfs()), default=0)
+    except RecursionError:
+        return f"the query nests more than {MAX_DEPTH} levels deep"
+    except Exception:  # sqlglot's parse errors: DataFusion says what is wrong
+        return None
+    if deepest > MAX_DEPTH:
+        return f"the query nests {deepest} levels deep; at most {MAX_DEPTH} can be planned safely"
+    return None
+
+
 def parse_view(view: ViewDef) -> ParsedView:
     """Parse, check the statement kind, and collect source tables (CTE-aware, via scopes).
 
