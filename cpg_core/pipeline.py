@@ -7,6 +7,7 @@ events (the store's task events plus the stage events below), never printed here
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -117,6 +118,8 @@ def build_project(
     started = time.perf_counter()
     emit: OnEvent = on_event or (lambda _event: None)
     store_path = Path(store).resolve() if store is not None else project.store
+    # compile against the store being built: its compile cache and measured durations
+    project = dataclasses.replace(project, store=store_path)
     if plan is None:
         emit(StageStart(stage="compile"))
         t0 = time.perf_counter()

@@ -143,3 +143,23 @@ def test_build_the_cpg_of_a_repository(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert json.loads(dangling.stdout) == {"n": 0}
+
+
+def test_store_flag_compiles_against_that_store_and_cleans_dead_writers_temps(
+    tmp_path: Path,
+) -> None:
+    cwd, store = tmp_path / "empty", tmp_path / "s"
+    cwd.mkdir()
+    result = _cpg("build", str(FIXTURE_REPO), "--store", str(store), cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert (store / "_cpg" / "compile_cache.msgpack").is_file()  # cache and costs live there
+    assert not (cwd / ".cpg").exists()  # nothing written where the command ran
+    # a build killed while writing the generated module left its temp file (pid 999999: dead)
+    (module,) = (store / "_cpg" / "modules").glob("cpg_plan_*.py")
+    module.unlink()
+    assert not Path("/proc/999999").exists()
+    stale = module.with_name(f".{module.name}.999999.abc.tmp")
+    stale.write_text("half a module")
+    again = _cpg("build", str(FIXTURE_REPO), "--store", str(store), cwd=cwd)
+    assert again.returncode == 0, again.stderr
+    assert module.is_file() and not stale.exists()

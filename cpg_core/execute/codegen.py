@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import keyword
-import os
 import sys
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from types import ModuleType
 
 from cpg_core.execute.task_spec import folded_inputs, persisted_views, schedule_positions
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.store.runs import atomic_write
 
 PLAN_NODES = ("plan_signature", "task_schedule", "task_generations")
 PLAN_INPUT = "execution_plan"
@@ -165,11 +164,9 @@ def generate(plan: ExecutionPlan, directory: Path) -> GeneratedModule:
     name = module_name(plan.signature)
     path = directory / f"{name}.py"
     if not path.exists() or path.read_text(encoding="utf-8") != source:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(source)
-        Path(tmp).replace(path)  # atomic: a concurrent importer sees the old or the new file
+        # atomic (a concurrent importer sees the old or the new file); a killed writer's temp
+        # file is removed by the next write
+        atomic_write(path, source.encode("utf-8"))
     module = load_module(name, path)
     return GeneratedModule(
         module=module, path=path, views=views, inputs=inputs, view_sources=view_sources
