@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import gc
-import re
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,26 +20,24 @@ import msgspec
 import pyarrow as pa
 import rustworkx as rx
 
-from cpg_core.plan import engine_check, engine_pool
+from cpg_core.plan import analysis_pool
+from cpg_core.plan.analysis_pool import Analysis, AnalysisPool
 from cpg_core.plan.catalog import Dataset, SourceError, read_source
-from cpg_core.plan.compile_cache import CachedView, CompileCache, schema_from_bytes, schema_to_bytes
+from cpg_core.plan.compile_cache import CachedView, CompileCache, schema_from_bytes
 from cpg_core.plan.costs import estimate_costs
-from cpg_core.plan.engine_pool import PlanningEngine
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
-from cpg_core.plan.fingerprints import canonical_sql_hash, plan_signature, view_fingerprint
+from cpg_core.plan.fingerprints import plan_signature, view_fingerprint
 from cpg_core.plan.hashing import hash_value, schema_hash, sha256_hex
 from cpg_core.plan.problems import Problem, ProblemCode, sort_key
 from cpg_core.plan.schedule import compute_schedule
-from cpg_core.plan.sql_columns import analyze_columns
 from cpg_core.plan.sql_parse import (
     ParsedView,
     Position,
-    engine_position,
-    first_token_position,
     offset_position,
     parse_view,
     split_lines,
 )
+from cpg_core.plan.view_analysis import analyze_view, front_entry
 from cpg_core.project import Project
 from cpg_core.store.history import load_durations
 from cpg_core.views.loader import (
@@ -87,6 +85,16 @@ def _quiet_gc() -> Iterator[None]:
         gc.unfreeze()
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def _analysis_pool(misses: int) -> Iterator[AnalysisPool | None]:
+    """Workers for a large cold compile; small or cached ones analyze in this process."""
+    if misses < analysis_pool.POOL_MIN_VIEWS:
+        yield None
+        return
+    with AnalysisPool(analysis_pool.worker_count()) as pool:
+        yield pool
 
 
 def _evidence_datasets() -> dict[str, Dataset]:
@@ -196,12 +204,18 @@ def _view_key(view: ViewDef) -> str:
     return sha256_hex(f"{view.name}\0{view.path or ''}\0{view.sql}")
 
 
-_ENGINE_AT = re.compile(r"at Line: (?P<line>\d+), Column: (?P<col>\d+)")
-_GC_EVERY = 64  # analyzed views between collections of their garbage (AST cycles)
+_GC_EVERY = 64  # views analyzed between collections of their AST garbage (cycles)
 
 
 class _Compiler:
-    """One compile: holds the views, datasets, cache and per-view results."""
+    """One compile: holds the views, datasets, cache and per-view results.
+
+    Pass 1 (parse, find what a view reads) runs for every view; passes 2 and 3 (columns,
+    lineage, output schema) for a view once every view it reads is through them. Without a
+    pool this process walks the views depth-first, so only the ASTs on the current path are
+    alive; with one, workers do both and this process only keeps the order. A view's analysis
+    depends only on its text and its inputs' schemas, so where it runs changes nothing.
+    """
 
     def __init__(
         self,
@@ -209,9 +223,9 @@ class _Compiler:
         datasets: Mapping[str, Dataset],
         cache: CompileCache,
         invalid: set[str],
-        engine: PlanningEngine,
+        pool: AnalysisPool | None,
     ) -> None:
-        self.engine = engine
+        self.pool = pool
         self.views = views
         self.datasets = datasets
         self.cache = cache
@@ -219,30 +233,32 @@ class _Compiler:
         self.results: dict[str, _Analyzed] = {}
         self.known = sorted(set(views) | set(datasets))
         self._schema_hashes: dict[str, str] = {}
-        self._pending_asts: dict[str, ParsedView] = {}
+        self._pending_asts: dict[str, ParsedView] = {}  # pass 1's ASTs until their analysis
         self._since_gc = 0
+        self._done: set[str] = set()
+        self._waiting: dict[str, set[str]] = {}  # view -> upstream views not done yet
+        self._dependents: dict[str, list[str]] = {}
+        self._ready: deque[str] = deque()  # every upstream done: start it
 
     # -- pass 1: parse (or cache) -----------------------------------------------------------
 
     def _key(self, view: ViewDef) -> str:
         return _view_key(view)
 
-    def _front(self, name: str) -> _Analyzed:
+    def _parse_front(self, name: str) -> _Analyzed:
+        """Pass 1 in this process (from the cache when the text is unchanged)."""
         view = self.views[name]
-        key = self._key(view)
-        entry = self.cache.get(key)
+        entry = self.cache.get(self._key(view))
         if entry is None:
             parsed = parse_view(view)
-            entry = CachedView(
-                tables=tuple(parsed.tables),
-                table_positions={
-                    t: (p.line, p.col) for t, p in parsed.tables.items() if p is not None
-                },
-                parse_problems=tuple(parsed.problems),
-                cte_named_tables=tuple(sorted(parsed.cte_named_tables)),
-            )
+            entry = front_entry(parsed)
             self._pending_asts[name] = parsed
-            self.cache.put(key, entry)
+            self.cache.put(self._key(view), entry)
+        return self._front(name, entry)
+
+    def _front(self, name: str, entry: CachedView) -> _Analyzed:
+        """A view's pass-1 result, with its unknown tables as problems."""
+        view = self.views[name]
         analyzed = _Analyzed(view=view, entry=entry)
         analyzed.own_problems += entry.parse_problems
         for table in entry.tables:
@@ -268,96 +284,83 @@ class _Compiler:
 
     # -- pass 2 and 3: columns (sqlglot) and output schema (DataFusion) ---------------------
 
-    def _finish(self, name: str, analyzed: _Analyzed) -> None:
-        parsed = self._pending_asts.pop(name, None)
-        view = analyzed.view
-        if analyzed.own_problems or name in self.invalid:
+    def _post(self, name: str, analyzed: _Analyzed) -> None:
+        """Pass 1 is done for the view: analyze it once everything it reads is."""
+        self.results[name] = analyzed
+        pending = {t for t in analyzed.entry.tables if t in self.views and t not in self._done}
+        if not pending:
+            self._ready.append(name)
             return
-        blocked = [t for t in analyzed.entry.tables if t in self.views and not self._ok(t)]
-        if blocked:
-            return  # reported as upstream_invalid once cycles are known
+        self._waiting[name] = pending  # a view on a cycle waits for good: never analyzed
+        for table in pending:
+            self._dependents.setdefault(table, []).append(name)
+
+    def _start(self, name: str) -> None:
+        """Analyze a ready view: from the cache, here, or by a worker."""
+        analyzed = self.results[name]
+        parsed = self._pending_asts.pop(name, None)
+        if analyzed.own_problems or name in self.invalid:
+            self._finish(name)
+            return
+        if any(t in self.views and not self._ok(t) for t in analyzed.entry.tables):
+            self._finish(name)  # reported as upstream_invalid once cycles are known
+            return
+        upstream_hash, inputs = self._inputs(name)
+        if analyzed.entry.upstream_hash == upstream_hash:
+            self._accept(name, analyzed.entry)
+        elif self.pool is not None and self.pool.alive:
+            request = Analysis(analyzed.view, analyzed.entry, upstream_hash, tuple(inputs))
+            self.pool.analyze(request, inputs)
+        else:
+            self._analyze_here(name, parsed)
+
+    def _inputs(self, name: str) -> tuple[str, dict[str, pa.Schema]]:
+        """The schemas a view reads, and their hash (the cache entry's upstream key)."""
         inputs: dict[str, pa.Schema] = {}
-        for table in analyzed.entry.tables:
+        for table in self.results[name].entry.tables:
             schema = self._schema_of(table)
             if schema is not None:
                 inputs[table] = schema
-        upstream_hash = hash_value(sorted((t, self._schema_hash(t, s)) for t, s in inputs.items()))
-        entry = analyzed.entry
-        if entry.upstream_hash != upstream_hash:
-            if parsed is None:  # cached parse, changed upstream: parse again
-                parsed = parse_view(view)
-            entry = self._analyze(parsed, inputs, entry, upstream_hash)
+        return hash_value(sorted((t, self._schema_hash(t, s)) for t, s in inputs.items())), inputs
+
+    def _analyze_here(self, name: str, parsed: ParsedView | None = None) -> None:
+        parsed = parsed or parse_view(self.views[name])  # cached pass 1 or a worker gave up
+        upstream_hash, inputs = self._inputs(name)
+        entry = analyze_view(parsed, inputs, self.results[name].entry, upstream_hash)
+        del parsed
+        self._since_gc += 1
+        if self._since_gc >= _GC_EVERY:
+            gc.collect(1)
+            self._since_gc = 0
+        self._accept(name, entry, fresh=True)
+
+    def _accept(self, name: str, entry: CachedView, *, fresh: bool = False) -> None:
+        """The view's analysis is known (cached or just made)."""
+        analyzed = self.results[name]
+        view = analyzed.view
+        if fresh:
             self.cache.put(self._key(view), entry)
-            analyzed.entry = entry
-            self._since_gc += 1
-            if self._since_gc >= _GC_EVERY:
-                gc.collect(1)
-                self._since_gc = 0
+        analyzed.entry = entry
         analyzed.own_problems += entry.problems
         if entry.output_schema is not None and not entry.problems:
             schema = schema_from_bytes(entry.output_schema)
             analyzed.own_problems += _declared_key_problems(view, schema)
             analyzed.output_schema = schema
             analyzed.ok = not analyzed.own_problems
+        self._finish(name)
 
-    def _analyze(
-        self,
-        parsed: ParsedView,
-        inputs: dict[str, pa.Schema],
-        entry: CachedView,
-        upstream_hash: str,
-    ) -> CachedView:
-        view = parsed.view
-        # DataFusion planning holds the GIL: a worker process plans while this one runs sqlglot.
-        planned = self.engine.plan(view.name, view.sql, inputs)
-        columns = analyze_columns(parsed, inputs)
-        problems = list(columns.problems)
-        schema_bytes: bytes | None = None
-        try:
-            schema = planned()
-        except engine_check.EngineError as error:
-            if not problems:  # sqlglot's report has better positions: prefer it
-                pos = self._engine_position(view, error)
-                problems.append(
-                    Problem(
-                        code=error.code,
-                        view=view.name,
-                        path=view.path,
-                        line=pos.line,
-                        col=pos.col,
-                        message=error.message,
-                        column=error.name,
-                    )
-                )
-        else:
-            if not problems:
-                schema_bytes = schema_to_bytes(schema)
-        return CachedView(
-            tables=entry.tables,
-            table_positions=entry.table_positions,
-            parse_problems=entry.parse_problems,
-            upstream_hash=upstream_hash,
-            required=columns.required,
-            output_schema=schema_bytes,
-            sql_hash=canonical_sql_hash(columns.canonical_sql) if schema_bytes else "",
-            lineage=columns.lineage,
-            problems=tuple(problems),
-        )
+    def _finish(self, name: str) -> None:
+        self._done.add(name)
+        for reader in self._dependents.pop(name, ()):
+            pending = self._waiting[reader]
+            pending.discard(name)
+            if not pending:
+                del self._waiting[reader]
+                self._ready.append(reader)
 
-    @staticmethod
-    def _engine_position(view: ViewDef, error: engine_check.EngineError) -> Position:
-        at = _ENGINE_AT.search(error.message)  # the SQL parser's "at Line: 3, Column: 14"
-        if at is not None:
-            return engine_position(view.sql, int(at["line"]), int(at["col"]))
-        if error.name:
-            needle = error.name.split(".")[-1]
-            for lineno, line in enumerate(split_lines(view.sql), start=1):
-                if line.lstrip().startswith("--"):
-                    continue
-                col = line.find(needle)
-                if col >= 0:
-                    return Position(line=lineno, col=col + 1)
-        return first_token_position(view.sql)
+    def _start_ready(self) -> None:
+        while self._ready:
+            self._start(self._ready.popleft())
 
     def _schema_hash(self, table: str, schema: pa.Schema) -> str:
         known = self._schema_hashes.get(table)
@@ -376,9 +379,15 @@ class _Compiler:
         dataset = self.datasets.get(table)
         return dataset.schema if dataset else None
 
-    # -- the depth-first walk -----------------------------------------------------------------
+    # -- drivers --------------------------------------------------------------------------------
 
     def run(self) -> None:
+        if self.pool is None:
+            self._run_depth_first()
+        else:
+            self._run_pooled(self.pool)
+
+    def _run_depth_first(self) -> None:
         state: dict[str, int] = {}  # 1 = in progress, 2 = done
         fronts: dict[str, _Analyzed] = {}
         for root in sorted(self.views):
@@ -390,14 +399,37 @@ class _Compiler:
                     stack.pop()
                 elif status == 0:
                     state[name] = 1
-                    fronts[name] = self._front(name)
+                    fronts[name] = self._parse_front(name)
                     deps = [t for t in fronts[name].entry.tables if t in self.views]
                     stack.extend(t for t in sorted(deps, reverse=True) if state.get(t, 0) == 0)
                 else:
-                    self._finish(name, fronts[name])
-                    self.results[name] = fronts.pop(name)
+                    self._post(name, fronts.pop(name))
+                    self._start_ready()
                     state[name] = 2
                     stack.pop()
+
+    def _run_pooled(self, pool: AnalysisPool) -> None:
+        """Workers parse every uncached view, then analyze each as soon as its inputs are."""
+        for name in sorted(self.views):
+            entry = self.cache.get(self._key(self.views[name]))
+            if entry is None:
+                pool.front(self.views[name])
+            else:
+                self._post(name, self._front(name, entry))
+        self._start_ready()
+        while pool.busy:
+            for kind, name, entry in pool.collect(block=True):
+                if kind == "front":
+                    if entry is None:  # its worker died or failed: parse it here
+                        self._post(name, self._parse_front(name))
+                        continue
+                    self.cache.put(self._key(self.views[name]), entry)
+                    self._post(name, self._front(name, entry))
+                elif entry is None:
+                    self._analyze_here(name)
+                else:
+                    self._accept(name, entry, fresh=True)
+            self._start_ready()
 
 
 def _cycle_problems(
@@ -486,8 +518,8 @@ def _compile(
 
     compile_cache = CompileCache(project.compile_cache_path if cache else None)
     misses = sum(1 for v in views.values() if not compile_cache.has(_view_key(v)))
-    with PlanningEngine(in_process=misses < engine_pool.PROCESS_ENGINE_MIN_VIEWS) as engine:
-        compiler = _Compiler(views, datasets, compile_cache, invalid, engine)
+    with _analysis_pool(misses) as pool:
+        compiler = _Compiler(views, datasets, compile_cache, invalid, pool)
         compiler.run()
     compile_cache.save()
     results = compiler.results

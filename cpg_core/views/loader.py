@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -68,10 +69,14 @@ def name_problem(name: str, path: str | None, *, what: str = "view") -> Problem 
 
 def display_path(file: Path, root: Path) -> str:
     """A path that is the same on every machine: relative to `root` when inside it (posix)."""
-    try:
-        return file.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return file.resolve().as_posix()
+    return _display_path(file, os.path.realpath(root))
+
+
+def _display_path(file: Path, real_root: str) -> str:
+    real = os.path.realpath(file)
+    if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep):
+        return Path(os.path.relpath(real, real_root)).as_posix()
+    return Path(real).as_posix()
 
 
 def load_view_dirs(dirs: Iterable[Path], *, root: Path, builtin: bool = False) -> LoadedViews:
@@ -80,6 +85,7 @@ def load_view_dirs(dirs: Iterable[Path], *, root: Path, builtin: bool = False) -
     View paths are relative to `root` (the project folder) so problems and artifacts do not
     depend on where the project is checked out."""
     loaded = LoadedViews()
+    real_root = os.path.realpath(root)  # once: resolving costs a stat per path component
     for folder in dirs:
         if not folder.is_dir():
             loaded.problems.append(
@@ -92,7 +98,7 @@ def load_view_dirs(dirs: Iterable[Path], *, root: Path, builtin: bool = False) -
             )
             continue
         for file in sorted(folder.rglob("*.sql")):
-            name, path = file.stem, display_path(file, root)
+            name, path = file.stem, _display_path(file, real_root)
             try:
                 if not file.is_file():  # a FIFO would block the read, a device never end
                     raise OSError("not a regular file")
