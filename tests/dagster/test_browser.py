@@ -64,10 +64,16 @@ def test_view_page_shows_columns_row_count_and_cpg_metadata(
     assert "node_id" in columns and "parent_id" in columns
 
     browser.goto(f"{server.url}/assets/cpg_nodes")
+    # The page renders its sections as their queries return: wait for all of them.
     text = browser.wait_for_text(
-        "Columns", *columns, "cpg.fingerprint", fingerprint, "Row count", timeout_s=120
+        "Columns",
+        *columns,
+        "cpg.fingerprint",
+        fingerprint,
+        "Row count",
+        "Every node of the code property graph",  # the view's description
+        timeout_s=120,
     )
-    assert "Every node of the code property graph" in text  # the view's description
     assert f"Row count\n{rows}" in text
     for upstream in ("defs", "files", "cpg_edges"):  # the lineage section
         assert upstream in text
