@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cpg_core.plan import analysis_pool, compile_plan
 from cpg_core.plan import compiler as compiler_module
@@ -153,3 +155,40 @@ def test_a_compile_outlives_every_worker(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(analysis_pool, "POOL_MIN_VIEWS", 0)
     monkeypatch.setattr(compiler_module, "AnalysisPool", Dying)
     assert _facts(compile_plan(project, cache=False)) == _facts(reference)
+
+
+@st.composite
+def _random_projects(draw: st.DrawFn) -> dict[str, str]:
+    """Random DAGs of views over `orders`, some broken (unknown column, type error, cycle)."""
+    n = draw(st.integers(min_value=2, max_value=9))
+    views: dict[str, str] = {}
+    for i in range(n):
+        upstream = draw(st.sampled_from(["orders", *[f"v{j}" for j in range(i)]]))
+        kind = draw(st.sampled_from(["ok", "ok", "ok", "unknown_column", "type", "cycle"]))
+        if kind == "unknown_column":
+            views[f"v{i}"] = f"select nope, order_id, amount from {upstream}"
+        elif kind == "type":
+            views[f"v{i}"] = f"select order_id, amount + 'x' || true as amount from {upstream}"
+        elif kind == "cycle" and i + 1 < n:
+            views[f"v{i}"] = f"select order_id, amount from v{i + 1}"
+        else:
+            views[f"v{i}"] = (
+                f"select order_id, amount * {i + 1} as amount, "
+                f"sum(amount) over (order by order_id) as running from {upstream}"
+            )
+    return views
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(views=_random_projects())
+def test_random_projects_compile_the_same_with_workers(
+    tmp_path_factory: pytest.TempPathFactory, views: dict[str, str]
+) -> None:
+    project = load_project(write_project(tmp_path_factory.mktemp("random"), views))
+    inline = compile_plan(project, cache=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(analysis_pool, "POOL_MIN_VIEWS", 0)
+        pooled = compile_plan(project, cache=False)
+    assert _facts(pooled) == _facts(inline)
