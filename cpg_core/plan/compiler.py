@@ -312,7 +312,7 @@ class _Compiler:
             request = Analysis(analyzed.view, analyzed.entry, upstream_hash, tuple(inputs))
             self.pool.analyze(request, inputs)
         else:
-            self._analyze_here(name, parsed)
+            self._analyze_here(name, upstream_hash, inputs, parsed)
 
     def _inputs(self, name: str) -> tuple[str, dict[str, pa.Schema]]:
         """The schemas a view reads, and their hash (the cache entry's upstream key)."""
@@ -323,9 +323,14 @@ class _Compiler:
                 inputs[table] = schema
         return hash_value(sorted((t, self._schema_hash(t, s)) for t, s in inputs.items())), inputs
 
-    def _analyze_here(self, name: str, parsed: ParsedView | None = None) -> None:
+    def _analyze_here(
+        self,
+        name: str,
+        upstream_hash: str,
+        inputs: Mapping[str, pa.Schema],
+        parsed: ParsedView | None = None,
+    ) -> None:
         parsed = parsed or parse_view(self.views[name])  # cached pass 1 or a worker gave up
-        upstream_hash, inputs = self._inputs(name)
         entry = analyze_view(parsed, inputs, self.results[name].entry, upstream_hash)
         del parsed
         self._since_gc += 1
@@ -426,7 +431,7 @@ class _Compiler:
                     self.cache.put(self._key(self.views[name]), entry)
                     self._post(name, self._front(name, entry))
                 elif entry is None:
-                    self._analyze_here(name)
+                    self._analyze_here(name, *self._inputs(name))
                 else:
                     self._accept(name, entry, fresh=True)
             self._start_ready()
