@@ -62,13 +62,14 @@ from benchmarks.bench_orchestration import (
     print_split,
     split,
     stats,
+    store_plainly,
 )
 from benchmarks.synthetic_project import SyntheticProject, generate_project
 from cpg_core.pipeline import BuildEvent, ProjectRun, StageFinish, build_project, read_source_table
 from cpg_core.plan import compile_plan
 from cpg_core.plan.engine_check import READ_ONLY
 from cpg_core.project import Project, load_project
-from cpg_core.store.content_hash import canonicalize, content_hash
+from cpg_core.store.content_hash import content_hash
 from cpg_core.store.delta_store import DeltaStore
 
 TARGET = 1.5
@@ -96,15 +97,7 @@ def run_store_work(outputs: Mapping[str, pa.Table]) -> float:
     with tempfile.TemporaryDirectory(prefix="cpg-bench-") as tmp:
         store = DeltaStore(Path(tmp) / "store")
         start = time.perf_counter()
-        for name, table in outputs.items():
-            canonical = canonicalize(table)
-            store.write(
-                name,
-                canonical,
-                fingerprint="direct",
-                data_version=canonical.data_version,
-                run_id="direct",
-            )
+        store_plainly(store, outputs)
         return time.perf_counter() - start
 
 

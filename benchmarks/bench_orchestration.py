@@ -152,16 +152,22 @@ def run_direct_stored(
                 **{n: t for n, t in inputs.items() if n in plan.datasets},
                 **{n: outputs[n] for n in plan.schedule.order if plan.tasks[n].view.persisted},
             }
-            for name, table in stored.items():
-                canonical = canonicalize(table)
-                store.write(
-                    name,
-                    canonical,
-                    fingerprint="direct",
-                    data_version=canonical.data_version,
-                    run_id="direct",
-                )
+            store_plainly(store, stored)
     return timer, outputs
+
+
+def store_plainly(store: DeltaStore, tables: Mapping[str, pa.Table]) -> None:
+    """The store's contract done by hand, one table after the other: canonical order, content
+    hash, one Delta write each."""
+    for name, table in tables.items():
+        canonical = canonicalize(table)
+        store.write(
+            name,
+            canonical,
+            fingerprint="direct",
+            data_version=canonical.data_version,
+            run_id="direct",
+        )
 
 
 def fresh_process_state() -> None:
