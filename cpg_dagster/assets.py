@@ -2,8 +2,10 @@
 
 A run prunes the plan to the selected assets (unselected upstream is read from the store),
 runs the plan-aware Hamilton driver in a worker thread, and streams one `MaterializeResult` per
-view as it finishes (finishing order is topological: a view ends after its inputs), each view's
-check results right after it, and the `plan` asset last (it carries the run manifest ID).
+view as it finishes, in the plan's topological order (a view that finished early — unchanged, no
+write to wait for — is held until everything before it is reported: Dagster fails a step that
+yields an asset before one it depends on), each view's check results right after it, and the
+`plan` asset last (it carries the run manifest ID).
 """
 
 import hashlib
@@ -21,6 +23,7 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.execute.build import BuildError
+from cpg_core.execute.in_order import InOrder
 from cpg_core.pipeline import ProjectRun, build_project
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.store.delta_store import DeltaStore
@@ -172,6 +175,10 @@ class _SelectionRun:
                 )
             )
         pending = [c for c in checks if plan.tasks[c.view].admitted]
+        expected = set(admitted) | set(evidence)
+        order: InOrder[InputStored | TaskFinish] = InOrder(
+            [n for n in asset_names(plan) if n in expected]
+        )
         events: queue.Queue[Any] = queue.Queue()
         worker = threading.Thread(
             target=self._build, args=(project, admitted, evidence, events), daemon=True
@@ -183,15 +190,11 @@ class _SelectionRun:
                 break
             if isinstance(item, RunStart):
                 self.run_id = item.run_id
-            if isinstance(item, InputStored) and item.task in self.selected:
-                yield self._evidence_result(item)
-            elif isinstance(item, TaskFinish) and item.task in self.selected:
-                self.finished.add(item.task)
-                yield self._view_result(item)
-                ready = [c for c in pending if c.view in self.finished and self._reads_ready(c)]
-                for check in ready:
-                    pending.remove(check)
-                    yield self._check_result(check)
+            if isinstance(item, InputStored | TaskFinish) and item.task in order:
+                for event in order.add(item.task, item):
+                    yield from self._release(event, pending)
+        for event in order.rest():  # the run ended (a failure): what finished is reported
+            yield from self._release(event, pending)
         worker.join()
         for check in pending:  # views not reported (failed run): their checks are not evaluated
             self.context.log.warning(f"check {check.name} of {check.view} not evaluated")
@@ -215,11 +218,24 @@ class _SelectionRun:
             f"executed, {len(done.run.result.cache_hits)} from cache, manifest {self.manifest_id[:12]}"
         )
 
+    def _release(
+        self, event: InputStored | TaskFinish, pending: list[PlannedCheck]
+    ) -> Iterator[Any]:
+        """A table's result (in dependency order), then the checks it completes."""
+        self.finished.add(event.task)
+        if isinstance(event, InputStored):
+            yield self._evidence_result(event)
+            return
+        yield self._view_result(event)
+        for check in [c for c in pending if c.view in self.finished and self._reads_ready(c)]:
+            pending.remove(check)
+            yield self._check_result(check)
+
     def _wanted(self, check: PlannedCheck) -> bool:
         return (self.translator.get_asset_key(check.view), check.name) in self.selected_checks
 
     def _reads_ready(self, check: PlannedCheck) -> bool:
-        """Every table the check reads is finished in this run or not part of it (stored)."""
+        """Every table the check reads is reported in this run or not part of it (stored)."""
         return all(t in self.finished or t not in self.selected for t in check.reads)
 
     def _build(
