@@ -50,6 +50,7 @@ import cpg_core.extract.incremental as incremental
 import cpg_core.pipeline
 import cpg_core.plan.compile_cache as compile_cache
 import cpg_core.plan.compiler
+import cpg_core.store.atomic as atomic
 import cpg_core.store.delta_store as delta_store
 import cpg_core.store.events as events
 import cpg_core.store.history as history
@@ -169,7 +170,7 @@ TARGETS: Final[dict[str, Target]] = {
     ),
     # end of the run (`atomic_write`: run state, durations history and compile cache files)
     "commit_run": _py(runs.commit_run),
-    "atomic_write": _py(runs.atomic_write),
+    "atomic_write": _py(atomic.atomic_write),
     "record_durations": _py(history.record_durations),
     "events_flush": _py(events.EventLog.flush),
     # every atomic rename and every fsync (caches, state, generated module)

@@ -33,11 +33,11 @@ from cpg_core.execute import ExecutionMode, ExecutorConfig, build
 from cpg_core.execute.codegen import fingerprint_input, generate, task_input
 from cpg_core.execute.direct import run_plan_direct
 from cpg_core.execute.driver_cache import forget_drivers
-from cpg_core.execute.priority import priority_ranks
 from cpg_core.execute.runner import PlanGraphExecutor, RunSettings
 from cpg_core.execute.task_spec import view_task
 from cpg_core.execute.versions import register_fingerprints
 from cpg_core.plan import ExecutionPlan, compile_plan
+from cpg_core.plan.schedule import priority_ranks
 from cpg_core.project import load_project
 from tests.execute.helpers import read_inputs
 from tests.plan.projects import write_project

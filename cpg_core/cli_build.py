@@ -160,7 +160,7 @@ def run_build(
     as_json: bool,
 ) -> None:
     """Run the build with progress; print the summary (or the manifest as JSON); exit 1 on failure."""
-    from cpg_core.execute.build import BuildError
+    from cpg_core.execute.errors import BuildError
     from cpg_core.pipeline import PipelineError, build_project
     from cpg_core.store.errors import StoreError
 

@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 
-from cpg_core.execute.build import BuildError, RunResult, build
+from cpg_core.execute.build import RunResult, build
 from cpg_core.execute.config import SERIAL, ExecutorConfig
+from cpg_core.execute.errors import BuildError
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.project import Project, SourceSpec

@@ -22,7 +22,7 @@ from dagster import AssetExecutionContext
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from cpg_core.artifacts.envelope import artifact_id
-from cpg_core.execute.build import BuildError
+from cpg_core.execute.errors import BuildError
 from cpg_core.execute.in_order import InOrder
 from cpg_core.pipeline import ProjectRun, build_project
 from cpg_core.plan.execution_plan import ExecutionPlan

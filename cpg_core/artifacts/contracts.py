@@ -3,14 +3,14 @@ change: the goldens under tests/golden/artifacts and the exported JSON Schemas m
 
 Plan artifacts: `PlanScheduleArtifact`, `PlanValidationArtifact`, `SemanticRegistryArtifact`.
 Run artifact: `RunManifest` (what one build ran, where, why, and what it produced), written by
-`cpg_core.execute.build` and re-exported from `cpg_core.execute.manifest`.
+`cpg_core.execute.build` (and exported by `cpg_core.execute`).
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from cpg_core.plan.problems import Problem
+from cpg_core.problems import Problem
 
 SCHEMA_VERSION = 1
 

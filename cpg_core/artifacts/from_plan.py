@@ -16,8 +16,8 @@ from cpg_core.artifacts.contracts import (
     ValidationCounts,
 )
 from cpg_core.plan.execution_plan import ExecutionPlan
-from cpg_core.plan.problems import ProblemCode
 from cpg_core.plan.pruning import PrunedPlan, prune
+from cpg_core.problems import ProblemCode
 
 
 def _sorted_floats(values: Mapping[str, float]) -> dict[str, float]:

@@ -19,23 +19,17 @@ from typing import Any
 
 import pyarrow as pa
 
+from cpg_core.artifacts.contracts import OutputVersion, RunManifest
 from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.artifacts.from_plan import schedule_artifact, validation_artifact
 from cpg_core.execute.codegen import fingerprint_input, task_input
 from cpg_core.execute.config import SERIAL, ExecutionMode, ExecutorConfig
-from cpg_core.execute.direct import ViewExecutionError
 from cpg_core.execute.driver_cache import DriverEntry, driver_for
-from cpg_core.execute.manifest import OutputVersion, RunManifest
+from cpg_core.execute.errors import BuildError, ViewExecutionError
 from cpg_core.execute.pools import RemotePool, open_pool
-from cpg_core.execute.priority import priority_ranks
 from cpg_core.execute.runner import RunSettings, TaskFailedError
 from cpg_core.execute.store_adapter import RunContext
-from cpg_core.execute.task_spec import (
-    folded_inputs,
-    persisted_views,
-    schedule_positions,
-    view_task,
-)
+from cpg_core.execute.task_spec import view_task
 from cpg_core.execute.versions import (
     data_version,
     known_version,
@@ -44,7 +38,9 @@ from cpg_core.execute.versions import (
 )
 from cpg_core.execute.writer import BackgroundWriter, TableWriteError
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.inline import folded_inputs, persisted_views, schedule_positions
 from cpg_core.plan.pruning import PrunedPlan, prune
+from cpg_core.plan.schedule import priority_ranks
 from cpg_core.store.content_hash import CanonicalTable, canonicalize
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.events import EventLog, EventPayload, InputStored, RunError, RunFinish, RunStart
@@ -52,18 +48,6 @@ from cpg_core.store.history import record_durations
 from cpg_core.store.runs import DatasetState, commit_run
 
 PLAN_OUTPUTS = ("plan_signature", "task_generations")
-
-
-class BuildError(RuntimeError):
-    """A build failed. `view` names the failing view (None if no view failed); `kept` lists the
-    outputs this run wrote before failing (they stay; the incremental state is not committed)."""
-
-    def __init__(
-        self, message: str, *, view: str | None = None, kept: tuple[str, ...] = ()
-    ) -> None:
-        self.view = view
-        self.kept = kept
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

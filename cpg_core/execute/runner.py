@@ -28,9 +28,9 @@ from hamilton.execution import graph_functions
 from hamilton.graph import FunctionGraph
 from hamilton.lifecycle.base import LifecycleAdapterSet
 
+from cpg_core.artifacts.contracts import RoutingDecision
 from cpg_core.execute.codegen import GeneratedModule
 from cpg_core.execute.config import ExecutionMode, ExecutorConfig
-from cpg_core.execute.manifest import RoutingDecision
 from cpg_core.execute.pools import RemotePool
 
 

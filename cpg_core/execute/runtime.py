@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import pyarrow as pa
 from datafusion import RuntimeEnvBuilder, SessionConfig, SessionContext
 
-from cpg_core.execute.direct import ViewExecutionError
+from cpg_core.execute.errors import ViewExecutionError
 from cpg_core.execute.task_spec import Step, ViewTask
 from cpg_core.execute.versions import remember
 from cpg_core.plan.engine_check import READ_ONLY

@@ -18,8 +18,8 @@ import pyarrow as pa
 from hamilton.caching.adapter import HamiltonCacheAdapter
 from hamilton.lifecycle.api import NodeExecutionHook
 
+from cpg_core.artifacts.contracts import CacheLineage
 from cpg_core.execute.cache import DeltaResultStore
-from cpg_core.execute.manifest import CacheLineage
 from cpg_core.execute.runner import RunRecord
 from cpg_core.execute.versions import data_version
 from cpg_core.execute.writer import BackgroundWriter

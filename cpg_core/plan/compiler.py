@@ -26,9 +26,9 @@ from cpg_core.plan.catalog import Dataset, SourceError, read_source
 from cpg_core.plan.compile_cache import CachedView, CompileCache, schema_from_bytes
 from cpg_core.plan.costs import estimate_costs
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
-from cpg_core.plan.fingerprints import plan_signature, view_fingerprint
+from cpg_core.plan.fingerprints import plan_signature
 from cpg_core.plan.hashing import hash_value, schema_hash, sha256_hex
-from cpg_core.plan.problems import Problem, ProblemCode, sort_key
+from cpg_core.plan.inline import fold_fingerprint
 from cpg_core.plan.schedule import compute_schedule
 from cpg_core.plan.sql_parse import (
     ParsedView,
@@ -38,6 +38,7 @@ from cpg_core.plan.sql_parse import (
     split_lines,
 )
 from cpg_core.plan.view_analysis import analyze_view, front_entry
+from cpg_core.problems import Problem, ProblemCode, sort_key
 from cpg_core.project import Project
 from cpg_core.store.history import load_durations
 from cpg_core.views.loader import (
@@ -564,12 +565,12 @@ def _compile(
     admitted_order = [n for n in topological if n in admitted]
     for name in admitted_order:
         entry = results[name].entry
-        inlined = {
-            t: fingerprints[t]
-            for t in entry.tables
-            if t in views and views[t].materialize == "inline"
-        }
-        fingerprints[name] = view_fingerprint(entry.sql_hash, inlined)
+        fingerprints[name] = fold_fingerprint(
+            entry.sql_hash,
+            entry.tables,
+            lambda t: t in views and views[t].materialize == "inline",
+            fingerprints,
+        )
     all_datasets: dict[str, Dataset] = dict(datasets)
     for name in sorted(results):
         all_datasets[name] = Dataset(name, "view", results[name].output_schema)

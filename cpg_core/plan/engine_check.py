@@ -15,7 +15,7 @@ from functools import lru_cache
 import pyarrow as pa
 from datafusion import SessionContext, SQLOptions
 
-from cpg_core.plan.problems import ProblemCode
+from cpg_core.problems import ProblemCode
 
 READ_ONLY = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(False)
 _TYPE_ERROR = re.compile(

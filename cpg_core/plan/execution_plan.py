@@ -11,8 +11,8 @@ import rustworkx as rx
 
 from cpg_core.plan.catalog import Dataset
 from cpg_core.plan.costs import TaskCost
-from cpg_core.plan.problems import Problem
 from cpg_core.plan.schedule import Schedule
+from cpg_core.problems import Problem
 from cpg_core.project import Project
 from cpg_core.views.model import ViewDef
 

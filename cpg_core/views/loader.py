@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from cpg_core.plan.problems import Problem, ProblemCode
+from cpg_core.problems import Problem, ProblemCode
 from cpg_core.views.metadata import parse_metadata
 from cpg_core.views.model import ViewDef
 from cpg_core.views.names import name_error

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from cpg_core.plan.problems import Problem, ProblemCode
+from cpg_core.problems import Problem, ProblemCode
 from cpg_core.views.model import Materialize, SemanticContract
 
 _LIST_KEYS = frozenset({"keys", "entity_keys", "join_keys", "owners", "tags"})

@@ -11,13 +11,13 @@ import dagster as dg
 import pytest
 from dagster._utils.tags import VALID_STRICT_TAG_VALUE_REGEX, is_valid_tag_key
 
-from cpg_core.execute.task_spec import folded_inputs
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.inline import folded_inputs, folded_lineage
 from cpg_core.project import Project, load_project
 from cpg_core.views.loader import package_root
 from cpg_dagster.specs import asset_names, asset_specs, check_specs, planned_checks
-from cpg_dagster.translator import CpgTranslator, folded_lineage, owner_of, tag_value
+from cpg_dagster.translator import CpgTranslator, owner_of, tag_value
 from tests.golden import check_golden
 from tests.plan.projects import write_project
 

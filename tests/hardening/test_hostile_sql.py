@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from cpg_core.cli import main as cpg_main
 from cpg_core.extract.schema import EVIDENCE_SCHEMAS
 from cpg_core.plan import ExecutionPlan, compile_plan
-from cpg_core.plan.problems import Problem, ProblemCode
+from cpg_core.problems import Problem, ProblemCode
 from cpg_core.project import Project, load_project
 from cpg_core.views.loader import builtin_views_dir, view_from_text
 from cpg_core.views.model import ViewDef
