@@ -40,8 +40,8 @@ import hamilton.caching.stores.sqlite as hamilton_sqlite
 import cpg_core.cli as cpg_cli
 import cpg_core.execute.build
 import cpg_core.execute.codegen as codegen
+import cpg_core.execute.run as run_module
 import cpg_core.execute.runtime as runtime
-import cpg_core.execute.store_adapter as store_adapter
 import cpg_core.extract.extract_state as extract_state
 import cpg_core.extract.file as extract_file_module
 import cpg_core.extract.hamilton_exec
@@ -161,7 +161,7 @@ TARGETS: Final[dict[str, Target]] = {
     "codegen_module": _py(codegen.generate),
     "run_view_task": _py(runtime.run_view_task),
     "hamilton_cache_set": _py(hamilton_sqlite.SQLiteMetadataStore.set),
-    "store_adapter_after": _py(store_adapter.StoreAdapter.run_after_node_execution),
+    "view_finished": _py(run_module.Run.view_finished),
     "store_write": _py(delta_store.DeltaStore.write),
     "write_deltalake": _py(delta_writer.write_deltalake),
     "delta_rust_write": CTarget(

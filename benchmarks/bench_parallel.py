@@ -2,7 +2,7 @@
 
 The evidence is extracted once (`extract_repo(stdlib, workers=2)`). Each repeat builds every CPG
 view into a fresh store (Hamilton cache cold) twice, back to back: serial, then parallel
-(`ExecutorConfig(mode="parallel", kind="threads", max_tasks=2)`, which gives each query
+(`ExecutorConfig(mode="parallel", executor="threads", max_tasks=2)`, which gives each query
 `target_partitions = cores // 2`). Speedup = serial / parallel per repeat.
 
 The bound: the durations the serial build measured (what the next compile uses as costs, read
@@ -50,10 +50,13 @@ from cpg_core.store.history import load_durations
 
 CONFIGS: dict[str, ExecutorConfig] = {
     "serial": ExecutorConfig(),
-    "threads2": ExecutorConfig(mode=ExecutionMode.PARALLEL, kind="threads", max_tasks=2),
+    "threads2": ExecutorConfig(mode=ExecutionMode.PARALLEL, executor="threads", max_tasks=2),
 }
 OVERSUBSCRIBED = ExecutorConfig(
-    mode=ExecutionMode.PARALLEL, kind="threads", max_tasks=2, target_partitions=os.cpu_count() or 1
+    mode=ExecutionMode.PARALLEL,
+    executor="threads",
+    max_tasks=2,
+    target_partitions=os.cpu_count() or 1,
 )
 
 

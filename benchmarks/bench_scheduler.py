@@ -20,6 +20,8 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +35,14 @@ from cpg_core.execute import ExecutionMode, ExecutorConfig, build
 from cpg_core.execute.codegen import fingerprint_input, generate, task_input
 from cpg_core.execute.direct import run_plan_direct
 from cpg_core.execute.driver_cache import forget_drivers
-from cpg_core.execute.runner import PlanGraphExecutor, RunSettings
+from cpg_core.execute.pools import RemotePool
+from cpg_core.execute.runner import PlanGraphExecutor, RunRecord
 from cpg_core.execute.task_spec import view_task
 from cpg_core.execute.versions import register_fingerprints
 from cpg_core.plan import ExecutionPlan, compile_plan
 from cpg_core.plan.schedule import priority_ranks
 from cpg_core.project import load_project
+from cpg_core.views.names import PLAN_INPUT, RUN_INPUT
 from tests.execute.helpers import read_inputs
 from tests.plan.projects import write_project
 
@@ -55,6 +59,26 @@ def trivial_views(n: int, seed: int = 7) -> dict[str, str]:
     return views
 
 
+@dataclass
+class _BareRun:
+    """What the plan executor needs of a run, without a store: the scheduler alone is timed."""
+
+    config: ExecutorConfig
+    ranks: Mapping[str, int]
+    costs: Mapping[str, float]
+    record: RunRecord = field(default_factory=RunRecord)
+    pool: RemotePool | None = None
+
+    def view_started(self, name: str, kwargs: Mapping[str, Any], executor: str) -> None:
+        pass
+
+    def view_finished(self, name: str, result: Any, cache_key: str | None) -> None:
+        pass
+
+    def view_failed(self, name: str, error: BaseException) -> None:
+        pass
+
+
 def _scheduler_run(
     plan: ExecutionPlan, root: Path, inputs: dict[str, Any], config: ExecutorConfig
 ) -> dict[str, float]:
@@ -62,17 +86,14 @@ def _scheduler_run(
     dr = driver.Builder().with_modules(module.module).build()
     adapters = dr.adapter
     assert isinstance(adapters, LifecycleAdapterSet)
-    executor = PlanGraphExecutor(adapters)
-    dr.graph_executor = executor
+    dr.graph_executor = PlanGraphExecutor(adapters, module)
     views: list[Any] = list(module.views)
-    settings = RunSettings(
+    run = _BareRun(
         config=config,
         ranks=priority_ranks(plan.schedule),
         costs={v: plan.costs[v].seconds for v in views},
-        module=module,
     )
-    executor.settings = settings
-    hamilton_inputs: dict[str, Any] = {"execution_plan": plan, **inputs}
+    hamilton_inputs: dict[str, Any] = {PLAN_INPUT: plan, RUN_INPUT: run, **inputs}
     for view in views:
         hamilton_inputs[fingerprint_input(view)] = plan.tasks[view].fingerprint
         hamilton_inputs[task_input(view)] = view_task(
@@ -81,7 +102,7 @@ def _scheduler_run(
     start = time.perf_counter()
     dr.execute(views, inputs=hamilton_inputs)
     wall = time.perf_counter() - start
-    inside = sum(settings.record.executed.values())
+    inside = sum(run.record.executed.values())
     # With concurrency > 1 the callables overlap, so their sum says nothing about overhead.
     serial = config.concurrency == 1
     return {

@@ -377,8 +377,14 @@ def _run_one(argv: Sequence[str]) -> None:
     parser.add_argument("--target-partitions", type=int, required=True)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    config = executor_config(args.mode, args.executor, args.max_tasks, None)
-    config = msgspec.structs.replace(config, target_partitions=args.target_partitions)
+    config = executor_config(
+        {
+            "mode": args.mode,
+            "executor": args.executor,
+            "max_tasks": args.max_tasks,
+            "target_partitions": args.target_partitions,
+        }
+    )
     run_build(
         Project.from_views([], include_cpg=True),
         repo=args.repo,

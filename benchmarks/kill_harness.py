@@ -296,7 +296,7 @@ PLAN: Final[dict[str, tuple[Pick, ...]]] = {
         Pick("exit", "mid"),
     ),
     "hamilton_cache_set": (Pick("exit", "first"), Pick("exit", "last")),
-    "store_adapter_after": (Pick("entry", "mid"),),
+    "view_finished": (Pick("entry", "mid"),),
     "store_write": (Pick("entry", "mid"), Pick("exit", "last")),
     # inside the Rust write and commit (≈ 7 ms for a small table here, ≈ 60 ms for the first
     # write of a process): where each kill lands shows in orphan Parquet files / temp commits

@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import msgspec
 from rich.console import Console
 
 from cpg_core.cli_build import (
-    _KINDS,
-    _MODES,
     executor_config,
     print_table,
     query_store,
     run_build,
+    settings_options,
     status_table,
 )
 from cpg_core.project import Project, ProjectError, load_project
@@ -183,17 +183,7 @@ def schemas_command(write_dir: Path | None) -> None:
 @click.argument("repo", required=False, type=click.Path(path_type=Path, file_okay=False))
 @project_options
 @click.option("--store", type=click.Path(path_type=Path), help="store folder (default: project's)")
-@click.option("--mode", type=click.Choice(_MODES), default="serial", show_default=True)
-@click.option("--executor", "kind", type=click.Choice(_KINDS), help="threads|processes|ray|dask")
-@click.option("--max-tasks", type=int, help="tasks at once in parallel/remote mode (default 2)")
-@click.option("--remote-threshold", type=float, help="remote mode: planned seconds to go remote")
-@click.option(
-    "--memory-limit",
-    "memory_limit_mb",
-    type=click.IntRange(min=1),
-    metavar="MIB",
-    help="memory the views' queries may hold (MiB); beyond it they spill to disk",
-)
+@settings_options
 @click.option("--select", multiple=True, help="build only these views and their upstream")
 @click.option("--only", is_flag=True, help="with --select: read upstream views from the store")
 @click.option("--json", "as_json", is_flag=True, help="print the run manifest as JSON")
@@ -204,21 +194,17 @@ def build_command(
     no_cpg: bool,
     no_cache: bool,
     store: Path | None,
-    mode: str,
-    kind: str | None,
-    max_tasks: int | None,
-    remote_threshold: float | None,
-    memory_limit_mb: int | None,
     select: tuple[str, ...],
     only: bool,
     as_json: bool,
+    **settings: Any,
 ) -> None:
     """Build the CPG of REPO (default: the project's repo, else .) and the views into the store.
 
     Exit 0 on success, 1 when a view fails (its name, error and what was kept are printed),
     2 when the build cannot start (bad project, store busy).
     """
-    config = executor_config(mode, kind, max_tasks, remote_threshold, memory_limit_mb)
+    config = executor_config(settings)
     try:
         resolved = _resolve_project(project, views, no_cpg)
     except ProjectError as error:

@@ -14,6 +14,7 @@ Read from `cpg.toml` (top-level keys) or from the `[tool.cpg]` table of a `pypro
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,3 +144,33 @@ def load_project(path: str | Path) -> Project:
         sources=sources,
         config_path=file,
     )
+
+
+def with_overrides(
+    project: Project, *, repo: Path | str | None = None, store: Path | str | None = None
+) -> Project:
+    """`project` with its repository and/or store replaced (made absolute); None keeps it."""
+    if repo is not None:
+        project = dataclasses.replace(project, repo=Path(repo).resolve())
+    if store is not None:
+        project = dataclasses.replace(project, store=Path(store).resolve())
+    return project
+
+
+def open_project(
+    project_file: Path | str | None = None,
+    *,
+    repo: Path | str | None = None,
+    store: Path | str | None = None,
+    root: Path | None = None,
+) -> Project:
+    """The one way a project is opened with overrides (CLI, Dagster resource and component,
+    default code location): the project file's project, else the built-in CPG views over `root`
+    (default: the working directory) stored in `<root>/.cpg/store`; then `repo` and `store`
+    replace the project's."""
+    if project_file is not None:
+        base = load_project(project_file)
+    else:
+        here = (root or Path.cwd()).resolve()
+        base = Project(root=here, store=here / DEFAULT_STORE, include_cpg=True, repo=here)
+    return with_overrides(base, repo=repo, store=store)

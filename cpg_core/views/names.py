@@ -18,7 +18,10 @@ NAME_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]*")
 # The generated Hamilton module's own nodes and inputs (cpg_core.execute.codegen uses these).
 PLAN_INPUT: Final = "execution_plan"
 PLAN_NODES: Final = ("plan_signature", "task_schedule", "task_generations")
-RESERVED_NAMES: Final = frozenset({PLAN_INPUT, *PLAN_NODES})
+RUN_INPUT: Final = (
+    "cpg_run"  # the run being executed, handed to the plan executor (no node reads it)
+)
+RESERVED_NAMES: Final = frozenset({PLAN_INPUT, RUN_INPUT, *PLAN_NODES})
 # Per-view inputs of the generated module: `<view>__fingerprint`, `<view>__task`.
 FINGERPRINT_SUFFIX: Final = "__fingerprint"
 TASK_SUFFIX: Final = "__task"
