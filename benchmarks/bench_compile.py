@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.synthetic_project import generate_project, load_schemas, sql_type_of
+from tests.synthetic_project import generate_project, load_schemas, sql_type_of
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = (100, 1000, 5000)

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.synthetic_project import generate_project
+from tests.synthetic_project import generate_project
 
 TARGET_S = 3.0
 T = TypeVar("T")

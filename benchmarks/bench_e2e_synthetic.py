@@ -1,6 +1,6 @@
 """End to end on the compile benchmark's synthetic project: compile + build vs plain DataFusion.
 
-The project is `benchmarks.synthetic_project.generate_project(root, 100, seed=0)`, the one
+The project is `tests.synthetic_project.generate_project(root, 100, seed=0)`, the one
 `bench_compile` measures: layered dbt-like views (2-3 upstreams, joins, a CTE, windows) over
 Parquet sources of 50-500 rows. Each repeat, in this process and back to back:
 
@@ -64,13 +64,13 @@ from benchmarks.bench_orchestration import (
     stats,
     store_plainly,
 )
-from benchmarks.synthetic_project import SyntheticProject, generate_project
 from cpg_core.pipeline import BuildEvent, ProjectRun, StageFinish, build_project, read_source_table
 from cpg_core.plan import compile_plan
 from cpg_core.plan.engine_check import READ_ONLY
 from cpg_core.project import Project, load_project
 from cpg_core.store.content_hash import content_hash
 from cpg_core.store.delta_store import DeltaStore
+from tests.synthetic_project import SyntheticProject, generate_project
 
 TARGET = 1.5
 

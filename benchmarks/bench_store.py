@@ -1,6 +1,6 @@
 """Store throughput: content_hash and write MB/s on a shuffled 2M-row table with strings.
 
-Run: ``.venv/bin/python -m tests.store.bench_store [ROWS]`` (not collected by pytest).
+Run: ``.venv/bin/python -m benchmarks.bench_store [ROWS]`` (not collected by pytest).
 MB are Arrow in-memory bytes (`Table.nbytes`) of the input table.
 """
 
