@@ -8,6 +8,9 @@ import pytest
 
 from tests.paths import FIXTURE_REPO, copy_fixture_repo
 
+# Helper modules whose asserts fail tests: pytest explains them as it does a test's own asserts.
+pytest.register_assert_rewrite("tests.hardening.races", "tests.store.children")
+
 
 @pytest.fixture(scope="session")
 def fixture_repo() -> Path:
