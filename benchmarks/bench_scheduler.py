@@ -14,12 +14,9 @@ itself tiny, so what remains is orchestration. Three layers are timed, each best
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import sys
 import tempfile
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +28,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 from hamilton import driver
 from hamilton.lifecycle.base import LifecycleAdapterSet
 
+from benchmarks.harness import add_repeats, benchmark_parser, best_of, emit, timed, verdict
 from cpg_core.execute import ExecutionMode, ExecutorConfig, build
 from cpg_core.execute.codegen import fingerprint_input, generate, task_input
 from cpg_core.execute.direct import run_plan_direct
@@ -99,9 +97,7 @@ def _scheduler_run(
         hamilton_inputs[task_input(view)] = view_task(
             plan, view, target_partitions=config.partitions()
         )
-    start = time.perf_counter()
-    dr.execute(views, inputs=hamilton_inputs)
-    wall = time.perf_counter() - start
+    wall, _ = timed(lambda: dr.execute(views, inputs=hamilton_inputs))
     inside = sum(run.record.executed.values())
     # With concurrency > 1 the callables overlap, so their sum says nothing about overhead.
     serial = config.concurrency == 1
@@ -112,29 +108,55 @@ def _scheduler_run(
     }
 
 
+def render(report: dict[str, Any]) -> str:
+    """Per-task overhead of each layer, against the target."""
+    n = report["views"]
+    out: list[str] = []
+    out.append(
+        f"N={n} trivial views, {report['generations']} generations; compile {report['compile_s']:.1f} s"
+    )
+    out.append(
+        f"direct (DataFusion only)         {report['direct_s']:.2f} s  ({report['direct_s'] / n * 1e3:.2f} ms/view)"
+    )
+    r = report["scheduler_serial"]
+    ok = verdict(r["overhead_ms_per_task"] <= TARGET_MS)
+    out.append(
+        f"scheduler serial   wall {r['wall_s']:.2f} s, inside views {r['callables_s']:.2f} s: "
+        f"overhead {r['overhead_ms_per_task']:.3f} ms/task  {ok} (<= {TARGET_MS} ms); "
+        f"vs direct {r['vs_direct_ms_per_task']:+.3f} ms/task"
+    )
+    r = report["scheduler_threads2"]
+    out.append(
+        f"scheduler threads2 wall {r['wall_s']:.2f} s: vs direct "
+        f"{r['vs_direct_ms_per_task']:+.3f} ms/task (2 threads on trivial views)"
+    )
+    out.append(
+        f"full build cold                  {report['build_cold_s']:.2f} s  ({report['build_cold_ms_per_task']:.2f} ms/task incl. Delta writes)"
+    )
+    out.append(
+        f"full build no-change             {report['build_nochange_s']:.2f} s  ({report['build_nochange_ms_per_task']:.2f} ms/task)"
+    )
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--views", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", action="store_true")
+    add_repeats(parser, 3)
     args = parser.parse_args(argv)
     register_fingerprints()
     report: dict[str, Any] = {"views": args.views}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        t = time.perf_counter()
-        plan = compile_plan(
-            load_project(write_project(root, trivial_views(args.views))), cache=False
+        report["compile_s"], plan = timed(
+            lambda: compile_plan(
+                load_project(write_project(root, trivial_views(args.views))), cache=False
+            )
         )
-        report["compile_s"] = time.perf_counter() - t
         report["generations"] = len(plan.schedule.generations)
         inputs = read_inputs(root)
 
-        best = float("inf")
-        for _ in range(args.repeats):
-            t = time.perf_counter()
-            run_plan_direct(plan, inputs)
-            best = min(best, time.perf_counter() - t)
+        best, _, _ = best_of(args.repeats, lambda: run_plan_direct(plan, inputs))
         report["direct_s"] = best
 
         for label, config in {
@@ -147,44 +169,18 @@ def main(argv: list[str] | None = None) -> int:
             report[f"scheduler_{label}"] = best_run
 
         forget_drivers()
-        t = time.perf_counter()
-        cold = build(plan, store=root / "store", inputs=inputs)
-        report["build_cold_s"] = time.perf_counter() - t
+        report["build_cold_s"], cold = timed(
+            lambda: build(plan, store=root / "store", inputs=inputs)
+        )
         assert len(cold.executed) == args.views
-        t = time.perf_counter()
-        warm = build(plan, store=root / "store", inputs=inputs)
-        report["build_nochange_s"] = time.perf_counter() - t
+        report["build_nochange_s"], warm = timed(
+            lambda: build(plan, store=root / "store", inputs=inputs)
+        )
         assert warm.executed == ()
     n = args.views
     report["build_cold_ms_per_task"] = report["build_cold_s"] / n * 1e3
     report["build_nochange_ms_per_task"] = report["build_nochange_s"] / n * 1e3
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(
-            f"N={n} trivial views, {report['generations']} generations; compile {report['compile_s']:.1f} s"
-        )
-        print(
-            f"direct (DataFusion only)         {report['direct_s']:.2f} s  ({report['direct_s'] / n * 1e3:.2f} ms/view)"
-        )
-        r = report["scheduler_serial"]
-        verdict = "PASS" if r["overhead_ms_per_task"] <= TARGET_MS else "MISS"
-        print(
-            f"scheduler serial   wall {r['wall_s']:.2f} s, inside views {r['callables_s']:.2f} s: "
-            f"overhead {r['overhead_ms_per_task']:.3f} ms/task  {verdict} (<= {TARGET_MS} ms); "
-            f"vs direct {r['vs_direct_ms_per_task']:+.3f} ms/task"
-        )
-        r = report["scheduler_threads2"]
-        print(
-            f"scheduler threads2 wall {r['wall_s']:.2f} s: vs direct "
-            f"{r['vs_direct_ms_per_task']:+.3f} ms/task (2 threads on trivial views)"
-        )
-        print(
-            f"full build cold                  {report['build_cold_s']:.2f} s  ({report['build_cold_ms_per_task']:.2f} ms/task incl. Delta writes)"
-        )
-        print(
-            f"full build no-change             {report['build_nochange_s']:.2f} s  ({report['build_nochange_ms_per_task']:.2f} ms/task)"
-        )
+    emit(report, as_json=args.json, render=render)
     return 0
 
 

@@ -15,7 +15,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.schema import MappingSchema
 
-from benchmarks.synthetic_project import SyntheticProject, generate_project, sql_type_of
+from tests.synthetic_project import SyntheticProject, generate_project, sql_type_of
 
 N_VIEWS = 30
 

@@ -34,7 +34,7 @@ from cpg_core.execute import build
 from cpg_core.execute.driver_cache import forget_drivers
 from cpg_core.plan import ExecutionPlan, compile_plan
 from cpg_core.project import load_project
-from tests.artifacts.test_contract_goldens import VIEWS
+from tests.artifacts.projects import VIEWS
 from tests.execute.helpers import read_inputs
 from tests.golden import check_golden
 from tests.plan.projects import write_project

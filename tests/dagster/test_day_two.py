@@ -10,7 +10,6 @@ machine the race can hide, so every warm run here holds the store's writer back
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,9 +25,9 @@ from cpg_core.project import Project, load_project
 from cpg_core.store.delta_store import DeltaStore
 from cpg_dagster.definitions import cpg_definitions
 from cpg_dagster.resource import CpgResource
+from tests.paths import copy_fixture_repo
 from tests.plan.projects import ORDERS, write_project
 
-FIXTURE_REPO = Path(__file__).parents[1] / "fixtures" / "fixture_repo"
 WRITE_DELAY_S = 0.15
 
 VIEWS = {
@@ -111,9 +110,7 @@ def _cpg_defs(repo: Path, store: Path, mode: str) -> dg.Definitions:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[Path]:
-    copy = tmp_path / "repo"
-    shutil.copytree(FIXTURE_REPO, copy)
-    yield copy
+    yield copy_fixture_repo(tmp_path / "repo")
 
 
 @pytest.mark.parametrize("mode", ["serial", "parallel"])

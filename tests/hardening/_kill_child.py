@@ -5,7 +5,7 @@ Delta write), which of its calls (`k`, 1-based) and when: at `entry`, at `exit` 
 returned), or `delay_ms` after its entry (a killer thread sends the signal, so it lands while
 the calling thread is inside Rust or C code with the GIL released). The target `time` kills
 `delay_ms` after the CLI started; targets `fs:<event>` are killed from outside, by
-`benchmarks._kill_watch`. Hooks are `sys.setprofile` / `threading.setprofile` callbacks that match
+`tests.hardening._kill_watch`. Hooks are `sys.setprofile` / `threading.setprofile` callbacks that match
 code objects (Python targets) or the called C function (C targets); nothing in cpg is patched.
 
 Without a kill point the child can *count*: every target's entries and exits, written as JSON
@@ -14,7 +14,7 @@ with the build's duration, so the harness can enumerate the kill points a build 
 Run from the harness in a process forked from a `forkserver` that imported everything (no
 thread exists at fork time, nothing ran yet), or as a fresh interpreter::
 
-    python -m benchmarks._kill_child '<ChildJob as JSON>'
+    python -m tests.hardening._kill_child '<ChildJob as JSON>'
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ PRELOADED_PLAN: Final = cpg_core.plan.compiler
 
 When = Literal["entry", "exit", "delay"]
 TIME_TARGET: Final = "time"
-FS_PREFIX: Final = "fs:"  # file-system events inside a Delta write: `benchmarks._kill_watch`
+FS_PREFIX: Final = "fs:"  # file-system events inside a Delta write: `tests.hardening._kill_watch`
 
 
 @dataclass(frozen=True)
