@@ -117,7 +117,7 @@ class PlanGraphExecutor(GraphExecutor):
         if config.mode is ExecutionMode.SERIAL:
             return "main", "serial mode", None
         if name not in run.costs:
-            return "threads", "plan node (trivial)", None
+            return "main", "plan node (trivial: run by the scheduler)", None
         if config.mode is ExecutionMode.PARALLEL:
             if config.executor == "processes":
                 return "processes", "parallel mode, process executor", run.pool
@@ -263,6 +263,14 @@ class PlanGraphExecutor(GraphExecutor):
                     _, name = heapq.heappop(ready)
                     with lock:
                         record.submission_order.append(name)
+                    if name not in run.costs:  # a plan node: trivial, never holds a view's slot
+                        try:
+                            complete(
+                                name, self._run_one(pending[name], kwargs_of(name), run_id, run)
+                            )
+                        except TaskFailedError as error:
+                            failure = failure or error
+                        continue
                     future = pool.submit(self._run_one, pending[name], kwargs_of(name), run_id, run)
                     in_flight[future] = name
                 if not in_flight:
