@@ -143,7 +143,9 @@ def _outcome(test: PlannedTest, tables: Mapping[str, TableInput], limits: Limits
     if test.kind == "is_empty":
         text = f"{failing} violation row(s)" if failing else None
         return Outcome(failing, sample, {"rows": failing}, text)
-    return Outcome(failing, sample, {}, f"{failing} failing row(s)" if failing else None)
+    if test.kind == "row_count" and sample:
+        return Outcome(failing, sample, {}, f"the view has {sample[0]['row_count']} row(s)")
+    return Outcome(failing, sample)
 
 
 def _count_column(test: PlannedTest) -> str | None:
