@@ -139,7 +139,7 @@ def render_plan(compiled: object, fmt: str) -> str:
 def views_command(
     project: Path | None, views: tuple[Path, ...], no_cpg: bool, no_cache: bool
 ) -> None:
-    """List the views with their dependencies, fingerprints and admission."""
+    """List the views with their dependencies, fingerprints, admission and documented columns."""
     from cpg_core.plan.compiler import compile_plan
 
     try:
@@ -156,6 +156,10 @@ def views_command(
         click.echo(
             f"{name:<{width}}  {fingerprint:<12}  {status:<8}  {', '.join(task.inputs) or '-'}"
         )
+        for doc in task.view.columns:  # `@column` lines: name, declared type, description
+            declared = f": {doc.type}{' not null' if doc.not_null else ''}" if doc.type else ""
+            described = f" -- {doc.description}" if doc.description else ""
+            click.echo(f"    {doc.name}{declared}{described}")
     click.echo(f"{len(compiled.tasks)} views, {len(compiled.schedule.order)} admitted (* = inline)")
 
 

@@ -413,6 +413,32 @@ def reference_problems(
                 )
             )
         else:
+            child = schema.field(test.columns[0]).type
+            parent = ref.schema.field(test.to_column).type
+            if not _comparable(child, parent):
+                problems.append(
+                    _problem(
+                        view,
+                        ProblemCode.TYPE_MISMATCH,
+                        f"@test {test.name}: {test.columns[0]!r} is {actual_family(child).lower()}"
+                        f" but {target}.{test.to_column} is {actual_family(parent).lower()}: "
+                        "their values cannot be compared",
+                        test.line,
+                        test.col,
+                    )
+                )
+                continue
             inputs = {view.name: schema, target: ref.schema}
             problems += _planning_problems(view, test, failure_sql(view.name, test), inputs)
     return problems
+
+
+def _comparable(left: pa.DataType, right: pa.DataType) -> bool:
+    """Values of the two types can be matched without casting text to numbers or back."""
+
+    def kind(dtype: pa.DataType) -> str:
+        if pat.is_integer(dtype) or pat.is_floating(dtype) or pat.is_decimal(dtype):
+            return "number"
+        return actual_family(dtype)
+
+    return kind(left) == kind(right)

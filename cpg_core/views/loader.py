@@ -12,6 +12,7 @@ from cpg_core.plan.problems import Problem, ProblemCode
 from cpg_core.views.metadata import parse_metadata, parse_test_metadata
 from cpg_core.views.model import SingularTestDef, ViewDef
 from cpg_core.views.names import name_error
+from cpg_core.views.test_syntax import RESERVED_TEST_NAMES, TEST_NAME
 
 MAX_VIEW_BYTES = 16 * 2**20  # a view file is SQL someone wrote, not data
 
@@ -152,6 +153,18 @@ def load_view_dirs(dirs: Iterable[Path], *, root: Path, builtin: bool = False) -
     return loaded
 
 
+def test_name_error(name: str) -> str | None:
+    """Why a singular test's file name cannot name the test (None: it can)."""
+    if name in RESERVED_TEST_NAMES:
+        return f"test name {name!r} is reserved for a built-in check"
+    if TEST_NAME.fullmatch(name) is None:
+        return (
+            f"invalid test name {name!r}: use lower-case letters, digits and '_', starting with "
+            "a letter (at most 63 characters: it names the test in reports and in Dagster)"
+        )
+    return None
+
+
 def load_test_dirs(dirs: Iterable[Path], *, root: Path) -> LoadedTests:
     """Read the singular tests (`*.sql`, the file stem is the test's name) of each folder;
     a name that is invalid or used twice is a problem and the test is left out."""
@@ -160,9 +173,11 @@ def load_test_dirs(dirs: Iterable[Path], *, root: Path) -> LoadedTests:
     for name, path, text in _sql_files(dirs, root, loaded.problems, "test"):
         test, problems = singular_test_from_text(name, text, path=path)
         loaded.problems.extend(problems)
-        bad_name = name_problem(name, path, what="test")
+        bad_name = test_name_error(name)
         if bad_name is not None:
-            loaded.problems.append(bad_name)
+            loaded.problems.append(
+                Problem(code=ProblemCode.INVALID_NAME, view=name, path=path, message=bad_name)
+            )
         elif name in seen:
             loaded.problems.append(
                 Problem(

@@ -145,8 +145,7 @@ class _DataDeclarations:
 
     def finish(self, meta: ViewMetadata) -> None:
         tests, duplicates = finish_tests(self.tests)
-        for name in duplicates:
-            line = next(ln for ln, _, d in self.tests if d.name == name)
+        for name, line in duplicates:
             self.problems.append(
                 Problem(
                     code=ProblemCode.INVALID_METADATA,

@@ -43,7 +43,7 @@ _RELATION = re.compile(
 _COMPARISON = re.compile(r"^\s*(?P<op>>=|<=|!=|<>|==|=|>|<)\s*(?P<n>\d+)\s*$")
 _BETWEEN = re.compile(r"^\s*between\s+(?P<lo>\d+)\s+and\s+(?P<hi>\d+)\s*$", re.IGNORECASE)
 _TEST_HEAD = re.compile(r"^(?P<kind>[A-Za-z_][\w-]*)\s*(?P<colon>:?)")
-_TEST_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+TEST_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _OPTION = re.compile(r"^\s*(?P<key>[A-Za-z_]+)\s*:\s*(?P<value>.*?)\s*$")
 _COLUMN_HEAD = re.compile(rf"^(?P<name>{_IDENT})\s*(?P<colon>:?)")
 _NOT_NULL = re.compile(r"\s+not\s+null\s*$", re.IGNORECASE)
@@ -171,7 +171,7 @@ def _options(parts: list[tuple[int, str]], base: int) -> tuple[Severity, str | N
     name: str | None = None
     for at, text in parts:
         match = _OPTION.match(text)
-        offset = base + at + 1 + len(text) - len(text.lstrip())
+        offset = base + at + len(text) - len(text.lstrip())
         if match is None:
             return SyntaxIssue(
                 "expected `; option: value` (options: severity, name)", offset, _USAGE_OPTIONS
@@ -182,7 +182,7 @@ def _options(parts: list[tuple[int, str]], base: int) -> tuple[Severity, str | N
                 return SyntaxIssue(f"severity must be 'error' or 'warn', not {option!r}", offset)
             severity = "warn" if option.lower() == "warn" else "error"
         elif key == "name":
-            if not _TEST_NAME.match(option):
+            if not TEST_NAME.fullmatch(option):
                 return SyntaxIssue(
                     f"test name {option!r} must be lower_snake_case (at most 63 characters)",
                     offset,
@@ -308,19 +308,21 @@ def _default_name(draft: DraftTest) -> str:
     return f"{draft.kind}_{columns}" if columns else draft.kind
 
 
-def finish_tests(drafts: list[tuple[int, int, DraftTest]]) -> tuple[list[DeclaredTest], list[str]]:
+def finish_tests(
+    drafts: list[tuple[int, int, DraftTest]],
+) -> tuple[list[DeclaredTest], list[tuple[str, int]]]:
     """Name the tests of one view (default names made unique with `_2`, `_3`...).
 
     `drafts` holds (line, column of the value text, draft); the second result lists the
-    explicit names used twice (each a problem of the view)."""
+    explicit names used again, with the line of each reuse (each a problem of the view)."""
     tests: list[DeclaredTest] = []
     taken: set[str] = {d.name for _, _, d in drafts if d.name is not None}
     explicit_seen: set[str] = set()
-    duplicates: list[str] = []
+    duplicates: list[tuple[str, int]] = []
     for line, value_col, draft in drafts:
         if draft.name is not None:
             if draft.name in explicit_seen:
-                duplicates.append(draft.name)
+                duplicates.append((draft.name, line))
                 continue
             explicit_seen.add(draft.name)
             name = draft.name
