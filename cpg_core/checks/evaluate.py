@@ -5,21 +5,18 @@ A test that cannot be evaluated — a table that is missing or lacks a column it
 that needs more memory than allowed, one that runs past its time limit, any engine error — is
 an `error` result naming the test and the reason; it is never reported as passed.
 
-Time limits: on the main thread a SIGALRM interrupts the query (DataFusion checks Python's
-signals while it waits; measured: stopped within ~2 s of the limit). Elsewhere the limit is
-checked between result batches, which stops a streaming query (a filter) but not one that
-produces its first batch only at the end (a large sort or aggregate).
+Time limits here are checked between result batches: that stops a streaming query (a filter)
+but not one whose first batch comes only at the end (a large aggregate or sort), because
+DataFusion 55 does not interrupt a running query (neither on a signal nor on a dropped stream;
+measured). `cpg_core.checks.isolated` enforces a limit on any query by running tests in a
+child process it kills at the limit.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 import pyarrow as pa
@@ -49,7 +46,7 @@ class Limits:
 
 
 class EvaluationTimeout(Exception):
-    """Raised (by SIGALRM or between batches) when a test runs past its time limit."""
+    """Raised between result batches when a test runs past its time limit."""
 
 
 def evaluate(
@@ -64,35 +61,60 @@ def evaluate(
     `versions` are the tables' data versions (recorded in the result, and the cache key)."""
     limits = limits or Limits()
     started = time.perf_counter()
-    status, outcome, message = "error", None, None
-    details: dict[str, Any] = {}
     try:
         if test.blocked is not None:
             raise EvaluationError(f"not evaluated: {test.blocked}")
         outcome = _outcome(test, tables, limits)
-        status = "failed" if outcome.failing_rows else "passed"
     except EvaluationError as error:
-        message, details = str(error), error.details
+        return error_result(test, str(error), error.details, versions, started)
     except EvaluationTimeout:
         message = f"timed out after {limits.timeout_s:g} s (the query was stopped)"
+        return error_result(test, message, {}, versions, started)
     except BaseException as error:  # DataFusion raises plain exceptions, or a Rust panic
         if not _engine_failure(error):
             raise
-        message = _engine_message(error, limits)
+        return error_result(test, _engine_message(error, limits), {}, versions, started)
     return DataTestResult(
         id=test.id,
         name=test.name,
         view=test.view,
         kind=test.kind,
         severity=test.severity,
-        status=status,
-        failing_rows=outcome.failing_rows if outcome is not None else None,
-        sample=outcome.sample if outcome is not None else (),
-        message=outcome.message if outcome is not None else message,
-        details=outcome.details if outcome is not None else details,
+        status="failed" if outcome.failing_rows else "passed",
+        failing_rows=outcome.failing_rows,
+        sample=outcome.sample,
+        message=outcome.message,
+        details=outcome.details,
         reads=dict(sorted((versions or {}).items())),
         definition_hash=test.definition_hash,
         duration_s=round(time.perf_counter() - started, 6),
+        path=test.path,
+        line=test.line,
+    )
+
+
+def error_result(
+    test: PlannedTest,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    versions: Mapping[str, str] | None = None,
+    started: float | None = None,
+) -> DataTestResult:
+    """The result of a test that could not be evaluated: `message` says why."""
+    took = time.perf_counter() - started if started is not None else 0.0
+    return DataTestResult(
+        id=test.id,
+        name=test.name,
+        view=test.view,
+        kind=test.kind,
+        severity=test.severity,
+        status="error",
+        failing_rows=None,
+        message=message,
+        details=dict(details or {}),
+        reads=dict(sorted((versions or {}).items())),
+        definition_hash=test.definition_hash,
+        duration_s=round(took, 6),
         path=test.path,
         line=test.line,
     )
@@ -104,7 +126,7 @@ def _engine_failure(error: BaseException) -> bool:
 
 
 def _engine_message(error: BaseException, limits: Limits) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
+    text = " ".join(str(error).split()).removeprefix("DataFusion error: ") or type(error).__name__
     if RESOURCES_EXHAUSTED in text and limits.memory_limit_bytes is not None:
         limit = limits.memory_limit_bytes / 2**20
         return f"needs more than its memory limit of {limit:.0f} MiB even after spilling: {text}"
@@ -194,35 +216,15 @@ def _stream(
     deadline = None if limits.timeout_s is None else time.monotonic() + limits.timeout_s
     failing = summed = 0
     sample: list[dict[str, Any]] = []
-    with _alarm(limits.timeout_s):
-        frame = ctx.sql_with_options(sql, READ_ONLY)
-        for item in frame.execute_stream():
-            batch = item.to_pyarrow()
-            failing += batch.num_rows
-            if count_column is not None and batch.num_rows:
-                summed += int(pc.call_function("sum", [batch.column(count_column)]).as_py() or 0)
-            wanted = limits.sample_rows - len(sample)
-            if wanted > 0 and batch.num_rows:
-                sample += [plain(row) for row in batch.slice(0, wanted).to_pylist()]
-            if deadline is not None and time.monotonic() > deadline:
-                raise EvaluationTimeout
+    frame = ctx.sql_with_options(sql, READ_ONLY)
+    for item in frame.execute_stream():
+        batch = item.to_pyarrow()
+        failing += batch.num_rows
+        if count_column is not None and batch.num_rows:
+            summed += int(pc.call_function("sum", [batch.column(count_column)]).as_py() or 0)
+        wanted = limits.sample_rows - len(sample)
+        if wanted > 0 and batch.num_rows:
+            sample += [plain(row) for row in batch.slice(0, wanted).to_pylist()]
+        if deadline is not None and time.monotonic() > deadline:
+            raise EvaluationTimeout
     return failing, summed, tuple(sample)
-
-
-@contextmanager
-def _alarm(seconds: float | None) -> Iterator[None]:
-    """Interrupt the query after `seconds` on the main thread (a no-op elsewhere)."""
-    if seconds is None or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_alarm(_signum: int, _frame: FrameType | None) -> None:
-        raise EvaluationTimeout
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)

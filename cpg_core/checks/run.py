@@ -1,20 +1,22 @@
-"""Run a plan's data tests against the store (what `cpg test` does, and a build after it).
+"""Run a plan's data tests against the store (what `cpg test` does).
 
 Tests run in plan order; each reads its tables' data versions first (from the Delta log, no
 data read), and a test whose definition and versions match its cached result is not run again.
+A stored view that lacks columns its plan gives it (built by another version of the view) is
+reported instead of tested.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import msgspec
-
 from cpg_core.artifacts.contracts import DataTestCounts, DataTestReport, DataTestResult
 from cpg_core.checks.cache import ResultCache
-from cpg_core.checks.evaluate import Limits, evaluate
+from cpg_core.checks.evaluate import Limits, error_result, evaluate
+from cpg_core.checks.isolated import IsolatedRunner
 from cpg_core.checks.outcome import EvaluationError
 from cpg_core.checks.tables import StoredTables, TableInput
 from cpg_core.plan.execution_plan import ExecutionPlan
@@ -70,38 +72,68 @@ def run_tests(
     on_result: Callable[[DataTestResult], None] | None = None,
 ) -> DataTestReport:
     """Evaluate the plan's tests (or the `select`ed ones) against `store` (default: the
-    project's), reusing cached results of unchanged tables unless `use_cache` is False."""
+    project's), reusing cached results of unchanged tables unless `use_cache` is False.
+
+    With a time limit (`limits.timeout_s`) tests run in a worker process killed at the limit
+    (`isolated`); without one they run in this process."""
     root = store if store is not None else plan.project.store
+    limits = limits or Limits()
     tests = select_tests(planned_tests(plan), select)
-    tables = StoredTables(plan, DeltaStore(root))
+    tables = StoredTables(DeltaStore(root), plan.project.sources)
     cache = ResultCache(root if use_cache else None)
     results: list[DataTestResult] = []
-    for test in tests:
-        result = _run_one(test, tables, cache, limits)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+    with contextlib.ExitStack() as stack:
+        isolated = None
+        if limits.timeout_s is not None:
+            isolated = stack.enter_context(IsolatedRunner(root, plan.project.sources, limits))
+        for test in tests:
+            result = _run_one(plan, test, tables, cache, limits, isolated)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
     cache.save()
     return report_of(plan.signature, results)
 
 
 def _run_one(
-    test: PlannedTest, tables: StoredTables, cache: ResultCache, limits: Limits | None
+    plan: ExecutionPlan,
+    test: PlannedTest,
+    tables: StoredTables,
+    cache: ResultCache,
+    limits: Limits,
+    isolated: IsolatedRunner | None,
 ) -> DataTestResult:
-    versions = {} if test.blocked else {n: v for n in test.reads if (v := tables.version(n))}
+    if test.blocked is not None:
+        return evaluate(test, {}, limits=limits)
+    versions = {n: v for n in test.reads if (v := tables.version(n))}
     cached = cache.get(test, versions)
     if cached is not None:
         return cached
-    inputs: dict[str, TableInput] = {}
-    if test.blocked is None:
-        try:
-            inputs = {name: tables.open(name) for name in test.reads}
-        except EvaluationError as error:
-            return evaluate(_blocked(test, str(error)), {}, versions=versions, limits=limits)
-    result = evaluate(test, inputs, versions=versions, limits=limits)
+    try:
+        inputs = {name: tables.open(name) for name in test.reads}
+        for name, table in inputs.items():
+            _check_stored_schema(plan, name, table)
+    except EvaluationError as error:
+        return error_result(test, f"not evaluated: {error}", error.details, versions)
+    if isolated is not None:
+        result = isolated.evaluate(test, versions)
+    else:
+        result = evaluate(test, inputs, versions=versions, limits=limits)
     cache.put(test, versions, result)
     return result
 
 
-def _blocked(test: PlannedTest, reason: str) -> PlannedTest:
-    return msgspec.structs.replace(test, blocked=reason)
+def _check_stored_schema(plan: ExecutionPlan, name: str, table: TableInput) -> None:
+    """A stored view must hold the columns the plan gives it (else it predates the view's SQL:
+    the test would fail on the engine's schema error, or test stale data)."""
+    task = plan.tasks.get(name)
+    if task is None or task.output_schema is None:
+        return
+    present = set(table.schema.names)
+    missing = [c for c in task.output_schema.names if c not in present]
+    if missing:
+        raise EvaluationError(
+            f"the stored table {name!r} lacks column(s) {', '.join(missing)} (it was built "
+            "from another version of the view: rebuild it)",
+            {"missing_columns": missing},
+        )

@@ -9,13 +9,13 @@ its table version. A table opens as a lazy Arrow dataset, so a test scans what i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeAlias
 
 import pyarrow as pa
 import pyarrow.dataset as pads
 
 from cpg_core.checks.outcome import EvaluationError
-from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.hashing import hash_value
 from cpg_core.project import SourceSpec
 from cpg_core.store.delta_store import DeltaStore, latest_log_version
@@ -55,9 +55,9 @@ def open_source(spec: SourceSpec) -> pads.Dataset:
 class StoredTables:
     """Data versions and lazy datasets of the tables a plan's tests read."""
 
-    def __init__(self, plan: ExecutionPlan, store: DeltaStore) -> None:
+    def __init__(self, store: DeltaStore, sources: Sequence[SourceSpec] = ()) -> None:
         self.store = store
-        self.sources = {spec.name: spec for spec in plan.project.sources}
+        self.sources = {spec.name: spec for spec in sources}
         self._versions: dict[str, str | None] = {}
         self._open: dict[str, TableInput] = {}
 
