@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from cpg_core.checks.evaluate import evaluate
 from cpg_core.plan.planned_tests import declared_test
-from cpg_core.views.model import DeclaredTest
+from cpg_core.views.model import DECLARED_TEST_KINDS, DeclaredTest
 
 EXAMPLES = int(os.environ.get("CPG_PROPERTY_EXAMPLES", "60"))
 SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.string()), ("c", pa.float64())])
@@ -48,11 +48,7 @@ def _literal(value: object) -> str:
 @st.composite
 def declared(draw: st.DrawFn) -> tuple[DeclaredTest, str]:
     """A random declared test, and the hand-written SQL whose single value is its failure count."""
-    kind = draw(
-        st.sampled_from(
-            ["not_null", "unique", "accepted_values", "relationships", "row_count", "expression"]
-        )
-    )
+    kind = draw(st.sampled_from(DECLARED_TEST_KINDS))
     column = draw(st.sampled_from(["a", "b", "c"]))
     if kind == "not_null":
         test = DeclaredTest(name="t", kind=kind, columns=(column,))
