@@ -71,9 +71,20 @@ def evaluate(
         message = f"timed out after {limits.timeout_s:g} s (the query was stopped)"
         return error_result(test, message, {}, versions, started)
     except BaseException as error:  # DataFusion raises plain exceptions, or a Rust panic
-        if not _engine_failure(error):
+        if not engine_failure(error):
             raise
         return error_result(test, _engine_message(error, limits), {}, versions, started)
+    return result_of(test, outcome, versions, started)
+
+
+def result_of(
+    test: PlannedTest,
+    outcome: Outcome,
+    versions: Mapping[str, str] | None = None,
+    started: float | None = None,
+) -> DataTestResult:
+    """The result of a test that was evaluated: passed when no row failed."""
+    took = time.perf_counter() - started if started is not None else 0.0
     return DataTestResult(
         id=test.id,
         name=test.name,
@@ -87,7 +98,7 @@ def evaluate(
         details=outcome.details,
         reads=dict(sorted((versions or {}).items())),
         definition_hash=test.definition_hash,
-        duration_s=round(time.perf_counter() - started, 6),
+        duration_s=round(took, 6),
         path=test.path,
         line=test.line,
     )
@@ -120,7 +131,7 @@ def error_result(
     )
 
 
-def _engine_failure(error: BaseException) -> bool:
+def engine_failure(error: BaseException) -> bool:
     """An error of evaluating this test (never KeyboardInterrupt or SystemExit)."""
     return isinstance(error, Exception) or type(error).__name__ == "PanicException"
 
@@ -137,7 +148,8 @@ def _schema(table: TableInput) -> pa.Schema:
     return table.schema
 
 
-def _outcome(test: PlannedTest, tables: Mapping[str, TableInput], limits: Limits) -> Outcome:
+def check_inputs(test: PlannedTest, tables: Mapping[str, TableInput]) -> None:
+    """Raise `EvaluationError` unless every table `test` reads is there with its columns."""
     absent = [name for name in test.reads if name not in tables]
     if absent:
         raise EvaluationError(f"table(s) not available: {', '.join(absent)}")
@@ -150,6 +162,10 @@ def _outcome(test: PlannedTest, tables: Mapping[str, TableInput], limits: Limits
                 "(it was built from another version of the view: rebuild it)",
                 {"missing_columns": missing},
             )
+
+
+def _outcome(test: PlannedTest, tables: Mapping[str, TableInput], limits: Limits) -> Outcome:
+    check_inputs(test, tables)
     if test.kind == "no_dangling_edges":
         assert test.nodes is not None
         edges, nodes = (_materialize(tables[n]) for n in (test.reads[0], test.nodes))
@@ -157,11 +173,11 @@ def _outcome(test: PlannedTest, tables: Mapping[str, TableInput], limits: Limits
     assert test.sql is not None
     ctx = session_context(1, limits.memory_limit_bytes)  # one partition: a stable sample
     for name in test.reads:
-        _register(ctx, name, tables[name])
+        register(ctx, name, tables[name])
     count_column = _count_column(test)
     failing, summed, sample = _stream(ctx, test.sql, count_column, limits)
     if test.kind == "unique":
-        return _unique(failing, summed, sample, _rows(tables[test.reads[0]]))
+        return unique_outcome(failing, summed, sample, _rows(tables[test.reads[0]]))
     if test.kind == "is_empty":
         text = f"{failing} violation row(s)" if failing else None
         return Outcome(failing, sample, {"rows": failing}, text)
@@ -176,7 +192,7 @@ def _count_column(test: PlannedTest) -> str | None:
     return OCCURRENCES if OCCURRENCES not in test.columns else OCCURRENCES + "_"
 
 
-def _unique(
+def unique_outcome(
     duplicate_keys: int, duplicate_rows: int, sample: tuple[dict[str, Any], ...], rows: int
 ) -> Outcome:
     """A unique test's counts: keys that repeat are the failing rows (as in dbt)."""
@@ -198,7 +214,7 @@ def _materialize(table: TableInput) -> pa.Table:
     return table if isinstance(table, pa.Table) else table.to_table()
 
 
-def _register(ctx: SessionContext, name: str, table: TableInput) -> None:
+def register(ctx: SessionContext, name: str, table: TableInput) -> None:
     if isinstance(table, pads.Dataset):
         ctx.register_dataset(name, table)
         return

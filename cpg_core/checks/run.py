@@ -8,12 +8,12 @@ reported instead of tested.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cpg_core.artifacts.contracts import DataTestCounts, DataTestReport, DataTestResult
+from cpg_core.checks.batch import evaluate_all
 from cpg_core.checks.cache import ResultCache
 from cpg_core.checks.evaluate import Limits, error_result, evaluate
 from cpg_core.checks.isolated import IsolatedRunner
@@ -74,53 +74,71 @@ def run_tests(
     """Evaluate the plan's tests (or the `select`ed ones) against `store` (default: the
     project's), reusing cached results of unchanged tables unless `use_cache` is False.
 
-    With a time limit (`limits.timeout_s`) tests run in a worker process killed at the limit
-    (`isolated`); without one they run in this process."""
+    Without a time limit the tests that remain run in this process, together (`batch`); with
+    one (`limits.timeout_s`) each runs in a worker process killed at the limit (`isolated`).
+    `on_result` sees every result, in plan order, once all are known."""
     root = store if store is not None else plan.project.store
     limits = limits or Limits()
     tests = select_tests(planned_tests(plan), select)
     tables = StoredTables(DeltaStore(root), plan.project.sources)
     cache = ResultCache(root if use_cache else None)
-    results: list[DataTestResult] = []
-    with contextlib.ExitStack() as stack:
-        isolated = None
-        if limits.timeout_s is not None:
-            isolated = stack.enter_context(IsolatedRunner(root, plan.project.sources, limits))
-        for test in tests:
-            result = _run_one(plan, test, tables, cache, limits, isolated)
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+    results: dict[int, DataTestResult] = {}
+    pending: list[tuple[int, PlannedTest, dict[str, str]]] = []
+    inputs: dict[str, TableInput] = {}
+    for index, test in enumerate(tests):
+        found = _prepare(plan, test, tables, cache, inputs)
+        if isinstance(found, DataTestResult):
+            results[index] = found
+        else:
+            pending.append((index, test, found))
+    if limits.timeout_s is not None:
+        with IsolatedRunner(root, plan.project.sources, limits) as isolated:
+            for index, test, versions in pending:
+                results[index] = isolated.evaluate(test, versions)
+    else:
+        evaluated = evaluate_all(
+            [test for _, test, _ in pending],
+            inputs,
+            versions={test.id: versions for _, test, versions in pending},
+            limits=limits,
+        )
+        results.update(
+            (index, result) for (index, _, _), result in zip(pending, evaluated, strict=True)
+        )
+    for index, test, versions in pending:
+        cache.put(test, versions, results[index])
     cache.save()
-    return report_of(plan.signature, results)
+    ordered = [results[i] for i in range(len(tests))]
+    if on_result is not None:
+        for result in ordered:
+            on_result(result)
+    return report_of(plan.signature, ordered)
 
 
-def _run_one(
+def _prepare(
     plan: ExecutionPlan,
     test: PlannedTest,
     tables: StoredTables,
     cache: ResultCache,
-    limits: Limits,
-    isolated: IsolatedRunner | None,
-) -> DataTestResult:
+    inputs: dict[str, TableInput],
+) -> DataTestResult | dict[str, str]:
+    """The test's result when it needs no evaluation (blocked, cached, unreadable tables),
+    else the data versions to evaluate it at (its tables are added to `inputs`)."""
     if test.blocked is not None:
-        return evaluate(test, {}, limits=limits)
+        return evaluate(test, {})
     versions = {n: v for n in test.reads if (v := tables.version(n))}
     cached = cache.get(test, versions)
     if cached is not None:
         return cached
     try:
-        inputs = {name: tables.open(name) for name in test.reads}
-        for name, table in inputs.items():
-            _check_stored_schema(plan, name, table)
+        for name in test.reads:
+            if name not in inputs:
+                table = tables.open(name)
+                _check_stored_schema(plan, name, table)
+                inputs[name] = table
     except EvaluationError as error:
         return error_result(test, f"not evaluated: {error}", error.details, versions)
-    if isolated is not None:
-        result = isolated.evaluate(test, versions)
-    else:
-        result = evaluate(test, inputs, versions=versions, limits=limits)
-    cache.put(test, versions, result)
-    return result
+    return versions
 
 
 def _check_stored_schema(plan: ExecutionPlan, name: str, table: TableInput) -> None:

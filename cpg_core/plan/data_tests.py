@@ -43,12 +43,32 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def failure_predicate(test: DeclaredTest) -> str | None:
+    """The condition a failing row meets, for the tests decided row by row (not_null,
+    accepted_values, expression); for row_count, the condition over its `row_count` column.
+    None for the others (unique and relationships compare rows with rows)."""
+    columns = [quote(c) for c in test.columns]
+    if test.kind == "not_null":
+        return f"{columns[0]} IS NULL"
+    if test.kind == "accepted_values":
+        return f"{columns[0]} IS NOT NULL AND {columns[0]} NOT IN ({', '.join(test.values)})"
+    if test.kind in ("expression", "row_count"):
+        return f"NOT ({test.condition})"
+    return None
+
+
 def failure_sql(view: str, test: DeclaredTest) -> str:
     """The query whose rows are `test`'s failures over table `view` (none: the test passes)."""
     table = quote(view)
     columns = [quote(c) for c in test.columns]
-    if test.kind == "not_null":
-        return f"SELECT * FROM {table} WHERE {columns[0]} IS NULL"
+    predicate = failure_predicate(test)
+    if test.kind == "row_count":
+        return (
+            f"SELECT row_count FROM (SELECT count(*) AS row_count FROM {table}) AS counted "
+            f"WHERE {predicate}"
+        )
+    if predicate is not None:
+        return f"SELECT * FROM {table} WHERE {predicate}"
     if test.kind == "unique":
         keys = ", ".join(columns)
         count = quote(OCCURRENCES if OCCURRENCES not in test.columns else OCCURRENCES + "_")
@@ -57,27 +77,15 @@ def failure_sql(view: str, test: DeclaredTest) -> str:
             f"SELECT {keys}, count(*) AS {count} FROM {table} GROUP BY {keys} "
             f"HAVING count(*) > 1 ORDER BY {count} DESC, {order}"
         )
-    if test.kind == "accepted_values":
-        values = ", ".join(test.values)
-        return (
-            f"SELECT * FROM {table} WHERE {columns[0]} IS NOT NULL "
-            f"AND {columns[0]} NOT IN ({values})"
-        )
-    if test.kind == "relationships":
-        assert test.to_table is not None and test.to_column is not None
-        child = f"{quote('__child')}.{columns[0]}"
-        parent = f"{quote('__parent')}.{quote(test.to_column)}"
-        return (
-            f"SELECT * FROM {table} AS {quote('__child')} WHERE {child} IS NOT NULL "
-            f"AND NOT EXISTS (SELECT 1 FROM {quote(test.to_table)} AS {quote('__parent')} "
-            f"WHERE {parent} = {child})"
-        )
-    if test.kind == "row_count":
-        return (
-            f"SELECT row_count FROM (SELECT count(*) AS row_count FROM {table}) AS counted "
-            f"WHERE NOT ({test.condition})"
-        )
-    return f"SELECT * FROM {table} WHERE NOT ({test.condition})"
+    assert test.kind == "relationships"
+    assert test.to_table is not None and test.to_column is not None
+    child = f"{quote('__child')}.{columns[0]}"
+    parent = f"{quote('__parent')}.{quote(test.to_column)}"
+    return (
+        f"SELECT * FROM {table} AS {quote('__child')} WHERE {child} IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {quote(test.to_table)} AS {quote('__parent')} "
+        f"WHERE {parent} = {child})"
+    )
 
 
 def reads_of(view: str, test: DeclaredTest) -> tuple[str, ...]:
@@ -427,9 +435,6 @@ def reference_problems(
                         test.col,
                     )
                 )
-                continue
-            inputs = {view.name: schema, target: ref.schema}
-            problems += _planning_problems(view, test, failure_sql(view.name, test), inputs)
     return problems
 
 

@@ -21,7 +21,13 @@ from typing import Literal
 
 import msgspec
 
-from cpg_core.plan.data_tests import contract_not_null, failure_sql, quote, reads_of
+from cpg_core.plan.data_tests import (
+    contract_not_null,
+    failure_predicate,
+    failure_sql,
+    quote,
+    reads_of,
+)
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
 from cpg_core.plan.hashing import hash_value
 from cpg_core.plan.singular_tests import SingularTest
@@ -65,6 +71,7 @@ class PlannedTest(msgspec.Struct, frozen=True, kw_only=True):
     reads: tuple[str, ...]
     description: str
     columns: tuple[str, ...] = ()
+    predicate: str | None = None  # row-wise kinds: a failing row's condition (see data_tests)
     nodes: str | None = None
     path: str | None = None
     line: int | None = None
@@ -154,6 +161,7 @@ def declared_test(
             reads=reads_of(view, test),
             description=_describe(test),
             columns=test.columns,
+            predicate=failure_predicate(test),
             path=path,
             line=test.line or None,
             blocked=blocked,
@@ -178,6 +186,7 @@ def builtin_test(
                 kind="is_empty",
                 severity="error",
                 sql=f"SELECT * FROM {quote(view)}",
+                predicate="TRUE",
                 reads=(view,),
                 description="A check view lists violations: it must have no rows.",
             )

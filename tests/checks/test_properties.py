@@ -1,6 +1,7 @@
 """Property: for random tables and random declared tests, the evaluator agrees with the same
 test written by hand as a plain SQL query (another formulation, as a dbt user would write it),
-run directly in DataFusion.
+run directly in DataFusion; and tests decided together (`evaluate_all`: one shared count
+query per table) agree with each test decided alone.
 
 `CPG_PROPERTY_EXAMPLES=500 pytest tests/checks/test_properties.py` runs a longer search.
 """
@@ -9,11 +10,14 @@ from __future__ import annotations
 
 import os
 
+import msgspec
 import pyarrow as pa
 from datafusion import SessionContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cpg_core.artifacts.contracts import DataTestResult
+from cpg_core.checks.batch import evaluate_all
 from cpg_core.checks.evaluate import evaluate
 from cpg_core.plan.planned_tests import declared_test
 from cpg_core.views.model import DECLARED_TEST_KINDS, DeclaredTest
@@ -128,3 +132,26 @@ def test_evaluator_agrees_with_hand_written_sql(
         )
         assert result.details["duplicate_rows"] == repeated_rows
         assert result.details["rows"] == table.num_rows
+
+
+def _decided(result: DataTestResult) -> tuple[object, ...]:
+    return (result.id, result.status, result.failing_rows, result.sample, result.details)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    table=tables(),
+    parent=tables(),
+    cases=st.lists(declared(), min_size=1, max_size=8),
+)
+def test_tests_decided_together_equal_tests_decided_alone(
+    table: pa.Table, parent: pa.Table, cases: list[tuple[DeclaredTest, str]]
+) -> None:
+    planned = [
+        declared_test("t", msgspec.structs.replace(test, name=f"t{i}"))
+        for i, (test, _) in enumerate(cases)
+    ]
+    data = {"t": table, "p": parent}
+    together = evaluate_all(planned, data)
+    alone = [evaluate(test, {name: data[name] for name in test.reads}) for test in planned]
+    assert [_decided(r) for r in together] == [_decided(r) for r in alone]
