@@ -38,7 +38,8 @@ def result_lines(result: DataTestResult, shown_rows: int = SHOWN_ROWS) -> list[s
     head = f"{_label(result)} {result.id} [{result.kind}, severity {result.severity}]"
     lines = [head + _where(result)]
     if result.status == "error":
-        lines.append(f"      could not be evaluated: {result.message}")
+        reason = (result.message or "").removeprefix("not evaluated: ")
+        lines.append(f"      could not be evaluated: {reason}")
         return lines
     lines.append(f"      {result.message or f'{result.failing_rows:,} failing row(s)'}")
     lines += [f"      {_row(row)}" for row in result.sample[:shown_rows]]
