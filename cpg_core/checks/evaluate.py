@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 from datafusion import SessionContext
 
-from cpg_core.artifacts.contracts import DataTestResult
+from cpg_core.artifacts.contracts import DataTestResult, TestStatus
 from cpg_core.checks.dangling import dangling_edges
 from cpg_core.checks.outcome import SAMPLE_ROWS, EvaluationError, Outcome, plain
 from cpg_core.checks.tables import TableInput
@@ -84,24 +84,8 @@ def result_of(
     started: float | None = None,
 ) -> DataTestResult:
     """The result of a test that was evaluated: passed when no row failed."""
-    took = time.perf_counter() - started if started is not None else 0.0
-    return DataTestResult(
-        id=test.id,
-        name=test.name,
-        view=test.view,
-        kind=test.kind,
-        severity=test.severity,
-        status="failed" if outcome.failing_rows else "passed",
-        failing_rows=outcome.failing_rows,
-        sample=outcome.sample,
-        message=outcome.message,
-        details=outcome.details,
-        reads=dict(sorted((versions or {}).items())),
-        definition_hash=test.definition_hash,
-        duration_s=round(took, 6),
-        path=test.path,
-        line=test.line,
-    )
+    status = "failed" if outcome.failing_rows else "passed"
+    return _result(test, status, outcome, versions, started)
 
 
 def error_result(
@@ -112,6 +96,17 @@ def error_result(
     started: float | None = None,
 ) -> DataTestResult:
     """The result of a test that could not be evaluated: `message` says why."""
+    outcome = Outcome(0, (), dict(details or {}), message)
+    return _result(test, "error", outcome, versions, started)
+
+
+def _result(
+    test: PlannedTest,
+    status: TestStatus,
+    outcome: Outcome,
+    versions: Mapping[str, str] | None,
+    started: float | None,
+) -> DataTestResult:
     took = time.perf_counter() - started if started is not None else 0.0
     return DataTestResult(
         id=test.id,
@@ -119,10 +114,11 @@ def error_result(
         view=test.view,
         kind=test.kind,
         severity=test.severity,
-        status="error",
-        failing_rows=None,
-        message=message,
-        details=dict(details or {}),
+        status=status,
+        failing_rows=None if status == "error" else outcome.failing_rows,
+        sample=outcome.sample,
+        message=outcome.message,
+        details=outcome.details,
         reads=dict(sorted((versions or {}).items())),
         definition_hash=test.definition_hash,
         duration_s=round(took, 6),
