@@ -4,6 +4,8 @@ block: what they declare, and every malformed line as a located problem."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cpg_core.views.loader import singular_test_from_text, view_from_text
 from cpg_core.views.model import ColumnDoc, DeclaredTest
@@ -201,3 +203,16 @@ def test_singular_test_block() -> None:
         "tests/t.sql:2:4: t: [invalid_metadata] unknown metadata key @keys in a singular test "
         "(a singular test declares a description and @severity: warn|error)",
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.sampled_from(["test", "column", "contract"]),
+    value=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=60).filter(
+        lambda t: "\n" not in t and "\r" not in t
+    ),
+)
+def test_any_line_is_read_or_a_located_problem_never_a_crash(key: str, value: str) -> None:
+    view, problems = view_from_text("v", f"-- @{key} {value}\nselect 1 as x\n", path="v.sql")
+    assert all(p.line == 1 and (p.col is None or p.col >= 1) for p in problems)
+    assert problems or view.tests or view.columns or view.contract
