@@ -22,6 +22,7 @@ class ProblemCode(StrEnum):
     DUPLICATE_VIEW = "duplicate_view"
     UPSTREAM_INVALID = "upstream_invalid"
     SOURCE_ERROR = "source_error"
+    CONTRACT_VIOLATION = "contract_violation"
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -3,6 +3,7 @@
 Read from `cpg.toml` (top-level keys) or from the `[tool.cpg]` table of a `pyproject.toml`::
 
     views = ["views"]          # view folders, relative to the project file
+    tests = ["tests"]          # singular test folders (default: `tests` when it exists)
     store = ".cpg/store"       # Delta tables, run history, compile cache
     include_cpg = true         # the built-in CPG views over the evidence of `repo`
     repo = "."                 # the repository whose CPG is built
@@ -26,6 +27,7 @@ from cpg_core.views.names import name_error
 
 SourceFormat = Literal["parquet", "csv", "delta"]
 DEFAULT_STORE = ".cpg/store"
+DEFAULT_TESTS = "tests"
 
 
 class ProjectError(ValueError):
@@ -52,6 +54,7 @@ class Project:
     repo: Path | None = None
     sources: tuple[SourceSpec, ...] = ()
     config_path: Path | None = None
+    test_dirs: tuple[Path, ...] = ()  # folders of singular tests (`.sql` files)
 
     @property
     def compile_cache_path(self) -> Path:
@@ -67,8 +70,10 @@ class Project:
         include_cpg: bool = True,
         repo: Path | None = None,
         sources: tuple[SourceSpec, ...] = (),
+        test_dirs: list[Path] | None = None,
     ) -> Project:
-        """A project without a project file (e.g. `cpg plan --views DIR`)."""
+        """A project without a project file (e.g. `cpg plan --views DIR`); it has singular
+        tests only when `test_dirs` names their folders."""
         root = Path.cwd().resolve()
         return cls(
             root=root,
@@ -77,6 +82,7 @@ class Project:
             include_cpg=include_cpg,
             repo=(repo or root).resolve() if include_cpg else repo,
             sources=sources,
+            test_dirs=tuple(p.resolve() for p in test_dirs or ()),
         )
 
 
@@ -87,6 +93,7 @@ class _SourceConfig(msgspec.Struct, forbid_unknown_fields=True):
 
 class _ProjectConfig(msgspec.Struct, forbid_unknown_fields=True):
     views: list[str] = msgspec.field(default_factory=list)
+    tests: list[str] | None = None  # None: `tests` when that folder exists
     store: str = DEFAULT_STORE
     include_cpg: bool = True
     repo: str = "."
@@ -135,8 +142,13 @@ def load_project(path: str | Path) -> Project:
         )
         for name, spec in sorted(config.sources.items())
     )
+    if config.tests is None:
+        test_dirs = (root / DEFAULT_TESTS,) if (root / DEFAULT_TESTS).is_dir() else ()
+    else:
+        test_dirs = tuple(root / t for t in config.tests)
     return Project(
         root=root,
+        test_dirs=tuple(t.resolve() for t in test_dirs),
         view_dirs=tuple((root / v).resolve() for v in config.views),
         store=(root / config.store).resolve(),
         include_cpg=config.include_cpg,

@@ -294,18 +294,23 @@ class CpgTranslator:
         return (plan.project.store / "tables" / name).as_uri()
 
     def get_column_schema(self, plan: ExecutionPlan, name: str) -> dg.TableSchema | None:
-        """Columns with Arrow types and nullability; declared `@keys` as uniqueness constraints."""
+        """Columns with Arrow types, nullability and `@column` descriptions; declared `@keys` as
+        uniqueness constraints."""
         task = plan.tasks.get(name)
         schema = task.output_schema if task is not None else plan.datasets[name].schema
         if schema is None:
             return None
         keys = task.view.keys if task is not None else ()
+        described = {d.name: d.description for d in task.view.columns} if task is not None else {}
         columns = [
-            dg.TableColumn(name=field.name, type=str(field.type))
+            dg.TableColumn(
+                name=field.name, type=str(field.type), description=described.get(field.name) or None
+            )
             if field.nullable and keys != (field.name,)  # the default constraints
             else dg.TableColumn(
                 name=field.name,
                 type=str(field.type),
+                description=described.get(field.name) or None,
                 constraints=dg.TableColumnConstraints(
                     nullable=field.nullable, unique=keys == (field.name,)
                 ),

@@ -26,7 +26,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["ARROW_TYPES", "SyntheticProject", "default_n_sources", "generate_project"]
+__all__ = [
+    "ARROW_TYPES",
+    "SyntheticProject",
+    "declared_tests",
+    "default_n_sources",
+    "generate_project",
+]
 
 BIGINT, DOUBLE, VARCHAR, DATE, TIMESTAMP, BOOLEAN = (
     "BIGINT",
@@ -145,10 +151,13 @@ def generate_project(
     seed: int = 0,
     n_sources: int | None = None,
     n_layers: int | None = None,
+    tests_per_view: int = 0,
 ) -> SyntheticProject:
     """Write sources, views, `cpg.toml` and `_schemas.json` under `root` and describe them.
 
-    `root` may exist but should not already hold another project's files.
+    `root` may exist but should not already hold another project's files. `tests_per_view`
+    declares that many `@test` lines in each view (`declared_tests`); they draw nothing from the
+    random stream, so the SQL and data are the same with or without them.
     """
     if n_views < 1:
         raise ValueError("n_views must be >= 1")
@@ -175,6 +184,11 @@ def generate_project(
         for _ in range(size):
             prefix = _prefix(rng, layer, layers_n)
             view, sql, deps = _make_view(rng, layer, prefix, index, width, sources, layer_tables)
+            if tests_per_view:
+                tests = "".join(
+                    f"{line}\n" for line in declared_tests(view, deps[0], tests_per_view)
+                )
+                sql = sql.replace("-- @keys: row_id\n", "-- @keys: row_id\n" + tests, 1)
             (root / "views" / f"{view.name}.sql").write_text(sql, encoding="utf-8")
             upstreams[view.name] = deps
             current.append(view)
@@ -202,6 +216,20 @@ def generate_project(
         schemas=schemas,
         upstreams=upstreams,
     )
+
+
+def declared_tests(view: Table, primary: str, count: int) -> list[str]:
+    """`count` `@test` lines a dbt project would declare on a model like `view`: its row id is
+    never null, it has rows, its first join key exists in its primary input; more are
+    expression tests on the row id."""
+    key = view.keys[0]
+    lines = [
+        "-- @test not_null: row_id",
+        "-- @test row_count: >= 1",
+        f"-- @test relationships: {key} -> {primary}.{key}",
+    ]
+    lines += [f"-- @test expression: row_id >= {i}" for i in range(max(0, count - len(lines)))]
+    return lines[:count]
 
 
 def load_schemas(root: Path) -> dict[str, dict[str, str]]:

@@ -8,6 +8,8 @@ VIEWS = {
     "per_customer": "-- Revenue per customer.\n-- @keys: customer_id\n-- @layer: mart\n-- @entity: customer\n"
     "-- @grain: one row per customer\n-- @entity_keys: customer_id\n-- @owners: team-cpg\n"
     "-- @stability: stable\n-- @version: 1\n"
+    "-- @column customer_id: bigint -- the paying customer\n"
+    "-- @column total: double -- revenue from paid orders, in euros\n"
     "select p.customer_id, c.name, sum(p.amount) as total\n"
     "from paid p join customers c on c.customer_id = p.customer_id group by p.customer_id, c.name",
     "ranked": "select customer_id, total, rank() over (order by total desc) as pos from per_customer",

@@ -20,6 +20,7 @@ from cpg_dagster.specs import asset_names, asset_specs, check_specs, planned_che
 from cpg_dagster.translator import CpgTranslator, owner_of, tag_value
 from tests.dagster.projects import write_user_project
 from tests.golden import check_golden
+from tests.plan.projects import write_project
 
 
 @pytest.fixture(scope="module")
@@ -384,3 +385,21 @@ def test_plan_index_folds_like_the_executor(fixture: str, request: pytest.Fixtur
     index = CpgTranslator().plan_index(plan)
     for name in plan.tasks:
         assert index.folded(name) == folded_inputs(plan, name), name
+
+
+def test_column_descriptions_come_from_column_lines(tmp_path: Path) -> None:
+    view = (
+        "-- @keys: customer_id\n"
+        "-- @column customer_id: bigint -- who paid\n"
+        "-- @column total -- revenue in euros\n"
+        "select customer_id, sum(amount) as total, count(*) as n from orders group by customer_id"
+    )
+    plan = compile_plan(load_project(write_project(tmp_path, {"per_customer": view})), cache=False)
+    spec = CpgTranslator().get_asset_spec(plan, "per_customer")
+    columns = spec.metadata["dagster/column_schema"].columns
+    assert [(c.name, c.description) for c in columns] == [
+        ("customer_id", "who paid"),
+        ("total", "revenue in euros"),
+        ("n", None),
+    ]
+    assert [c.constraints.unique for c in columns] == [True, False, False]
