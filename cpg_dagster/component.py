@@ -12,8 +12,8 @@ attributes:
 
 Relative paths are relative to the folder of the `defs.yaml`.
 
-State: the compiled plan as a snapshot file (`cpg_dagster.snapshot`). `write_state_to_path`
-compiles the project (with the compile cache of its store) and writes the snapshot;
+State: the compiled plan's own encoding (`cpg_core.plan.plan_file`). `write_state_to_path`
+compiles the project (with the compile cache of its store) and writes the plan file atomically;
 `build_defs_from_state` restores the `ExecutionPlan` from it (no parsing, no DataFusion) and
 hands it to `cpg_dagster.definitions.cpg_definitions`. State is refreshed by
 `dg utils refresh-defs-state` (run it when building a deploy image), and automatically when
@@ -36,14 +36,8 @@ from pydantic import BaseModel
 
 from cpg_core.execute.config import ExecutorConfig, config_from, setting, setting_fields
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.plan_file import PlanFileError, read_plan_file, views_digest, write_plan
 from cpg_core.project import Project, open_project
-from cpg_dagster.snapshot import (
-    SnapshotError,
-    read_snapshot,
-    restore_plan,
-    views_digest,
-    write_snapshot,
-)
 from cpg_dagster.translator import CpgTranslator
 
 log = logging.getLogger(__name__)
@@ -186,11 +180,11 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
     # -- state ---------------------------------------------------------------------------------
 
     def write_state_to_path(self, state_path: Path) -> None:
-        """Compile the project (compile cache in its store) and write the plan snapshot."""
+        """Compile the project (compile cache in its store) and write the plan file."""
         from cpg_core.plan import compile_plan
 
         plan = compile_plan(self.load_project())
-        write_snapshot(plan, state_path)
+        write_plan(plan, state_path)
 
     def _missing_state(self, reason: str) -> CpgComponentStateError:
         config = self.defs_state_config
@@ -215,11 +209,11 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
             raise self._missing_state("has no compiled plan state")
         project = self.load_project()
         try:
-            snapshot = read_snapshot(state_path)
-            plan = restore_plan(snapshot, project)
-        except SnapshotError as error:
+            record = read_plan_file(state_path)
+            plan = record.plan(project)
+        except PlanFileError as error:
             raise self._missing_state(f"cannot use its plan state {state_path}: {error}") from error
-        if snapshot.views_digest != views_digest(project):
+        if record.views_digest != views_digest(project):
             log.warning(
                 "%s: the view files changed since the plan state was written; the assets show "
                 "the old plan until `%s` runs",

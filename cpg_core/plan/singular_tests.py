@@ -10,9 +10,9 @@ problems say why.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
+import msgspec
 import pyarrow as pa
 
 from cpg_core.plan.compile_cache import schema_from_bytes
@@ -20,13 +20,10 @@ from cpg_core.plan.data_tests import TableRef
 from cpg_core.plan.sql_parse import parse_view
 from cpg_core.plan.view_analysis import analyze_view, front_entry
 from cpg_core.problems import Problem, ProblemCode
-from cpg_core.project import Project
-from cpg_core.views.loader import load_test_dirs
 from cpg_core.views.model import Severity, SingularTestDef, ViewDef
 
 
-@dataclass(frozen=True)
-class SingularTest:
+class SingularTest(msgspec.Struct, frozen=True, kw_only=True):
     """A compiled singular test. `blocked_by` names read views that are not admitted."""
 
     name: str
@@ -46,17 +43,14 @@ class SingularTest:
 
 
 def compile_singular_tests(
-    project: Project, tables: Mapping[str, TableRef]
+    tests: Sequence[SingularTestDef], tables: Mapping[str, TableRef]
 ) -> tuple[tuple[SingularTest, ...], list[Problem]]:
-    """Load and compile the project's singular tests against `tables` (every view and input
-    dataset the plan knows, with the schema of each admitted one). Returns the tests and
-    every problem found (loading problems included)."""
-    if not project.test_dirs:
-        return (), []
-    loaded = load_test_dirs(project.test_dirs, root=project.root)
-    problems = list(loaded.problems)
+    """Compile the project's singular tests (as loaded) against `tables` (every view and input
+    dataset the plan knows, with the schema of each admitted one). Returns the tests and every
+    problem found."""
+    problems: list[Problem] = []
     compiled = []
-    for test in loaded.tests:
+    for test in tests:
         result = _compile_one(test, tables)
         problems += result.problems
         compiled.append(result)
