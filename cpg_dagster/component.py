@@ -244,7 +244,7 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
 @contextmanager
 def _paused_gc() -> Iterator[None]:
     """Building thousands of specs allocates millions of objects that all stay alive; cyclic
-    collections triggered by the allocation count only rescan them (FACTS: GC dominates big
+    collections triggered by the allocation count only rescan them (docs/dependencies.md#gc-and-big-object-graphs: GC dominates big
     object graphs). Garbage left meanwhile is collected once collection resumes."""
     was_enabled = gc.isenabled()
     gc.disable()

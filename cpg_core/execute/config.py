@@ -43,7 +43,7 @@ class ExecutorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """What runs the tasks: mode, executor, concurrency, remote routing threshold, limits.
 
     `target_partitions` is DataFusion's per-query parallelism; None means all cores when one
-    task runs at a time and ``cores // max_tasks`` when several do (FACTS: DataFusion already
+    task runs at a time and ``cores // max_tasks`` when several do (docs/dependencies.md#datafusion-uses-every-core: DataFusion already
     uses every core per query, so concurrent queries must share them).
 
     `memory_limit_mb` caps what a run's queries may hold (DataFusion's fair spill pool, split

@@ -1,7 +1,7 @@
 """Extraction as a Hamilton dataflow: scan → ``Parallelizable[ScanUnit]`` → one unit → ``Collect``.
 
 Why a real module rather than generated functions: spawned workers unpickle a task's nodes by
-reference, so the node functions must be importable by name in a fresh interpreter (FACTS: with
+reference, so the node functions must be importable by name in a fresh interpreter (docs/dependencies.md#hamilton-multiprocessing: with
 spawn a generated module is not importable). Hamilton turns every public function defined here into
 a node, so this module holds only nodes and the small records they pass; the driver and executors
 are in ``hamilton_exec``.
