@@ -22,10 +22,8 @@ the component raises: it never loads as zero assets.
 """
 
 # No `from __future__ import annotations`: Dagster resolves the dataclass fields' real types.
-import gc
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -35,6 +33,7 @@ from dagster.components import DefsStateConfig, DefsStateConfigArgs, ResolvedDef
 from pydantic import BaseModel
 
 from cpg_core.execute.config import ExecutorConfig, config_from, setting, setting_fields
+from cpg_core.gc_pause import paused_gc
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.plan_file import PlanFileError, read_plan_file, views_digest, write_plan
 from cpg_core.project import Project, open_project
@@ -231,7 +230,7 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
             self._defs_dir = context.path
         from cpg_dagster.definitions import cpg_definitions
 
-        with _paused_gc():
+        with paused_gc():  # thousands of specs: millions of live objects
             plan, project = self.load_plan(state_path)
             return cpg_definitions(
                 plan,
@@ -239,17 +238,3 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
                 translator=self.get_translator(),
                 resource=self.get_resource(project),
             )
-
-
-@contextmanager
-def _paused_gc() -> Iterator[None]:
-    """Building thousands of specs allocates millions of objects that all stay alive; cyclic
-    collections triggered by the allocation count only rescan them (docs/dependencies.md#gc-and-big-object-graphs: GC dominates big
-    object graphs). Garbage left meanwhile is collected once collection resumes."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

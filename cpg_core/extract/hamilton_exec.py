@@ -30,8 +30,13 @@ from hamilton.lifecycle.api import TaskGroupingHook, TaskReturnHook
 from hamilton.node import Node
 
 from cpg_core.extract import hamilton_flow
-from cpg_core.extract.hamilton_flow import ScanOptions, Selection, UnitEvidence
-from cpg_core.extract.model import DEFAULT_UNIT_BYTES, DEFAULT_UNIT_MAX_FILES, ScanResult
+from cpg_core.extract.hamilton_flow import Selection, UnitEvidence
+from cpg_core.extract.model import (
+    DEFAULT_UNIT_BYTES,
+    DEFAULT_UNIT_MAX_FILES,
+    ScanOptions,
+    ScanResult,
+)
 from cpg_core.extract.progress import ExtractProgress, ProgressFn
 from cpg_core.extract.tables import with_scan_problems
 

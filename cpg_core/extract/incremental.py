@@ -40,16 +40,16 @@ from cpg_core.extract.extract_state import (
     save_state,
 )
 from cpg_core.extract.fsread import ReadFailure, read_source_file
-from cpg_core.extract.hamilton_flow import ScanOptions
 from cpg_core.extract.model import (
     DEFAULT_UNIT_BYTES,
     DEFAULT_UNIT_MAX_FILES,
     ExtractOptions,
     FileInfo,
+    ScanOptions,
     ScanResult,
 )
 from cpg_core.extract.progress import ExtractProgress, ProgressFn
-from cpg_core.extract.scan import scan_repo
+from cpg_core.extract.scan import scan_with
 from cpg_core.extract.schema import TABLE_NAMES, empty_tables
 from cpg_core.extract.tables import SCAN_STAGE, rows_to_table, scan_problem_rows
 from cpg_core.store import content_hash
@@ -170,14 +170,7 @@ def extract_incremental(
         use_git=use_git,
     )
     options = scan_options.extract_options()
-    scan = scan_repo(
-        root,
-        max_file_bytes=max_file_bytes,
-        check_compile=check_compile,
-        unit_bytes=unit_bytes,
-        unit_max_files=unit_max_files,
-        use_git=use_git,
-    )
+    scan = scan_with(root, scan_options)
     version = extractor_version()
     keys = scan_keys(scan, options, version)
     previous, note = _previous_state(state_dir, version, verify_content)

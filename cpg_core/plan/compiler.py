@@ -18,11 +18,10 @@ admitted, the rest of the plan stays valid.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
+from cpg_core.gc_pause import frozen_gc
 from cpg_core.plan.admission import Admission, admit
 from cpg_core.plan.analysis import Analyzed, analyze_views
 from cpg_core.plan.assembly import assemble_plan
@@ -61,7 +60,7 @@ def compile_plan(
     `cache` uses the persistent compile cache in the store; `strict` raises CompileError when
     any problem is found; `history` overrides measured durations (default: read from the store).
     """
-    with _quiet_gc():
+    with frozen_gc():  # sqlglot ASTs are full of cycles: collect young garbage in batches
         loaded = load(project, views, cache=cache, history=history)
         plan = compile_loaded(loaded)
     loaded.cache.save()
@@ -146,19 +145,3 @@ def _tasks(
             problems=tuple(by_view.get(name, ())),
         )
     return tasks
-
-
-@contextmanager
-def _quiet_gc() -> Iterator[None]:
-    """sqlglot ASTs are full of reference cycles: collecting them per allocation threshold
-    dominates compile time. Freeze what exists, collect young garbage in batches instead."""
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        if was_enabled:
-            gc.enable()

@@ -9,14 +9,13 @@ problems say why.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 
 import msgspec
 import pyarrow as pa
 
 from cpg_core.plan.compile_cache import schema_from_bytes
-from cpg_core.plan.data_tests import TableRef
+from cpg_core.plan.data_tests import TableRef, unreadable_table
 from cpg_core.plan.sql_parse import parse_view
 from cpg_core.plan.view_analysis import analyze_view, front_entry
 from cpg_core.problems import Problem, ProblemCode
@@ -66,29 +65,10 @@ def _compile_one(test: SingularTestDef, tables: Mapping[str, TableRef]) -> Singu
     for table, position in parsed.tables.items():
         ref = tables.get(table)
         at = (position.line, position.col) if position is not None else (None, None)
-        if ref is None:
-            near = difflib.get_close_matches(table, sorted(tables), n=1, cutoff=0.6)
-            problems.append(
-                _problem(
-                    test,
-                    ProblemCode.UNKNOWN_TABLE,
-                    f"unknown table {table!r}",
-                    at,
-                    hint=f"did you mean {near[0]!r}?" if near else None,
-                    table=table,
-                )
-            )
-        elif ref.kind == "inline":
-            problems.append(
-                _problem(
-                    test,
-                    ProblemCode.INVALID_METADATA,
-                    f"{table!r} is an inline view, which is not stored: a test cannot read it",
-                    at,
-                    hint="materialize it as a table, or read what it reads",
-                    table=table,
-                )
-            )
+        unreadable = unreadable_table(table, tables)
+        if unreadable is not None or ref is None:
+            code, what, hint = unreadable or (ProblemCode.UNKNOWN_TABLE, "", None)
+            problems.append(_problem(test, code, what, at, hint=hint, table=table))
         elif ref.schema is None:
             blocked.append(table)
     schema = None
