@@ -32,6 +32,7 @@ from cpg_core.execute.codegen import (
     generate,
     task_input,
 )
+from cpg_core.execute.hamilton_logs import CpgRunSpans
 from cpg_core.execute.runner import PlanGraphExecutor
 from cpg_core.execute.store_adapter import StoreAdapter
 from cpg_core.execute.tags import apply_schedule_tags
@@ -96,7 +97,9 @@ def _new_entry(plan: ExecutionPlan, store: DeltaStore) -> DriverEntry:
     )
     adapter = StoreAdapter(results)
     adapter.cache = cache
-    dr = driver.Builder().with_modules(module.module).with_adapters(cache, adapter).build()
+    # CpgRunSpans first: a failing node is reported by cpg, not by Hamilton's logs on stderr.
+    adapters_in_order = (CpgRunSpans(), cache, adapter)
+    dr = driver.Builder().with_modules(module.module).with_adapters(*adapters_in_order).build()
     adapters = dr.adapter
     assert isinstance(adapters, LifecycleAdapterSet)
     executor = PlanGraphExecutor(adapters)
