@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import msgspec
-from rich.console import Console
 
-from cpg_core.cli_build import (
-    _KINDS,
-    _MODES,
-    executor_config,
-    print_table,
-    query_store,
-    run_build,
-    status_table,
-)
-from cpg_core.project import Project, ProjectError, load_project
+if TYPE_CHECKING:
+    from cpg_core.project import Project
 
 _FORMATS = ("text", "json", "dot", "mermaid", "node-link")
+# The values of `ExecutionMode` and `ExecutorKind` (cpg_core.execute.config), spelled out so that
+# defining the options does not import the executor (Hamilton); tests/test_cli_startup.py pins
+# that they stay equal.
+MODES = ("serial", "parallel", "remote")
+KINDS = ("threads", "processes", "ray", "dask")
 
 
 def _resolve_project(project: Path | None, views: tuple[Path, ...], no_cpg: bool) -> Project:
     """--project, else --views, else a cpg.toml / pyproject [tool.cpg] here, else the built-in CPG."""
+    from cpg_core.project import Project, ProjectError, load_project
+
     if project is not None:
         return load_project(project)
     if views:
@@ -85,6 +82,7 @@ def plan_command(
 ) -> None:
     """Compile the views and print the schedule and every problem (exit 1 when there are any)."""
     from cpg_core.plan.compiler import CompileError, compile_plan
+    from cpg_core.project import ProjectError
 
     try:
         compiled = compile_plan(
@@ -107,6 +105,10 @@ def plan_command(
 
 def render_plan(compiled: object, fmt: str) -> str:
     """The plan in one of the output formats."""
+    import json
+
+    import msgspec
+
     from cpg_core.artifacts.envelope import wrap
     from cpg_core.artifacts.from_plan import (
         schedule_artifact,
@@ -141,6 +143,7 @@ def views_command(
 ) -> None:
     """List the views with their dependencies, fingerprints and admission."""
     from cpg_core.plan.compiler import compile_plan
+    from cpg_core.project import ProjectError
 
     try:
         compiled = compile_plan(_resolve_project(project, views, no_cpg), cache=not no_cache)
@@ -183,8 +186,8 @@ def schemas_command(write_dir: Path | None) -> None:
 @click.argument("repo", required=False, type=click.Path(path_type=Path, file_okay=False))
 @project_options
 @click.option("--store", type=click.Path(path_type=Path), help="store folder (default: project's)")
-@click.option("--mode", type=click.Choice(_MODES), default="serial", show_default=True)
-@click.option("--executor", "kind", type=click.Choice(_KINDS), help="threads|processes|ray|dask")
+@click.option("--mode", type=click.Choice(MODES), default="serial", show_default=True)
+@click.option("--executor", "kind", type=click.Choice(KINDS), help="threads|processes|ray|dask")
 @click.option("--max-tasks", type=int, help="tasks at once in parallel/remote mode (default 2)")
 @click.option("--remote-threshold", type=float, help="remote mode: planned seconds to go remote")
 @click.option(
@@ -218,6 +221,9 @@ def build_command(
     Exit 0 on success, 1 when a view fails (its name, error and what was kept are printed),
     2 when the build cannot start (bad project, store busy).
     """
+    from cpg_core.cli_build import executor_config, run_build
+    from cpg_core.project import ProjectError
+
     config = executor_config(mode, kind, max_tasks, remote_threshold, memory_limit_mb)
     try:
         resolved = _resolve_project(project, views, no_cpg)
@@ -245,6 +251,8 @@ def build_command(
 @click.option("--limit", type=int, default=50, show_default=True, help="rows shown as a table")
 def query_command(sql: str, store: Path, fmt: str, limit: int) -> None:
     """Run a read-only SQL query over the stored tables (latest versions)."""
+    from cpg_core.cli_store import print_table, query_store
+
     if not store.is_dir():
         raise click.ClickException(f"no store at {store}: run `cpg build` first or pass --store")
     try:
@@ -262,6 +270,10 @@ def status_command(store: Path) -> None:
     """Where to look after a build: the stored tables, and how to query them or open the UI."""
     if not store.is_dir():
         raise click.ClickException(f"no store at {store}: run a build first")
+    from rich.console import Console
+
+    from cpg_core.cli_store import status_table
+
     console = Console()
     console.print(status_table(store))
     console.print(

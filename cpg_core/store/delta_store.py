@@ -22,7 +22,6 @@ from typing import Any, Final
 
 import msgspec
 import pyarrow as pa
-import pyarrow.dataset as pads
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFoundError
@@ -159,9 +158,16 @@ class DeltaStore:
         """The rows of `name` at `version` (default: the latest)."""
         return self._open(name, version, reserved=True).to_pyarrow_table()
 
-    def dataset(self, name: str, version: int | None = None) -> pads.Dataset:
-        """A lazy Arrow dataset over `name` (scans read only the files and columns they need)."""
-        return self._open(name, version, reserved=True).to_pyarrow_dataset()
+    def table(self, name: str, version: int | None = None) -> DeltaTable:
+        """The Delta table `name` at `version` (default: the latest), for engines that scan it.
+
+        DataFusion scans it natively (`SessionContext.register_table(name, store.table(name))`,
+        deltalake's table provider): the scan runs in Rust and never calls back into Python.
+        An Arrow dataset (`to_pyarrow_dataset`) reads through a Python file system on Arrow's
+        and DataFusion's threads instead, and threads still winding a scan down when the
+        interpreter exits crash the process (docs/cli.md, "Why cpg query never aborts").
+        """
+        return self._open(name, version, reserved=True)
 
     def info(self, name: str, version: int | None = None) -> StoredVersion | None:
         """What is stored for `name` (at `version`), from the Delta log only; None if absent."""

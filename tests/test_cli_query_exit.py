@@ -1,0 +1,31 @@
+"""`cpg query` exits cleanly every time: no abort, crash or hang after printing its result.
+
+Before the fix about 1 call in 30-70 aborted at interpreter exit (exit 134, "terminate called
+without an active exception"); on this store, made to expose the race (a table of many files and
+a LIMIT that stops its scan early), the old registration failed about 1 run in 4 — so the CI
+slice below would catch it with near certainty. The full count runs with
+
+    CPG_QUERY_EXIT_RUNS=400 .venv/bin/python -m pytest -q tests/test_cli_query_exit.py
+
+and `benchmarks/query_exit_stress.py --compare-datasets` shows the old way failing beside it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from benchmarks.query_exit_stress import QUERIES, make_store, run_many
+
+RUNS = int(os.environ.get("CPG_QUERY_EXIT_RUNS", "40"))
+
+
+@pytest.mark.slow
+def test_many_cpg_query_processes_all_exit_zero_with_their_rows(tmp_path: Path) -> None:
+    assert 2 * len(QUERIES) <= RUNS  # every query (they rotate) runs at least twice
+    store = make_store(tmp_path / "store")
+    outcomes = run_many(store, RUNS, jobs=2)
+    # every run: exit 0 and exactly its expected rows; no abort, crash, hang or wrong output
+    assert dict(outcomes) == {(0, ""): RUNS}
