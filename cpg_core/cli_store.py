@@ -7,9 +7,11 @@ tests/test_cli_startup.py).
 
 from __future__ import annotations
 
+import importlib.abc
+import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import msgspec
 from rich.console import Console
@@ -21,27 +23,75 @@ from cpg_core.store.runs import load_state
 if TYPE_CHECKING:
     import pyarrow as pa
 
+SHALLOW_CHARS: Final = 500  # see depth_problem
+_WORD: Final = re.compile(r"[a-z_][a-z0-9_]*")  # a stored table's name (NAME_PATTERN) as a word
+
+
+class _PandasHidden(importlib.abc.MetaPathFinder):
+    """Answers `import pandas` with ModuleNotFoundError (pyarrow takes that as "no pandas")."""
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname == "pandas":
+            raise ModuleNotFoundError("hidden while DataFusion is imported", name=fullname)
+
+
+def import_datafusion_without_pandas() -> None:
+    """Import DataFusion without letting it pull in pandas, which `cpg query` never uses.
+
+    At import, `datafusion.functions.spark` builds a literal with `pa.scalar`, and pyarrow's
+    scalar constructor probes for pandas objects by importing pandas (~0.3 s, half of the
+    command's start-up). Hidden during that import only, pyarrow records "no pandas" for its
+    probes; a later explicit use (`to_pandas()`) still imports it. Pinned by
+    tests/test_cli_startup.py, including that DataFusion still needs this.
+    """
+    if "datafusion" in sys.modules or "pandas" in sys.modules:
+        return
+    finder = _PandasHidden()
+    sys.meta_path.insert(0, finder)
+    try:
+        import datafusion  # noqa: F401 - imported here, with pandas hidden, for the callers
+    finally:
+        sys.meta_path.remove(finder)
+
 
 def query_store(store: Path, sql: str) -> pa.Table:
-    """Run one read-only SQL query over every table in the store (latest versions).
+    """Run one read-only SQL query over the stored tables it names (latest versions).
 
     Tables are registered through deltalake's DataFusion table provider, so the whole scan runs
     in Rust: a scan of an Arrow dataset called back into Python from native threads that could
-    still be running at interpreter exit and abort the process (docs/cli.md).
+    still be running at interpreter exit and abort the process (docs/cli.md). Only the tables
+    whose names occur in the text are opened (a superset of those the query reads), so the cost
+    does not grow with the store.
     """
+    too_deep = depth_problem(sql)
+    if too_deep is not None:  # DataFusion's planner would overflow its stack (SIGSEGV)
+        raise ValueError(too_deep)
+    import_datafusion_without_pandas()
     from datafusion import SessionContext
 
     from cpg_core.plan.engine_check import READ_ONLY
-    from cpg_core.plan.sql_parse import depth_error
 
-    too_deep = depth_error(sql)
-    if too_deep is not None:  # DataFusion's planner would overflow its stack (SIGSEGV)
-        raise ValueError(too_deep)
     delta = DeltaStore(store)
+    words = set(_WORD.findall(sql.lower()))
     ctx = SessionContext()
     for name in delta.names():
-        ctx.register_table(name, delta.table(name))
+        if name in words:
+            ctx.register_table(name, delta.table(name))
     return ctx.sql_with_options(sql, READ_ONLY).to_arrow_table()
+
+
+def depth_problem(sql: str) -> str | None:
+    """`sql_parse.depth_error`, without loading sqlglot for text too short to nest too deep.
+
+    Every level of nesting takes at least one character (`(`, `~`, `-`...), so text of at most
+    `SHALLOW_CHARS` characters stays far below `sql_parse.MAX_DEPTH` (pinned by
+    tests/test_cli_startup.py); sqlglot is ~0.07 s of start-up.
+    """
+    if len(sql) <= SHALLOW_CHARS:
+        return None
+    from cpg_core.plan.sql_parse import depth_error
+
+    return depth_error(sql)
 
 
 def print_table(table: pa.Table, fmt: str, limit: int) -> None:

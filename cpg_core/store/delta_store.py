@@ -339,8 +339,12 @@ def _data_commit(path: Path, version: int) -> dict[str, Any]:
 
 
 def _size(table: DeltaTable) -> tuple[int, int]:
-    """(rows, Parquet bytes) of the table's current files, from its add actions."""
-    actions = pa.table(table.get_add_actions())
+    """(rows, Parquet bytes) of the table's current files, from its add actions.
+
+    Read as deltalake returns them (an arro3 table): `pa.table` over it would import pandas
+    (pyarrow probes for a DataFrame first), ~0.3 s of `cpg status`'s start-up.
+    """
+    actions = table.get_add_actions()
     rows = sum(v or 0 for v in actions.column("num_records").to_pylist())
     size = sum(v or 0 for v in actions.column("size_bytes").to_pylist())
     return int(rows), int(size)
