@@ -32,11 +32,11 @@ import dagster as dg
 from dagster.components import DefsStateConfig, DefsStateConfigArgs, ResolvedDefsStateConfig
 from pydantic import BaseModel
 
-from cpg_core.execute.config import ExecutorConfig, config_from, setting, setting_fields
 from cpg_core.gc_pause import paused_gc
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.plan_file import PlanFileError, read_plan_file, views_digest, write_plan
 from cpg_core.project import Project, open_project
+from cpg_core.settings import ExecutorConfig, config_from, setting, setting_fields
 from cpg_dagster.translator import CpgTranslator
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ KeyPrefix = Annotated[
 
 @dataclass
 class CpgExecution(dg.Resolvable):
-    """How builds run: the build settings of `cpg_core.execute.config.ExecutorConfig` (defaults
+    """How builds run: the build settings of `cpg_core.settings.ExecutorConfig` (defaults
     from there; a test checks this block offers exactly those settings)."""
 
     mode: Literal["serial", "parallel", "remote"] = setting("mode").default

@@ -1,7 +1,7 @@
 """The product code keeps its shape: short functions, imports that point down the layers.
 
 Layers of `cpg_core`, lowest first (a package may import its own layer and those below):
-problems, gc_pause → store → views, extract → project → plan → artifacts → checks → execute → pipeline →
+problems, gc_pause → store → views, extract → project, settings → plan → artifacts → checks → execute → pipeline →
 CLI. `cpg_dagster` sits on top of all of them and `cpg_core` never imports it.
 """
 
@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "views": 2,
     "extract": 2,
     "project": 3,
+    "settings": 3,
     "plan": 4,
     "artifacts": 5,
     "checks": 6,
@@ -29,6 +30,7 @@ LAYERS: dict[str, int] = {
     "cli": 9,
     "cli_build": 9,
     "cli_test": 9,
+    "cli_store": 9,
 }
 
 

@@ -29,8 +29,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from cpg_core.execute.codegen import GeneratedModule, load_module
-from cpg_core.execute.config import ExecutorKind
 from cpg_core.execute.versions import data_version, remember
+from cpg_core.settings import ExecutorKind
 
 
 class ExtraNotInstalledError(RuntimeError):

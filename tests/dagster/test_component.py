@@ -20,12 +20,12 @@ import yaml
 from dagster.components.core.component_tree import ComponentTree
 from dagster.components.testing import DefsFolderSandbox, create_defs_folder_sandbox
 
-from cpg_core.execute.config import ExecutorConfigError
 from cpg_core.plan import compile_plan
 from cpg_core.plan.plan_file import (
     read_plan_file,
 )
 from cpg_core.project import load_project
+from cpg_core.settings import ExecutorConfigError
 from cpg_dagster.component import CpgComponent, CpgComponentStateError, CpgExecution
 from cpg_dagster.resource import CpgResource
 from tests.dagster.projects import write_user_project

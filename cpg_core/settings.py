@@ -1,4 +1,6 @@
-"""Execution modes and executor configuration: the typed public API of how a build runs.
+"""Build settings: execution modes and the executor configuration, the typed public API of how a
+build runs. A light module (no Hamilton, DataFusion or deltalake): the CLI defines its options from
+it without importing the executor.
 
 Why typed: the system this replaces took loose dicts, so a typo ran serially without a word.
 `ExecutorConfig` validates itself on construction and is hashable and msgpack/JSON-encodable.
@@ -17,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from cpg_core.store.delta_store import DEFAULT_LOCK_TIMEOUT_S
+from cpg_core.store.lock import DEFAULT_LOCK_TIMEOUT_S
 
 ExecutorKind = Literal["threads", "processes", "ray", "dask"]
 
