@@ -163,8 +163,8 @@ def test_tests_that_cannot_run_are_errors_never_passes(tmp_path: Path) -> None:
     assert errors == {
         "orders_v.not_null_order_id": drift,
         "orders_v.not_null_status": drift,
-        "unbuilt.not_null_order_id": f"not evaluated: table 'unbuilt' is not in the store {store} "
-        "(run `cpg build`)",
+        "unbuilt.not_null_order_id": f"not evaluated: table 'unbuilt' is not in the store {store}: "
+        "build it first (`cpg build --select unbuilt`, or materialize it in Dagster)",
         "broken.not_null_order_id": "not evaluated: view broken is not admitted (1 problem(s))",
         "void_orders": drift,
         "no_negative": drift,
