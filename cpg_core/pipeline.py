@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,7 @@ def build_project(
     store_evidence: Sequence[str] = (),
     on_event: OnEvent | None = None,
     lock_owner: str | None = None,
+    tests: Collection[str] | None = None,
 ) -> ProjectRun:
     """Build `project` (or the `select`ed views) into `store` (default: the project's store).
 
@@ -113,6 +114,9 @@ def build_project(
     extracting the repository (they must have been built before). `store_evidence` names
     evidence tables to extract and store even when no selected view reads them. The store lock
     is held from extraction to the commit (`lock_owner` is what a waiting build is told).
+    `tests`: the data tests to run, by id (None: every test of the views it builds; empty:
+    none) — each right after the tables it reads are computed; an error-severity failure
+    stops the views downstream of the view it checks (`RunManifest.blocked`).
 
     Raises `BuildError` naming the failing view; outputs written before it stay in the store.
     """
@@ -136,6 +140,7 @@ def build_project(
         config=config,
         scope=scope.storing(stored),
         on_event=emit,
+        tests=tests,
     )
     # One build at a time per store, extraction included: a second build waits (or fails with
     # "store is busy") before extracting, instead of repeating the extraction and then failing.

@@ -270,15 +270,54 @@ def singular_test(test: SingularTest) -> PlannedTest:
     )
 
 
+def _persisted_order(plan: ExecutionPlan) -> list[str]:
+    """Persisted views in schedule order, then those that are not admitted, by name."""
+    admitted = [n for n in plan.schedule.order if plan.tasks[n].view.persisted]
+    rest = sorted(n for n, t in plan.tasks.items() if not t.admitted and t.view.persisted)
+    return [*admitted, *rest]
+
+
+def check_view(plan: ExecutionPlan, test: PlannedTest) -> str | None:
+    """The view `test` is a check of: its own view, or for a singular test the last persisted
+    view it reads in plan order — the one whose build completes its inputs, so a failure can
+    stop that view's readers without waiting for anything built after it (None: it reads no
+    persisted view)."""
+    if test.view is not None:
+        return test.view
+    reads = set(test.reads)
+    return next((n for n in reversed(_persisted_order(plan)) if n in reads), None)
+
+
+def upstream_views(plan: ExecutionPlan, name: str) -> set[str]:
+    """Every view `name` reads, directly or through other views (inline ones included)."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        for upstream in plan.tasks[todo.pop()].inputs:
+            if upstream in plan.tasks and upstream not in seen:
+                seen.add(upstream)
+                todo.append(upstream)
+    return seen
+
+
+def gates_readers(plan: ExecutionPlan, test: PlannedTest) -> bool:
+    """Does `test` failing stop the views that read the view it checks (`check_view`)? When
+    its severity is error and every view it reads is that view or upstream of it: a test that
+    read a view built later could wait for a reader of its own view, which waits for it."""
+    view = check_view(plan, test)
+    if test.severity != "error" or view is None:
+        return False
+    upstream = upstream_views(plan, view) | {view}
+    return all(name in upstream for name in test.reads if name in plan.tasks)
+
+
 def planned_tests(plan: ExecutionPlan) -> tuple[PlannedTest, ...]:
     """Every test of the plan: views' tests in schedule order (then views that are not
     admitted, by name), then singular tests by name."""
     nodes = node_views(plan)
     edges = set(edge_views(plan)) if nodes else set()
-    admitted = [n for n in plan.schedule.order if plan.tasks[n].view.persisted]
-    rest = sorted(n for n, t in plan.tasks.items() if not t.admitted and t.view.persisted)
     out: list[PlannedTest] = []
-    for name in [*admitted, *rest]:
+    for name in _persisted_order(plan):
         out += view_tests(plan, name, nodes[0] if name in edges else None)
     out += [singular_test(t) for t in sorted(plan.singular_tests, key=lambda t: t.name)]
     return tuple(out)

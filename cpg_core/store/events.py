@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final, Literal
 
 import msgspec
 import pyarrow as pa
@@ -94,6 +94,40 @@ class InputStored(_Payload, frozen=True, kw_only=True, tag="input_stored"):
     written: bool = False
 
 
+class TaskBlocked(_Payload, frozen=True, kw_only=True, tag="task_blocked"):
+    """A view of the run was not run: an error-severity data test of a view it reads (or of
+    a view upstream of that) did not pass. It is not stored, and neither are its readers."""
+
+    task: str
+    blocked_by: tuple[str, ...]  # ids of the tests that did not pass
+    reason: str
+
+
+class DataTestFinish(_Payload, frozen=True, kw_only=True, tag="data_test_finish"):
+    """A data test of the run was decided. `task` is the view it is a check of (a singular
+    test: the last view it reads in plan order); the other fields are its result, field for
+    field `cpg_core.artifacts.contracts.DataTestResult` (a test pins that they agree: this
+    layer sits below the artifacts)."""
+
+    task: str | None
+    id: str
+    name: str
+    view: str | None
+    kind: str
+    severity: Literal["error", "warn"]
+    status: Literal["passed", "failed", "error"]
+    failing_rows: int | None
+    sample: tuple[dict[str, Any], ...] = ()
+    message: str | None = None
+    details: dict[str, Any] = {}
+    reads: dict[str, str] = {}
+    definition_hash: str
+    duration_s: float
+    cached: bool = False
+    path: str | None = None
+    line: int | None = None
+
+
 class RunError(_Payload, frozen=True, kw_only=True, tag="run_error"):
     duration_s: float
     error: str
@@ -101,7 +135,16 @@ class RunError(_Payload, frozen=True, kw_only=True, tag="run_error"):
 
 
 EventPayload = (
-    RunStart | TaskStart | TaskFinish | TaskError | CacheHit | InputStored | RunFinish | RunError
+    RunStart
+    | TaskStart
+    | TaskFinish
+    | TaskError
+    | TaskBlocked
+    | CacheHit
+    | InputStored
+    | DataTestFinish
+    | RunFinish
+    | RunError
 )
 
 _encoder: Final = msgspec.msgpack.Encoder()

@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 
 import msgspec
 import pyarrow as pa
 import pytest
 
+from cpg_core.artifacts.contracts import DataTestResult
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.errors import InvalidNameError
 from cpg_core.store.events import (
     EVENTS_SCHEMA,
     EVENTS_TABLE,
     CacheHit,
+    DataTestFinish,
     EventLog,
     RunFinish,
     RunStart,
+    TaskBlocked,
     TaskError,
     TaskFinish,
     TaskStart,
     decode_payload,
+    encode_payload,
+    event_name,
     read_events,
 )
+from tests.golden import check_golden
 
 
 def test_events_append_in_one_commit_per_flush_and_decode(store: DeltaStore) -> None:
@@ -94,3 +101,56 @@ def test_events_table_is_reserved(store: DeltaStore) -> None:
     with EventLog(store, "r", "s") as log:
         log.emit(RunStart(mode="serial", tasks=0))
     assert store.names() == []  # not a dataset
+
+
+# -- the data test payloads: goldens (msgpack as stored, JSON as read) ----------------------------
+
+BLOCKED_EVENT = TaskBlocked(
+    task="revenue",
+    blocked_by=("orders.keys_unique",),
+    reason="not run: data test(s) upstream did not pass: orders.keys_unique",
+)
+TEST_EVENT = DataTestFinish(
+    task="orders",
+    id="orders.keys_unique",
+    name="keys_unique",
+    view="orders",
+    kind="unique",
+    severity="error",
+    status="failed",
+    failing_rows=1,
+    sample=({"order_id": 7, "occurrences": 2},),
+    message="1 key value(s) repeat",
+    details={"rows": 4, "distinct_keys": 3, "duplicate_keys": 1, "duplicate_rows": 2},
+    reads={"orders": "d" * 64},
+    definition_hash="h" * 64,
+    duration_s=0.004,
+    path="views/orders.sql",
+    line=2,
+)
+
+
+def test_data_test_payloads_match_their_goldens() -> None:
+    for name, payload in (("task_blocked", BLOCKED_EVENT), ("data_test_finish", TEST_EVENT)):
+        encoded = encode_payload(payload)
+        check_golden(f"store/{name}.msgpack.hex", encoded.hex() + "\n")
+        pretty = json.dumps(msgspec.to_builtins(payload), indent=2, sort_keys=True) + "\n"
+        check_golden(f"store/{name}.json", pretty)
+        assert decode_payload(encoded) == payload
+        assert event_name(payload) == name
+
+
+def _fields(struct: type[msgspec.Struct]) -> dict[str, msgspec.inspect.Type]:
+    info = msgspec.inspect.type_info(struct)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return {f.name: f.type for f in info.fields}
+
+
+def test_a_data_test_event_carries_every_field_of_a_result() -> None:
+    """`DataTestFinish` mirrors `DataTestResult` (the store layer cannot import it): the same
+    fields with the same types, plus `task` (the view it is a check of)."""
+    result_fields, event_fields = _fields(DataTestResult), _fields(DataTestFinish)
+    assert event_fields.pop("task") == msgspec.inspect.UnionType(
+        (msgspec.inspect.StrType(), msgspec.inspect.NoneType())
+    )
+    assert event_fields == result_fields
