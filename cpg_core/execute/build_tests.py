@@ -120,11 +120,11 @@ class BuildTests:
                 self.stopped = self.stopped or f"the data tests failed: {error}"
                 self._decided.notify_all()
             return
+        for result in results:  # reported before a reader it blocks is
+            self.emit(finish_event(result, self.check_of[result.id]))
         with self._decided:
             self.results.update((r.id, r) for r in results)
             self._decided.notify_all()
-        for result in results:
-            self.emit(finish_event(result, self.check_of[result.id]))
 
     def blocked_by(self, upstream: Iterable[str]) -> tuple[str, ...]:
         """The gating tests of the `upstream` views that did not pass, once all are decided

@@ -27,11 +27,6 @@ class InOrder(Generic[T]):
     def __contains__(self, name: str) -> bool:
         return name in self._position
 
-    def passed(self, name: str) -> bool:
-        """Has `name` been released or skipped (or is it not in the order at all)?"""
-        position = self._position.get(name)
-        return position is None or position < self._next
-
     def add(self, name: str, item: T) -> list[T]:
         """Hold `item` of `name`; return what can be released now, in order."""
         if name not in self._position:

@@ -64,6 +64,7 @@ class OrderedEvents:
         self._target = target
         self._lock = threading.Lock()
         self._tests: list[DataTestFinish] = []
+        self._done: set[str] = set()  # tables whose event was forwarded, or that have none
 
     def __call__(self, event: EventPayload) -> None:
         with self._lock:
@@ -78,21 +79,29 @@ class OrderedEvents:
                 self._forward([event])
 
     def _forward(self, ready: Sequence[EventPayload]) -> None:
+        self._release_tests()
         for item in ready:
             self._target(item)
-        if self._tests:
-            held = []
-            for test in self._tests:
-                tables = [test.task, *test.reads] if test.task is not None else [*test.reads]
-                if all(self._order.passed(name) for name in tables):
-                    self._target(test)
-                else:
-                    held.append(test)
-            self._tests = held
+            if isinstance(item, InputStored | TaskFinish | TaskBlocked):
+                self._done.add(item.task)
+                self._release_tests()
+
+    def _release_tests(self) -> None:
+        """Forward the held test events whose tables have all been forwarded (or are not in
+        the order: read from the store, sources)."""
+        held = []
+        for test in self._tests:
+            tables = [test.task, *test.reads] if test.task is not None else [*test.reads]
+            if all(name in self._done or name not in self._order for name in tables):
+                self._target(test)
+            else:
+                held.append(test)
+        self._tests = held
 
     def skip(self, names: Sequence[str]) -> None:
         """Tables of the order that will report nothing (read from the store, not written)."""
         with self._lock:
+            self._done.update(names)
             self._forward(self._order.skip(names))
 
     def flush(self) -> None:
