@@ -72,6 +72,7 @@ class PlannedTest(msgspec.Struct, frozen=True, kw_only=True):
     description: str
     columns: tuple[str, ...] = ()
     predicate: str | None = None  # row-wise kinds: a failing row's condition (see data_tests)
+    references: str | None = None  # relationships: the column of `reads[-1]` values must be in
     nodes: str | None = None
     path: str | None = None
     line: int | None = None
@@ -162,6 +163,7 @@ def declared_test(
             description=_describe(test),
             columns=test.columns,
             predicate=failure_predicate(test),
+            references=test.to_column if test.kind == "relationships" else None,
             path=path,
             line=test.line or None,
             blocked=blocked,
