@@ -4,8 +4,10 @@ A run asks cpg to build the selected assets (`cpg_core.pipeline.BuildStream`; un
 upstream is read from the store) and translates what the build streams: one `MaterializeResult`
 per table as it is stored, in dependency order (cpg holds back a view that finished early —
 unchanged, no write to wait for — until everything it reads is reported, as Dagster requires),
-each view's check results right after it, and the `plan` asset last (it carries the run
-manifest ID).
+each check result as the build decides it (the core evaluates the tests right after the tables
+they read are computed: nothing is evaluated here), and the `plan` asset last (it carries the
+run manifest ID). Selected checks of views the run does not build (a check-only run: the
+Checks tab's Execute) are evaluated by the core against the stored tables.
 """
 
 import hashlib
@@ -15,27 +17,30 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pyarrow as pa
 from dagster import AssetExecutionContext
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from cpg_core.artifacts.envelope import artifact_id
+from cpg_core.checks.run import run_tests
+from cpg_core.execute.build_tests import result_of_event
 from cpg_core.execute.errors import BuildError
 from cpg_core.pipeline import BuildEvent, BuildStream
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.project import Project
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.errors import StoreBusyError
-from cpg_core.store.events import InputStored, RunStart, TaskFinish
+from cpg_core.store.events import DataTestFinish, InputStored, RunStart, TaskBlocked, TaskFinish
 from cpg_dagster.plan_asset import plan_materialization, plan_spec
 from cpg_dagster.repository import repo_version
 from cpg_dagster.resource import CpgResource
 from cpg_dagster.specs import (
+    ADMITTED,
     PlannedCheck,
     asset_names,
     check_result,
+    check_result_of,
     check_specs,
     evaluate_admitted,
-    evaluate_check,
     planned_checks,
 )
 from cpg_dagster.translator import CpgTranslator, asset_kind
@@ -148,7 +153,6 @@ class _SelectionRun:
     selected_checks: set[tuple[dg.AssetKey, str]]
     context: dg.AssetExecutionContext
     finished: set[str] = field(default_factory=set)
-    tables: dict[str, pa.Table] = field(default_factory=dict)
     manifest_id: str | None = None
     manifest: Any = None
     run_id: str | None = None
@@ -161,12 +165,23 @@ class _SelectionRun:
         evidence = sorted(n for n in self.selected if asset_kind(plan, n) == "evidence")
         checks = [c for c in planned_checks(plan, self.translator) if self._wanted(c)]
         for check in checks:  # invalid views: their admitted check fails, nothing runs
-            if check.view in views and not plan.tasks[check.view].admitted:
+            if check.test is None and check.view in views and not plan.tasks[check.view].admitted:
                 yield check_result(self.translator, check, evaluate_admitted(plan, check.view))
-        if not admitted and not evidence:
-            return
+        built = set(admitted)
+        streamed = [c for c in checks if c.view in built]
+        later = [c for c in checks if c.view not in built and c.test is not None]
         project = self.cpg.load_project()
         self.store = DeltaStore(project.store)
+        if admitted or evidence:
+            yield from self._build(project, admitted, evidence, streamed)
+        if later:  # checks of views this run does not build: evaluated against the store
+            yield from self._stored_checks(project.store, later)
+
+    def _build(
+        self, project: Project, admitted: list[str], evidence: list[str], checks: list[PlannedCheck]
+    ) -> Iterator[Any]:
+        """Build the selection; each table's result, then the checks the build decided."""
+        plan = self.plan
         if evidence and project.repo is not None:  # the version these evidence tables come from
             self.context.log_event(
                 dg.AssetObservation(
@@ -174,7 +189,7 @@ class _SelectionRun:
                     tags={DATA_VERSION_TAG: repo_version(project.repo)},
                 )
             )
-        pending = [c for c in checks if plan.tasks[c.view].admitted]
+        pending = {_key(c): c for c in checks}
         stream = BuildStream(
             project,
             plan=plan,
@@ -184,6 +199,7 @@ class _SelectionRun:
             refresh_evidence=bool(evidence),
             store_evidence=evidence,
             lock_owner=f"dagster run {self.context.run.run_id}",
+            tests=[c.test.id for c in checks if c.test is not None],
         )
         try:
             for event in stream:
@@ -191,7 +207,7 @@ class _SelectionRun:
         except Exception as error:
             raise _failure(error) from error
         finally:
-            for check in pending:  # views not reported (failed run): checks not evaluated
+            for check in pending.values():  # views not reported (failed run): not evaluated
                 self.context.log.warning(f"check {check.name} of {check.view} not evaluated")
         assert stream.result is not None
         manifest = stream.result.result.manifest
@@ -202,27 +218,44 @@ class _SelectionRun:
             f"{len(stream.result.result.cache_hits)} from cache, manifest {self.manifest_id[:12]}"
         )
 
-    def _results(self, event: BuildEvent, pending: list[PlannedCheck]) -> Iterator[Any]:
-        """What one build event means in Dagster: a table's result, then the checks it completes."""
+    def _results(self, event: BuildEvent, pending: dict[str, PlannedCheck]) -> Iterator[Any]:
+        """What one build event means in Dagster: a table's result and its `admitted` check,
+        a test's check result (the core decided it), a blocked view's warning."""
         if isinstance(event, RunStart):
             self.run_id = event.run_id
-        if not isinstance(event, InputStored | TaskFinish) or event.task not in self.selected:
+        if isinstance(event, DataTestFinish):
+            check = pending.pop(event.id, None)
+            if check is not None:
+                yield check_result_of(self.translator, check, result_of_event(event))
+            return
+        if not isinstance(event, InputStored | TaskFinish | TaskBlocked):
+            return
+        if event.task not in self.selected:
             return
         self.finished.add(event.task)
         if isinstance(event, InputStored):
             yield self._evidence_result(event)
             return
-        yield self._view_result(event)
-        for check in [c for c in pending if c.view in self.finished and self._reads_ready(c)]:
-            pending.remove(check)
-            yield self._check_result(check)
+        if isinstance(event, TaskBlocked):
+            self.context.log.warning(f"{event.task} was not materialized: {event.reason}")
+        else:
+            yield self._view_result(event)
+        admitted = pending.pop(f"{event.task}/{ADMITTED}", None)
+        if admitted is not None:
+            yield check_result(self.translator, admitted, evaluate_admitted(self.plan, event.task))
+
+    def _stored_checks(self, store: Path, checks: list[PlannedCheck]) -> Iterator[Any]:
+        """Checks run on their own (no asset of theirs built here): the core evaluates each
+        against the stored tables, with the result cache; a table not built yet is a failed
+        check saying what to build."""
+        tests = {c.test.id: c for c in checks if c.test is not None}
+        report = run_tests(self.plan, store=store, select=list(tests))
+        for result in report.results:
+            if result.id in tests:
+                yield check_result_of(self.translator, tests[result.id], result)
 
     def _wanted(self, check: PlannedCheck) -> bool:
         return (self.translator.get_asset_key(check.view), check.name) in self.selected_checks
-
-    def _reads_ready(self, check: PlannedCheck) -> bool:
-        """Every table the check reads is reported in this run or not part of it (stored)."""
-        return all(t in self.finished or t not in self.selected for t in check.reads)
 
     def _uri(self, name: str) -> str:
         assert self.store is not None
@@ -266,15 +299,10 @@ class _SelectionRun:
             metadata=metadata,
         )
 
-    def _read(self, name: str) -> pa.Table:
-        assert self.store is not None
-        if name not in self.tables:
-            self.tables[name] = self.store.read(name)
-        return self.tables[name]
 
-    def _check_result(self, check: PlannedCheck) -> dg.AssetCheckResult:
-        outcome = evaluate_check(self.plan, check, self._read)
-        return check_result(self.translator, check, outcome)
+def _key(check: PlannedCheck) -> str:
+    """A check by the id of its test (what a build's events name), or `<view>/admitted`."""
+    return check.test.id if check.test is not None else f"{check.view}/{ADMITTED}"
 
 
 def _failure(error: Exception) -> dg.Failure:

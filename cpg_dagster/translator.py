@@ -32,6 +32,7 @@ import dagster as dg
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
 from cpg_core.plan.hashing import schema_hash
 from cpg_core.plan.inline import folded_inputs, folded_lineage, schedule_positions
+from cpg_core.plan.planned_tests import blocking_tests
 from cpg_core.views.loader import package_root
 
 AssetKind = Literal["view", "evidence", "source"]
@@ -408,8 +409,9 @@ class CpgTranslator:
         return out
 
     def get_check_blocking(self, plan: ExecutionPlan, name: str, check: str) -> bool:
-        """Whether a failing check blocks downstream: only `admitted` does by default."""
-        return check == "admitted"
+        """Whether a failing check blocks downstream: `admitted`, and the data tests whose
+        failure stops the view's readers in a build (`blocking_tests`: error severity)."""
+        return check == "admitted" or check in blocking_tests(plan, name)
 
     # -- composed ------------------------------------------------------------------------------
 

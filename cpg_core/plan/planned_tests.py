@@ -313,6 +313,26 @@ def gates_readers(plan: ExecutionPlan, test: PlannedTest) -> bool:
     return all(name in upstream for name in test.reads if name in plan.tasks)
 
 
+_BLOCKING: list[tuple[ExecutionPlan, dict[str, frozenset[str]]]] = []  # the latest plans
+
+
+def blocking_tests(plan: ExecutionPlan, view: str) -> frozenset[str]:
+    """The names of the tests checked on `view` whose failure stops its readers in a build
+    (`gates_readers`). Computed once per plan object (a Dagster definition asks per check;
+    the plan signature does not cover tests, so the plan itself is the key)."""
+    for known, found in _BLOCKING:
+        if known is plan:
+            return found.get(view, frozenset())
+    names: dict[str, set[str]] = {}
+    for test in planned_tests(plan):
+        checked = check_view(plan, test)
+        if checked is not None and gates_readers(plan, test):
+            names.setdefault(checked, set()).add(test.name)
+    found = {v: frozenset(n) for v, n in names.items()}
+    _BLOCKING[:] = [*_BLOCKING[-3:], (plan, found)]
+    return found.get(view, frozenset())
+
+
 def planned_tests(plan: ExecutionPlan) -> tuple[PlannedTest, ...]:
     """Every test of the plan: views' tests in schedule order (then views that are not
     admitted, by name), then singular tests by name."""
