@@ -168,3 +168,48 @@ def test_store_flag_compiles_against_that_store_and_cleans_dead_writers_temps(
     again = _cpg("build", str(FIXTURE_REPO), "--store", str(store), cwd=cwd)
     assert again.returncode == 0, again.stderr
     assert module.is_file() and not stale.exists()
+
+
+TESTED_VIEWS = {
+    "checked": (
+        "-- @test accepted_values: status in ('new', 'paid')\n"
+        "select order_id, customer_id, amount, status from orders\n"
+    ),
+    "after_checked": "select order_id from checked\n",
+    "big": "-- @test expression: amount >= 5 ; severity: warn\nselect order_id, amount from orders\n",
+    "after_big": "select order_id from big\n",
+}
+
+
+def test_build_prints_failing_tests_blocks_downstream_and_exits_one(tmp_path: Path) -> None:
+    write_project(tmp_path, TESTED_VIEWS)
+    built = _cpg("build", cwd=tmp_path)
+    assert built.returncode == 1, built.stderr
+    err = built.stderr
+    assert "FAIL  checked.accepted_values_status [accepted_values, severity error]" in err
+    assert '{"order_id":4,"customer_id":30,"amount":9.0,"status":"void"}' in err
+    assert "WARN  big.expression [expression, severity warn]  views/big.sql:1" in err
+    assert "⊘ after_checked: not run: data test(s) upstream did not pass: " in err
+    assert "data tests: 2 test(s): 0 passed, 1 failed, 1 warned, 0 error(s)" in err
+    assert "1 view(s) blocked, not built: after_checked" in err
+    as_json = _cpg("build", "--json", cwd=tmp_path)  # again: every result from the cache
+    assert as_json.returncode == 1
+    manifest = json.loads(as_json.stdout)
+    assert manifest["blocked"] == [
+        {"view": "after_checked", "blocked_by": ["checked.accepted_values_status"]}
+    ]
+    assert manifest["data_tests"]["counts"]["cached"] == 2
+    assert "FAIL  checked.accepted_values_status" in as_json.stderr  # still reported
+
+
+def test_build_with_warnings_only_exits_zero_and_no_tests_runs_none(tmp_path: Path) -> None:
+    write_project(tmp_path, {k: v for k, v in TESTED_VIEWS.items() if "checked" not in k})
+    built = _cpg("build", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert "WARN  big.expression" in built.stderr
+    write_project(tmp_path, TESTED_VIEWS)
+    untested = _cpg("build", "--no-tests", "--json", cwd=tmp_path)
+    assert untested.returncode == 0, untested.stderr
+    manifest = json.loads(untested.stdout)
+    assert manifest["data_tests"] is None and manifest["blocked"] == []
+    assert "after_checked" in [o["name"] for o in manifest["outputs"]]
