@@ -164,10 +164,10 @@ class _SelectionRun:
         admitted = sorted(v for v in views if plan.tasks[v].admitted)
         evidence = sorted(n for n in self.selected if asset_kind(plan, n) == "evidence")
         checks = [c for c in planned_checks(plan, self.translator) if self._wanted(c)]
-        for check in checks:  # invalid views: their admitted check fails, nothing runs
-            if check.test is None and check.view in views and not plan.tasks[check.view].admitted:
-                yield check_result(self.translator, check, evaluate_admitted(plan, check.view))
         built = set(admitted)
+        for check in checks:  # `admitted` of a view not built here (invalid, or not selected)
+            if check.test is None and check.view not in built:
+                yield check_result(self.translator, check, evaluate_admitted(plan, check.view))
         streamed = [c for c in checks if c.view in built]
         later = [c for c in checks if c.view not in built and c.test is not None]
         project = self.cpg.load_project()
