@@ -14,13 +14,14 @@ tests/checks/test_properties.py pins that both ways agree.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
 
 from cpg_core.checks.outcome import Outcome
-from cpg_core.checks.tables import TableInput
+from cpg_core.checks.tables import NativeTable, TableInput
 from cpg_core.plan.data_tests import row_count_holds
 from cpg_core.plan.planned_tests import PlannedTest
 
@@ -37,12 +38,21 @@ def _exact(kind: pa.DataType) -> bool:
     )
 
 
+def _call(name: str, *args: Any, **options: Any) -> Any:
+    """`pyarrow.compute` by name (its kernels are generated at import, invisible to pyright)."""
+    return pc.call_function(name, list(args), **options)
+
+
 def passes_in_arrow(test: PlannedTest, tables: Mapping[str, TableInput]) -> Outcome | None:
     """The outcome of `test` when Arrow shows it passes; None when a query must decide."""
-    if test.blocked is not None or not all(isinstance(tables.get(n), pa.Table) for n in test.reads):
+    held = [tables.get(n) for n in test.reads]
+    if test.blocked is not None or not held:
         return None
-    table = tables[test.reads[0]]
-    assert isinstance(table, pa.Table)
+    table, target = held[0], held[-1]
+    if table is None or isinstance(table, NativeTable):
+        return None
+    if target is None or isinstance(target, NativeTable):
+        return None
     if any(c not in table.column_names for c in test.columns):
         return None  # the query reports the missing column
     if test.kind == "not_null":
@@ -51,11 +61,7 @@ def passes_in_arrow(test: PlannedTest, tables: Mapping[str, TableInput]) -> Outc
         return Outcome(0) if row_count_holds(test.predicate, table.num_rows) else None
     if test.kind == "unique" and len(test.columns) == 1:
         return _unique(table.column(test.columns[0]), table.num_rows)
-    if test.kind == "relationships" and test.references is not None:
-        target = tables[test.reads[-1]]
-        assert isinstance(target, pa.Table)
-        if test.references not in target.column_names:
-            return None
+    if test.kind == "relationships" and test.references in target.column_names:
         return _contained(table.column(test.columns[0]), target.column(test.references))
     return None
 
@@ -64,20 +70,21 @@ def _unique(column: pa.ChunkedArray, rows: int) -> Outcome | None:
     """No key value repeats (and at most one row has no key: NULL keys group together)."""
     if not _exact(column.type):
         return None
-    distinct = pc.count_distinct(column, mode="only_valid").as_py()
+    options = pc.CountOptions(mode="only_valid")
+    distinct = _call("count_distinct", column, options=options).as_py()
     if distinct != rows - column.null_count or column.null_count > 1:
         return None
-    return Outcome(
-        0, (), {"rows": rows, "distinct_keys": rows, "duplicate_keys": 0, "duplicate_rows": 0}
-    )
+    details = {"rows": rows, "distinct_keys": rows, "duplicate_keys": 0, "duplicate_rows": 0}
+    return Outcome(0, (), details)
 
 
 def _contained(child: pa.ChunkedArray, parent: pa.ChunkedArray) -> Outcome | None:
     """Every non-null value of `child` is a value of `parent`."""
     if child.type != parent.type or not _exact(child.type):
         return None
-    values = pc.drop_null(child)
+    values = _call("drop_null", child)
     if not len(values):
         return Outcome(0)
-    found = pc.is_in(values, value_set=pc.unique(parent))
-    return Outcome(0) if pc.all(found).as_py() else None
+    options = pc.SetLookupOptions(value_set=_call("unique", parent))
+    found = _call("is_in", values, options=options)
+    return Outcome(0) if _call("all", found).as_py() else None

@@ -125,7 +125,8 @@ def test_user_project_checks(user_plan: ExecutionPlan) -> None:
     # the description is the problem itself: file:line:col, code and message
     problem = user_plan.tasks["broken"].problems[0]
     assert outcome.description == problem.format()
-    assert "views/broken.sql:" in (outcome.description or "") and "nope" in outcome.description
+    assert outcome.description is not None
+    assert "views/broken.sql:" in outcome.description and "nope" in outcome.description
     after = evaluate_admitted(user_plan, "after_broken")
     assert not after.passed and after.metadata["codes"] == "upstream_invalid"
     ok = evaluate_admitted(user_plan, "customer_totals")
