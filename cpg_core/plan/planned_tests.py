@@ -309,8 +309,9 @@ def gates_readers(plan: ExecutionPlan, test: PlannedTest) -> bool:
     view = check_view(plan, test)
     if test.severity != "error" or view is None:
         return False
-    upstream = upstream_views(plan, view) | {view}
-    return all(name in upstream for name in test.reads if name in plan.tasks)
+    inputs = plan.tasks[view].inputs
+    others = {n for n in test.reads if n in plan.tasks and n != view and n not in inputs}
+    return not others or others <= upstream_views(plan, view)
 
 
 _BLOCKING: list[tuple[ExecutionPlan, dict[str, frozenset[str]]]] = []  # the latest plans
