@@ -29,6 +29,7 @@ import msgspec
 import pyarrow as pa
 
 from cpg_core.artifacts.contracts import DataTestReport, DataTestResult
+from cpg_core.checks.evaluate import Limits
 from cpg_core.checks.session import DataTestSession, build_tests
 from cpg_core.execute.versions import data_version
 from cpg_core.plan.execution_plan import ExecutionPlan
@@ -49,7 +50,8 @@ def result_of_event(event: DataTestFinish) -> DataTestResult:
 
 
 class BuildTests:
-    """The tests of the views a build stores (`select`: only these test ids)."""
+    """The tests of the views a build stores (`select`: only these test ids; `limits`: what
+    each test's query may use, the build's memory share of one task)."""
 
     def __init__(
         self,
@@ -58,6 +60,7 @@ class BuildTests:
         root: Path,
         emit: Callable[[EventPayload], object],
         select: Collection[str] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         tests = build_tests(plan, views)
         if select is not None:
@@ -68,6 +71,7 @@ class BuildTests:
         self.tests = tests
         self.root = root
         self.emit = emit
+        self.limits = limits
         self.check_of = {t.id: check_view(plan, t) for t in tests}
         built = set(views)
         self.gates: dict[str, list[str]] = {}
@@ -89,7 +93,9 @@ class BuildTests:
         tables the run holds that it does not build (inputs, views read from the store)."""
         if not self.tests:
             return
-        self._session = DataTestSession(self.plan, self.views, store=self.root, tests=self.tests)
+        self._session = DataTestSession(
+            self.plan, self.views, store=self.root, tests=self.tests, limits=self.limits
+        )
         for name, table in tables.items():
             if name in self._reads and name not in self.views:
                 self._session.provide(name, table, data_version(table))

@@ -26,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from cpg_core.artifacts.contracts import CacheLineage
+from cpg_core.checks.evaluate import Limits
 from cpg_core.execute.build_tests import BuildTests
 from cpg_core.execute.in_order import InOrder
 from cpg_core.execute.pools import RemotePool
@@ -291,7 +292,14 @@ def prepare_run(
         run_id=run_id,
         events=events,
         ordered=ordered,
-        tests=BuildTests(plan, scope.views, store.root, events.emit, tests),
+        tests=BuildTests(
+            plan,
+            scope.views,
+            store.root,
+            events.emit,
+            tests,
+            limits=Limits(memory_limit_bytes=config.task_memory_bytes()),
+        ),
         started=time.perf_counter(),
         ranks=priority_ranks(scope.pruned.schedule),
         costs={v: plan.costs[v].seconds for v in scope.views},

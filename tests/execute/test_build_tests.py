@@ -198,6 +198,38 @@ def test_builds_without_tests_run_none(tmp_path: Path) -> None:
     assert only.result.manifest.blocked == ()
 
 
+def test_a_test_over_the_builds_memory_limit_is_an_error_naming_it(tmp_path: Path) -> None:
+    """A build's tests get its memory share: a failing relationships test (an anti join: its
+    hash table cannot spill) over 300,000 ids under 1 MiB is an error naming the test, never a
+    crash and never a pass; the views themselves (scans) are built."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    views = {
+        "items": "-- @test relationships: id -> parents.id\nselect id from ids\n",
+        "parents": "select id + 1 as id from ids\n",  # id 0 has no parent: the test fails
+    }
+    toml = write_project(tmp_path, views, extra_toml='[sources.ids]\npath = "data/ids.parquet"\n')
+    ids = pa.table({"id": pa.array(range(300_000), pa.int64())})
+    pq.write_table(ids, tmp_path / "data" / "ids.parquet")
+    project = load_project(toml)
+    limited = ExecutorConfig(memory_limit_mb=1)
+    run, _ = _build(project, limited)
+    report = run.result.manifest.data_tests
+    assert report is not None
+    [result] = report.results
+    assert (result.id, result.status, result.failing_rows) == (
+        "items.relationships_id_parents",
+        "error",
+        None,
+    )
+    assert result.message is not None
+    assert result.message.startswith("needs more than its memory limit of 1 MiB")
+    assert {o.name for o in run.result.manifest.outputs} == set(views)
+    unlimited = build_project(project, plan=run.plan, config=SERIAL)  # the error is not cached
+    assert _statuses(unlimited) == {"items.relationships_id_parents": "failed"}
+
+
 def test_a_failing_view_never_leaves_a_reader_waiting_for_a_gate(tmp_path: Path) -> None:
     views = {
         **VIEWS,
