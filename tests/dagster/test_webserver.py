@@ -25,7 +25,7 @@ from cpg_core.project import Project
 from cpg_core.store.delta_store import DeltaStore
 from cpg_dagster.definitions import JOB_NAME, cpg_definitions
 from cpg_dagster.translator import CpgTranslator, asset_kind
-from tests.dagster.webserver import Built
+from tests.dagster.webserver import Built, metadata_of
 from tests.paths import FIXTURE_REPO
 
 pytest_plugins = ["tests.dagster.webserver"]
@@ -153,3 +153,23 @@ def test_a_subset_run_materializes_only_the_selected_asset(built: Built) -> None
     assert latest.metadata["cpg.fingerprint"] == previous.metadata["cpg.fingerprint"]
     assert previous.metadata["cpg.cache_hit"] is False
     assert latest.metadata["cpg.cache_hit"] is True  # same SQL, same inputs: from the cache
+
+
+def test_a_check_run_alone_evaluates_it_against_the_store_and_builds_nothing(
+    built: Built,
+) -> None:
+    """The Checks tab's Execute: a run selecting one check and no asset reports a result
+    evaluated against the stored table (no longer a silent success) and materializes nothing."""
+    server = built.server
+    before = server.asset_nodes()
+    run_id = server.launch_checks([("cpg_nodes", "keys_unique")])
+    server.wait_for_run(run_id)
+
+    [latest, *_] = server.check_executions("cpg_nodes", "keys_unique")
+    assert (latest["runId"], latest["status"]) == (run_id, "SUCCEEDED")
+    evaluation = latest["evaluation"]
+    assert evaluation is not None and evaluation["success"] is True
+    metadata = metadata_of(evaluation["metadataEntries"])
+    assert metadata["failing_rows"] == 0 and metadata["test"] == "cpg_nodes.keys_unique"
+    after = server.asset_nodes()
+    assert {k for k in after if after[k].latest_run != before[k].latest_run} == set()

@@ -124,6 +124,29 @@ ASSET_NODES_QUERY = """
 }
 """
 
+LAUNCH_CHECKS = """
+mutation LaunchChecks($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on Error { message }
+  }
+}
+"""
+
+CHECK_EXECUTIONS_QUERY = (
+    """
+query CheckExecutions($key: AssetKeyInput!, $name: String!) {
+  assetCheckExecutions(assetKey: $key, checkName: $name, limit: 5) {
+    runId
+    status
+    evaluation { success description metadataEntries { ...Entry } }
+  }
+}
+"""
+    + METADATA_FRAGMENT
+)
+
 LOCATIONS_QUERY = """
 {
   workspaceOrError {
@@ -334,6 +357,29 @@ class DagsterDev:
             tags=dict(tags or {}),
             asset_selection=[a.split("/") for a in assets] if assets is not None else None,
         )
+
+    def launch_checks(self, checks: Sequence[tuple[str, str]]) -> str:
+        """Submit a run of only these checks (`(asset key, check name)`) and no asset, as the
+        Checks tab's Execute does."""
+        selector = {
+            "repositoryLocationName": LOCATION,
+            "repositoryName": REPOSITORY,
+            "pipelineName": JOB,
+            "assetSelection": [],
+            "assetCheckSelection": [
+                {"assetKey": {"path": key.split("/")}, "name": name} for key, name in checks
+            ],
+        }
+        params = {"selector": selector, "runConfigData": {}}
+        launched = self.graphql(LAUNCH_CHECKS, {"params": params})["launchRun"]
+        if launched["__typename"] != "LaunchRunSuccess":
+            raise self._fail(f"launching checks {checks}: {launched}")
+        return launched["run"]["runId"]
+
+    def check_executions(self, key: str, name: str) -> list[dict[str, Any]]:
+        """The check's latest executions, newest first (run id, status, evaluation)."""
+        variables = {"key": {"path": key.split("/")}, "name": name}
+        return self.graphql(CHECK_EXECUTIONS_QUERY, variables)["assetCheckExecutions"]
 
     def wait_for_run(self, run_id: str, timeout_s: float = 300.0) -> str:
         """Poll until the run ends; its final status (the errors of a failed run are raised)."""
