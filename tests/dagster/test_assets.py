@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +18,7 @@ from cpg_core.project import Project, load_project
 from cpg_core.store.delta_store import DeltaStore
 from cpg_dagster.definitions import cpg_definitions
 from cpg_dagster.resource import CpgResource
+from tests.dagster.projects import materialize_defs
 from tests.paths import FIXTURE_REPO, copy_fixture_repo
 from tests.plan.projects import write_project
 
@@ -33,19 +33,6 @@ VIEWS = {
 def _defs(toml: Path) -> tuple[dg.Definitions, Project]:
     project = load_project(toml)
     return cpg_definitions(compile_plan(project, cache=False), project=project), project
-
-
-def _materialize(
-    defs: dg.Definitions, instance: dg.DagsterInstance, selection: Sequence[str] | None = None
-) -> dg.ExecuteInJobResult:
-    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition | dg.SourceAsset)]
-    return dg.materialize(
-        assets,
-        instance=instance,
-        resources=defs.resources,
-        selection=selection,
-        raise_on_error=False,
-    )
 
 
 def _keys(result: dg.ExecuteInJobResult) -> list[str]:
@@ -77,7 +64,7 @@ def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
     defs, project = _defs(write_project(tmp_path, VIEWS))
     plan = compile_plan(project, cache=False)  # as loaded: before any measured duration
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance)
+        result = materialize_defs(defs, instance)
         assert result.success
         keys = _keys(result)
         assert keys[-1] == "cpg/plan"
@@ -113,7 +100,7 @@ def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
         assert checks[("b", "admitted")] and checks[("b", "keys_unique")]
 
         before = {n: store.info(n) for n in ("a", "other")}
-        subset = _materialize(defs, instance, ["c"])
+        subset = materialize_defs(defs, instance, ["c"])
         assert subset.success
         assert _keys(subset) == ["c"]  # only the selection; a and b read from the store
         assert {n: store.info(n) for n in ("a", "other")} == before
@@ -122,7 +109,7 @@ def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
 def test_subset_with_nothing_stored_upstream_fails_naming_the_view(tmp_path: Path) -> None:
     defs, _ = _defs(write_project(tmp_path, VIEWS))
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance, ["c"])
+        result = materialize_defs(defs, instance, ["c"])
         assert not result.success
         failure = result.get_step_failure_events()[0]
         assert "'b' is read by the selection but is not in the store" in str(
@@ -134,7 +121,7 @@ def test_invalid_view_fails_its_check_and_valid_branches_materialize(tmp_path: P
     views = {**VIEWS, "bad": "select nope from a", "after_bad": "select * from bad"}
     defs, _ = _defs(write_project(tmp_path, views))
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance)
+        result = materialize_defs(defs, instance)
         # the failed blocking checks fail the step (Dagster raises after it), once everything
         # valid was materialized
         assert not result.success
@@ -160,7 +147,7 @@ def test_a_failing_view_fails_the_run_and_keeps_what_finished(tmp_path: Path) ->
     }
     defs, project = _defs(write_project(tmp_path, views))
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance)
+        result = materialize_defs(defs, instance)
         assert not result.success
         assert "a" in _keys(result)  # upstream finished and was reported before the failure
         message = str(result.get_step_failure_events()[0].step_failure_data.error)
@@ -172,7 +159,7 @@ def test_staleness_follows_code_versions_and_data_versions(tmp_path: Path) -> No
     toml = write_project(tmp_path, VIEWS)
     defs, _ = _defs(toml)
     with dg.instance_for_test() as instance:
-        assert _materialize(defs, instance).success
+        assert materialize_defs(defs, instance).success
         assert {_status(defs, instance, n) for n in ("a", "b", "c")} == {StaleStatus.FRESH}
 
         # a semantic edit whose output is the same: b is stale by code version, c is not
@@ -186,7 +173,7 @@ def test_staleness_follows_code_versions_and_data_versions(tmp_path: Path) -> No
         assert _status(defs, instance, "b") == StaleStatus.STALE
         assert _status(defs, instance, "a") == StaleStatus.FRESH
         assert _status(defs, instance, "c") == StaleStatus.FRESH
-        assert _materialize(defs, instance, ["b"]).success
+        assert materialize_defs(defs, instance, ["b"]).success
         assert _status(defs, instance, "b") == StaleStatus.FRESH
         assert _status(defs, instance, "c") == StaleStatus.FRESH  # same data version
 
@@ -197,7 +184,7 @@ def test_staleness_follows_code_versions_and_data_versions(tmp_path: Path) -> No
             encoding="utf-8",
         )
         defs, _ = _defs(toml)
-        assert _materialize(defs, instance, ["b"]).success
+        assert materialize_defs(defs, instance, ["b"]).success
         assert _status(defs, instance, "b") == StaleStatus.FRESH
         assert _status(defs, instance, "c") == StaleStatus.STALE
 
@@ -209,7 +196,7 @@ def test_cpg_of_a_repository_with_evidence_assets_and_checks(tmp_path: Path) -> 
     )
     defs = cpg_definitions(compile_plan(project, cache=False), project=project)
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance)
+        result = materialize_defs(defs, instance)
         assert result.success
         keys = _keys(result)
         assert {"files", "defs", "cpg_nodes", "cpg_edges", "cpg/plan"} <= set(keys)
@@ -238,12 +225,12 @@ def test_evidence_alone_then_a_view_reading_stored_evidence(tmp_path: Path) -> N
     )
     defs = cpg_definitions(compile_plan(project, cache=False), project=project)
     with dg.instance_for_test() as instance:
-        evidence = _materialize(defs, instance, ["files", "defs"])
+        evidence = materialize_defs(defs, instance, ["files", "defs"])
         assert evidence.success
         assert sorted(_keys(evidence)) == ["defs", "files"]
         store = DeltaStore(project.store)
         assert store.info("files") is not None and store.info("refs") is None
-        view = _materialize(defs, instance, ["idx_modules"])  # reads files (stored)
+        view = materialize_defs(defs, instance, ["idx_modules"])  # reads files (stored)
         assert view.success, view.get_step_failure_events()
         assert _keys(view) == ["idx_modules"]
 
@@ -298,7 +285,7 @@ def test_memory_limit_on_the_resource_fails_the_view_that_cannot_fit(tmp_path: P
     assert resource.executor_config().memory_limit_mb == 1
     defs = cpg_definitions(compile_plan(project, cache=False), project=project, resource=resource)
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance)
+        result = materialize_defs(defs, instance)
         assert not result.success
         message = str(result.get_step_failure_events()[0].step_failure_data.error)
         assert "view 'wide' failed" in message and "memory limit of 1 MiB" in message

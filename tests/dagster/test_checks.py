@@ -14,6 +14,7 @@ from cpg_core.plan import compile_plan
 from cpg_core.project import Project, load_project
 from cpg_core.store.delta_store import DeltaStore
 from cpg_dagster.definitions import cpg_definitions
+from tests.dagster.projects import materialize_defs
 from tests.plan.projects import write_project
 
 CHECKED = (
@@ -48,21 +49,6 @@ def _project(root: Path, views: dict[str, str] = VIEWS) -> Project:
 
 def _defs(project: Project) -> dg.Definitions:
     return cpg_definitions(compile_plan(project, cache=False), project=project)
-
-
-def _run(
-    defs: dg.Definitions,
-    instance: dg.DagsterInstance,
-    selection: dg.AssetSelection | None = None,
-) -> dg.ExecuteInJobResult:
-    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition | dg.SourceAsset)]
-    return dg.materialize(
-        assets,
-        instance=instance,
-        resources=defs.resources,
-        selection=selection,
-        raise_on_error=False,
-    )
 
 
 def _checks(result: dg.ExecuteInJobResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
@@ -106,7 +92,7 @@ def test_materialize_reports_the_builds_results_and_blocks_downstream(tmp_path: 
     project = _project(tmp_path)
     defs = _defs(project)
     with dg.instance_for_test() as instance:
-        result = _run(defs, instance)
+        result = materialize_defs(defs, instance)
         assert not result.success  # a blocking check failed with ERROR severity
         failure = result.get_step_failure_events()[0].step_failure_data.error
         assert failure is not None and "blocking asset check" in failure.message
@@ -143,8 +129,8 @@ def test_materialize_reports_the_builds_results_and_blocks_downstream(tmp_path: 
 def test_a_warm_rerun_reports_cached_results_and_a_fix_heals(tmp_path: Path) -> None:
     project = _project(tmp_path)
     with dg.instance_for_test() as instance:
-        _run(_defs(project), instance)
-        again = _run(_defs(project), instance)  # nothing changed
+        materialize_defs(_defs(project), instance)
+        again = materialize_defs(_defs(project), instance)  # nothing changed
         checks = _checks(again)
         failed = checks[("checked", "accepted_values_status")]
         assert not failed.passed and failed.metadata["cached"] == dg.BoolMetadataValue(True)
@@ -152,7 +138,7 @@ def test_a_warm_rerun_reports_cached_results_and_a_fix_heals(tmp_path: Path) -> 
         (tmp_path / "views" / "checked.sql").write_text(
             CHECKED.replace("('new', 'paid')", "('new', 'paid', 'void')")
         )
-        fixed = _run(_defs(load_project(tmp_path / "cpg.toml")), instance)
+        fixed = materialize_defs(_defs(load_project(tmp_path / "cpg.toml")), instance)
         assert fixed.success
         assert _checks(fixed)[("checked", "accepted_values_status")].passed
         assert "after_checked" in _materialized(fixed)
@@ -164,15 +150,15 @@ def test_a_check_only_run_evaluates_against_the_store(tmp_path: Path) -> None:
     key = dg.AssetCheckKey(dg.AssetKey("paid"), "keys_unique")
     failing = dg.AssetCheckKey(dg.AssetKey("checked"), "accepted_values_status")
     with dg.instance_for_test() as instance:
-        before = _run(defs, instance, dg.AssetSelection.checks(key))
+        before = materialize_defs(defs, instance, dg.AssetSelection.checks(key))
         assert _materialized(before) == set()
         missing = _checks(before)[("paid", "keys_unique")]
         assert not missing.passed  # never a silent success
         assert missing.description is not None
         assert "table 'paid' is not in the store" in missing.description
         assert "cpg build --select paid" in missing.description
-        _run(defs, instance)
-        alone = _run(defs, instance, dg.AssetSelection.checks(key, failing))
+        materialize_defs(defs, instance)
+        alone = materialize_defs(defs, instance, dg.AssetSelection.checks(key, failing))
         assert _materialized(alone) == set()
         checks = _checks(alone)
         assert set(checks) == {("paid", "keys_unique"), ("checked", "accepted_values_status")}
@@ -188,7 +174,7 @@ def test_a_failed_admitted_check_describes_the_problem(tmp_path: Path) -> None:
     plan = compile_plan(project, cache=False)
     key = dg.AssetCheckKey(dg.AssetKey("broken"), "admitted")
     with dg.instance_for_test() as instance:
-        result = _run(defs, instance, dg.AssetSelection.checks(key))
+        result = materialize_defs(defs, instance, dg.AssetSelection.checks(key))
         check = _checks(result)[("broken", "admitted")]
         assert not check.passed
         assert check.description == plan.tasks["broken"].problems[0].format()
