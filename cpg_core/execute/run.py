@@ -168,6 +168,7 @@ class Run:
                     executor=self.record.executor_of.get(name),
                     cache_hit=hit,
                     delta_version=stored.version,
+                    written=written,
                 )
             )
 
