@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 from dagster import AssetExecutionContext
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
+from dagster._core.definitions.data_version import DATA_VERSION_TAG, get_input_data_version_tag
 
 from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.execute.errors import BuildError
@@ -26,8 +26,9 @@ from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.errors import StoreBusyError
 from cpg_core.store.events import InputStored, RunStart, TaskFinish
+from cpg_dagster.markdown import seconds
 from cpg_dagster.plan_asset import plan_materialization, plan_spec
-from cpg_dagster.repository import repo_version
+from cpg_dagster.repository import RepositoryUnavailableError, observed_version
 from cpg_dagster.resource import CpgResource
 from cpg_dagster.specs import (
     PlannedCheck,
@@ -38,9 +39,10 @@ from cpg_dagster.specs import (
     evaluate_check,
     planned_checks,
 )
-from cpg_dagster.translator import CpgTranslator, asset_kind
+from cpg_dagster.translator import CpgTranslator, asset_kind, table_uri
 
 DEFAULT_NAME = "cpg_build"
+RUN_ID_TAG = "cpg/run_id"  # on the Dagster run: the id of the cpg run it made
 
 
 def materializable_specs(plan: ExecutionPlan, translator: CpgTranslator) -> list[dg.AssetSpec]:
@@ -74,7 +76,10 @@ def repository_source(translator: CpgTranslator) -> dg.SourceAsset:
         root = cpg.load_project().repo
         if root is None:
             raise dg.Failure("the cpg resource names no repository (set `repo`)")
-        return dg.DataVersion(repo_version(root))
+        try:
+            return dg.DataVersion(observed_version(root))
+        except RepositoryUnavailableError as error:
+            raise dg.Failure(description=f"cannot observe the repository: {error}") from None
 
     return repository
 
@@ -116,7 +121,9 @@ def cpg_multi_asset(
         run = _SelectionRun(plan, translator, cpg, selected, checks, context)
         yield from run.execute()
         if wants_plan:
-            yield plan_materialization(plan, translator, run.manifest_id, run.manifest)
+            yield plan_materialization(
+                plan, translator, run.manifest_id, run.manifest, run.measured
+            )
 
     return cpg_build
 
@@ -153,6 +160,8 @@ class _SelectionRun:
     manifest: Any = None
     run_id: str | None = None
     store: DeltaStore | None = None
+    repo_version: str | None = None  # of the repository the evidence is extracted from
+    measured: dict[str, TaskFinish] = field(default_factory=dict)  # this run's view events
 
     def execute(self) -> Iterator[Any]:
         plan = self.plan
@@ -168,10 +177,14 @@ class _SelectionRun:
         project = self.cpg.load_project()
         self.store = DeltaStore(project.store)
         if evidence and project.repo is not None:  # the version these evidence tables come from
+            try:
+                self.repo_version = observed_version(project.repo)
+            except RepositoryUnavailableError as error:
+                raise dg.Failure(description=f"cpg build did not start: {error}") from None
             self.context.log_event(
                 dg.AssetObservation(
                     asset_key=self.translator.get_repo_asset_key(),
-                    tags={DATA_VERSION_TAG: repo_version(project.repo)},
+                    tags={DATA_VERSION_TAG: self.repo_version},
                 )
             )
         pending = [c for c in checks if plan.tasks[c.view].admitted]
@@ -206,6 +219,7 @@ class _SelectionRun:
         """What one build event means in Dagster: a table's result, then the checks it completes."""
         if isinstance(event, RunStart):
             self.run_id = event.run_id
+            self._link_runs()
         if not isinstance(event, InputStored | TaskFinish) or event.task not in self.selected:
             return
         self.finished.add(event.task)
@@ -217,6 +231,14 @@ class _SelectionRun:
             pending.remove(check)
             yield self._check_result(check)
 
+    def _link_runs(self) -> None:
+        """cpg's run id on the Dagster run (a tag: filter runs by it), and both in the log."""
+        if self.run_id is None:
+            return
+        dagster_run = self.context.run.run_id
+        self.context.instance.add_run_tags(dagster_run, {RUN_ID_TAG: self.run_id})
+        self.context.log.info(f"cpg run {self.run_id} (dagster run {dagster_run})")
+
     def _wanted(self, check: PlannedCheck) -> bool:
         return (self.translator.get_asset_key(check.view), check.name) in self.selected_checks
 
@@ -226,40 +248,52 @@ class _SelectionRun:
 
     def _uri(self, name: str) -> str:
         assert self.store is not None
-        return str(self.store.table_path(name))
+        return table_uri(self.store.root, name)
+
+    def _common_metadata(self, event: InputStored | TaskFinish) -> dict[str, Any]:
+        """What evidence and views report alike, under the same names."""
+        metadata: dict[str, Any] = {
+            "dagster/row_count": event.rows or 0,
+            "dagster/uri": self._uri(event.task),
+            "cpg.outcome": event.outcome,
+            "cpg.written": event.written,
+            "cpg.bytes": event.bytes or 0,
+            "cpg.delta_version": event.delta_version if event.delta_version is not None else -1,
+            "cpg.plan_signature": self.plan.signature,
+        }
+        if self.run_id is not None:
+            metadata["cpg.run_id"] = self.run_id
+        return metadata
 
     def _evidence_result(self, event: InputStored) -> dg.MaterializeResult:
+        self.context.log.info(f"evidence {event.task}: {event.outcome}, {event.rows or 0:,} rows")
+        tags = {}
+        if self.repo_version is not None:  # the repository version it was extracted from
+            tags[get_input_data_version_tag(self.translator.get_repo_asset_key())] = (
+                self.repo_version
+            )
         return dg.MaterializeResult(
             asset_key=self.translator.get_asset_key(event.task),
             data_version=dg.DataVersion(event.data_version or ""),
-            metadata={
-                "dagster/row_count": event.rows or 0,
-                "cpg.bytes": event.bytes or 0,
-                "cpg.delta_version": event.delta_version if event.delta_version is not None else -1,
-                "cpg.written": event.written,
-                "cpg.plan_signature": self.plan.signature,
-                "dagster/uri": self._uri(event.task),
-            },
+            metadata=self._common_metadata(event),
+            tags=tags,
         )
 
     def _view_result(self, event: TaskFinish) -> dg.MaterializeResult:
         name = event.task
-        metadata: dict[str, Any] = {
-            "dagster/row_count": event.rows or 0,
-            "cpg.bytes": event.bytes or 0,
-            "cpg.duration_s": round(event.duration_s, 6),
-            "cpg.cache_hit": event.cache_hit,
+        self.measured[name] = event
+        self.context.log.info(
+            f"view {name}: {event.outcome}, {event.rows or 0:,} rows, {event.duration_s:.2f} s"
+        )
+        metadata = self._common_metadata(event)
+        metadata |= {
+            "cpg.duration_s": seconds(event.duration_s),
             "cpg.executor": event.executor or "main",
             "cpg.fingerprint": self.plan.tasks[name].fingerprint,
-            "cpg.plan_signature": self.plan.signature,
-            "cpg.delta_version": event.delta_version if event.delta_version is not None else -1,
-            "dagster/uri": self._uri(name),
         }
         lineage = self.translator.get_column_lineage(self.plan, name)
         if lineage is not None:  # on the materialization too, where Dagster's docs put it
             metadata["dagster/column_lineage"] = lineage
-        if self.run_id is not None:
-            metadata["cpg.run_id"] = self.run_id
         return dg.MaterializeResult(
             asset_key=self.translator.get_asset_key(name),
             data_version=dg.DataVersion(event.data_version or ""),

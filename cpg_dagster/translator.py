@@ -33,6 +33,8 @@ from cpg_core.plan.execution_plan import ExecutionPlan, Task
 from cpg_core.plan.hashing import schema_hash
 from cpg_core.plan.inline import folded_inputs, folded_lineage, schedule_positions
 from cpg_core.views.loader import package_root
+from cpg_dagster import markdown as md
+from cpg_dagster.markdown import seconds
 
 AssetKind = Literal["view", "evidence", "source"]
 
@@ -61,6 +63,31 @@ def owner_of(text: str) -> str:
     if _EMAIL.match(text) or (text.startswith("team:") and len(text) > 5):
         return text
     return f"team:{text}"
+
+
+def table_uri(store: Path, name: str) -> str:
+    """`dagster/uri` of a table in the store at `store`: its Delta folder (`DeltaStore`'s
+    layout) as a `file://` URI, one form for the definition and every materialization."""
+    return (Path(store).absolute() / "tables" / name).as_uri()
+
+
+def lineage_markdown(lineage: dg.TableColumnLineage, columns: Sequence[str] = ()) -> str:
+    """Column lineage as a table the open-source UI renders: output column → upstream
+    `asset.column`s (columns with no upstream column, e.g. constants, show `-`)."""
+    deps = lineage.deps_by_column
+    order = [*columns, *sorted(c for c in deps if c not in columns)]
+    rows = [
+        [
+            md.code(column),
+            ", ".join(
+                md.code(f"{d.asset_key.to_user_string()}.{d.column_name}")
+                for d in deps.get(column, ())
+            )
+            or "-",
+        ]
+        for column in order
+    ]
+    return md.table(["column", "from (asset.column)"], rows)
 
 
 def asset_kind(plan: ExecutionPlan, name: str) -> AssetKind:
@@ -287,11 +314,12 @@ class CpgTranslator:
         return name
 
     def get_table_uri(self, plan: ExecutionPlan, name: str) -> str:
-        """Where the table lives: the Delta table under the store, or the source's location."""
+        """Where the table lives: the Delta table under the store, or the source's location
+        (a `file://` URI, the same form a materialization reports)."""
         if asset_kind(plan, name) == "source":
             location = plan.datasets[name].location
-            return Path(location).as_uri() if location else ""
-        return (plan.project.store / "tables" / name).as_uri()
+            return Path(location).absolute().as_uri() if location else ""
+        return table_uri(plan.project.store, name)
 
     def get_column_schema(self, plan: ExecutionPlan, name: str) -> dg.TableSchema | None:
         """Columns with Arrow types, nullability and `@column` descriptions; declared `@keys` as
@@ -368,6 +396,10 @@ class CpgTranslator:
         lineage = self.get_column_lineage(plan, name)
         if lineage is not None:
             metadata["dagster/column_lineage"] = lineage
+            columns = schema.columns if schema is not None else ()
+            metadata["cpg.column_lineage"] = dg.MetadataValue.md(
+                lineage_markdown(lineage, [c.name for c in columns])
+            )
         references = self.get_code_references(plan, name)
         if references is not None:
             metadata["dagster/code_references"] = references
@@ -397,10 +429,10 @@ class CpgTranslator:
         cost = plan.costs[name]
         out |= {
             "cpg.fingerprint": task.fingerprint,
-            "cpg.cost_s": cost.seconds,
+            "cpg.cost_s": seconds(cost.seconds),
             "cpg.cost_source": cost.source,
-            "cpg.bottom_level_s": schedule.bottom_level[name],
-            "cpg.slack_s": schedule.slack[name],
+            "cpg.bottom_level_s": seconds(schedule.bottom_level[name]),
+            "cpg.slack_s": seconds(schedule.slack[name]),
             "cpg.on_critical_path": name in schedule.critical_path,
             "cpg.generation": index.generation[name],
             "cpg.order": index.position[name],

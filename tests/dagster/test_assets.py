@@ -94,7 +94,7 @@ def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
         assert info is not None and b.tags["dagster/data_version"] == info.data_version
         assert b.metadata["cpg.fingerprint"].value == plan.tasks["b"].fingerprint
         assert b.metadata["cpg.plan_signature"].value == plan.signature
-        assert b.metadata["cpg.cache_hit"].value is False
+        assert b.metadata["cpg.outcome"].value == "built"
         assert b.metadata["cpg.run_id"].value == plan_run_id(result)
         assert isinstance(b.metadata["dagster/column_lineage"], dg.TableColumnLineageMetadataValue)
         plan_event = events["cpg/plan"].materialization
