@@ -10,6 +10,7 @@ manifest ID).
 
 import hashlib
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.execute.errors import BuildError
 from cpg_core.pipeline import BuildEvent, BuildStream
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.inline import folded_inputs, schedule_positions
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.errors import StoreBusyError
 from cpg_core.store.events import InputStored, RunStart, TaskFinish
 from cpg_dagster.markdown import seconds
+from cpg_dagster.names import DEFAULT_NAMES, CpgNames
 from cpg_dagster.plan_asset import plan_materialization, plan_spec
 from cpg_dagster.repository import RepositoryUnavailableError, observed_version
 from cpg_dagster.resource import CpgResource
@@ -41,38 +44,59 @@ from cpg_dagster.specs import (
 )
 from cpg_dagster.translator import CpgTranslator, asset_kind, table_uri
 
-DEFAULT_NAME = "cpg_build"
+DEFAULT_NAME = DEFAULT_NAMES.op
 RUN_ID_TAG = "cpg/run_id"  # on the Dagster run: the id of the cpg run it made
 
 
-def materializable_specs(plan: ExecutionPlan, translator: CpgTranslator) -> list[dg.AssetSpec]:
+def selected_names(plan: ExecutionPlan, views: AbstractSet[str] | None = None) -> list[str]:
+    """`asset_names(plan)` restricted to `views` (all when None) and the input tables they read
+    (through inline views), upstream first. Unselected views they read stay dependencies: they
+    are read from the store, and Dagster shows them as external assets."""
+    names = asset_names(plan)
+    if views is None:
+        return names
+    position = schedule_positions(plan)
+    reads = {t for v in views for t in folded_inputs(plan, v, position)[1] if v in plan.tasks}
+    return [n for n in names if n in views or (n not in plan.tasks and n in reads)]
+
+
+def materializable_specs(
+    plan: ExecutionPlan, translator: CpgTranslator, views: AbstractSet[str] | None = None
+) -> list[dg.AssetSpec]:
     """Specs the multi_asset materializes: evidence tables and persisted views (not sources)."""
     return [
         translator.get_asset_spec(plan, name)
-        for name in asset_names(plan)
+        for name in selected_names(plan, views)
         if asset_kind(plan, name) != "source"
     ]
 
 
-def source_specs(plan: ExecutionPlan, translator: CpgTranslator) -> list[dg.AssetSpec]:
+def source_specs(
+    plan: ExecutionPlan, translator: CpgTranslator, views: AbstractSet[str] | None = None
+) -> list[dg.AssetSpec]:
     """External sources (Parquet/CSV/Delta files): shown in the lineage, not materialized here."""
     return [
         translator.get_asset_spec(plan, name)
-        for name in asset_names(plan)
+        for name in selected_names(plan, views)
         if asset_kind(plan, name) == "source"
     ]
 
 
-def repository_source(translator: CpgTranslator) -> dg.SourceAsset:
-    """The repository as an observable source: data version = git HEAD or a content hash."""
+def repository_source(translator: CpgTranslator, names: CpgNames = DEFAULT_NAMES) -> dg.SourceAsset:
+    """The repository as an observable source: data version = git HEAD or a content hash.
+
+    Observed on its own by the `cpg_repo_observer` sensor (`cpg_dagster.sensors`), by every run
+    that extracts it, and by hand with **Observe**."""
 
     @dg.observable_source_asset(
         key=translator.get_repo_asset_key(),
         description="The repository whose Python files are extracted into the evidence tables. "
         "Its data version is its git HEAD (clean checkout) or a hash of its Python files.",
         group_name="evidence",
+        required_resource_keys={names.resource},
     )
-    def repository(cpg: CpgResource) -> dg.DataVersion:
+    def repository(context: dg.AssetExecutionContext) -> dg.DataVersion:
+        cpg: CpgResource = getattr(context.resources, names.resource)
         root = cpg.load_project().repo
         if root is None:
             raise dg.Failure("the cpg resource names no repository (set `repo`)")
@@ -88,32 +112,37 @@ def cpg_multi_asset(
     plan: ExecutionPlan,
     *,
     translator: CpgTranslator | None = None,
-    name: str = DEFAULT_NAME,
+    names: CpgNames = DEFAULT_NAMES,
+    views: AbstractSet[str] | None = None,
     automation_condition: dg.AutomationCondition | None = None,
     partitions_def: dg.DynamicPartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
-    """One subsettable multi_asset for every evidence table, persisted view and the plan.
+    """One subsettable multi_asset for every evidence table, persisted view (of `views`, when
+    given) and the plan.
 
     With `partitions_def` (dynamic, one partition per repository path), a run builds the
     partition's repository into its own store: `<store>/repos/<sha256(path)[:16]>`.
     """
     translator = translator or CpgTranslator()
-    specs = [*materializable_specs(plan, translator), plan_spec(plan, translator)]
+    specs = [*materializable_specs(plan, translator, views), plan_spec(plan, translator)]
     if automation_condition is not None:
         specs = [s.replace_attributes(automation_condition=automation_condition) for s in specs]
     if partitions_def is not None:
         specs = [s.replace_attributes(partitions_def=partitions_def) for s in specs]
-    names = {translator.get_asset_key(n): n for n in asset_names(plan)}
+    by_key = {translator.get_asset_key(n): n for n in selected_names(plan, views)}
+    checks = [c for c in check_specs(plan, translator) if c.asset_key in by_key]
 
     @dg.multi_asset(
-        name=name,
+        name=names.op,
         specs=specs,
-        check_specs=check_specs(plan, translator),
+        check_specs=checks,
         can_subset=True,
         description=f"cpg build of plan {plan.signature[:12]}",
+        required_resource_keys={names.resource},
     )
-    def cpg_build(context: AssetExecutionContext, cpg: CpgResource) -> Iterator[Any]:
-        selected = {names[k] for k in context.selected_asset_keys if k in names}
+    def cpg_build(context: AssetExecutionContext) -> Iterator[Any]:
+        cpg: CpgResource = getattr(context.resources, names.resource)
+        selected = {by_key[k] for k in context.selected_asset_keys if k in by_key}
         wants_plan = translator.get_plan_asset_key() in context.selected_asset_keys
         checks = {(k.asset_key, k.name) for k in context.selected_asset_check_keys}
         if context.has_partition_key:  # one repository per partition, each with its own store
@@ -324,28 +353,37 @@ def _failure(error: Exception) -> dg.Failure:
     )
 
 
+def reads_evidence(plan: ExecutionPlan, views: AbstractSet[str] | None = None) -> bool:
+    """Whether a (selected) view reads evidence tables: then the repository is an asset (and
+    observed)."""
+    return any(asset_kind(plan, n) == "evidence" for n in selected_names(plan, views))
+
+
 def cpg_assets(
     plan: ExecutionPlan,
     *,
     translator: CpgTranslator | None = None,
-    name: str = DEFAULT_NAME,
+    names: CpgNames = DEFAULT_NAMES,
+    views: AbstractSet[str] | None = None,
     automation_condition: dg.AutomationCondition | None = None,
     partitions_def: dg.DynamicPartitionsDefinition | None = None,
 ) -> list[dg.AssetsDefinition | dg.SourceAsset | dg.AssetSpec]:
-    """Everything a plan contributes: the multi_asset, the repository source, external sources."""
+    """Everything a plan contributes: the multi_asset, the repository source, external sources
+    (of the selected `views` when given)."""
     translator = translator or CpgTranslator()
     out: list[dg.AssetsDefinition | dg.SourceAsset | dg.AssetSpec] = [
         cpg_multi_asset(
             plan,
             translator=translator,
-            name=name,
+            names=names,
+            views=views,
             automation_condition=automation_condition,
             partitions_def=partitions_def,
         )
     ]
-    if any(asset_kind(plan, n) == "evidence" for n in asset_names(plan)):
-        out.append(repository_source(translator))
-    out.extend(source_specs(plan, translator))
+    if reads_evidence(plan, views):
+        out.append(repository_source(translator, names))
+    out.extend(source_specs(plan, translator, views))
     return out
 
 
