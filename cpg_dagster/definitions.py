@@ -18,7 +18,7 @@ from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.project import Project
 from cpg_dagster.assets import cpg_assets, reads_evidence
 from cpg_dagster.names import DEFAULT_NAMES, CpgNames
-from cpg_dagster.resource import CpgResource
+from cpg_dagster.resource import DEFAULT_OBSERVE_INTERVAL_S, CpgResource
 from cpg_dagster.sensors import change_sensor, nightly_schedule, repository_observer
 from cpg_dagster.translator import CpgTranslator
 
@@ -51,7 +51,8 @@ def cpg_definitions(
     repository path (add them in the UI or with `instance.add_dynamic_partitions`); each
     partition builds into its own store. The schedule, the sensors and automation watch one
     repository, so they are left out of partitioned definitions. The resource's
-    `observe_interval_s` sets how often the observer looks at the repository (0: no observer).
+    `observe_interval_s` sets how often the observer and the change sensor look at the
+    repository (0: no observer; the change sensor then every 60 s).
     `views`: only these persisted views (and the tables they read) become assets (a
     component's `select`/`exclude`).
     """
@@ -94,7 +95,10 @@ def _sensors(
     views: AbstractSet[str] | None,
     automated: dg.AssetSelection | None,
 ) -> list[dg.SensorDefinition]:
-    sensors = [change_sensor(plan, translator, names=names, views=views)]
+    interval = resource.observe_interval_s or DEFAULT_OBSERVE_INTERVAL_S
+    sensors = [
+        change_sensor(plan, translator, names=names, views=views, minimum_interval_seconds=interval)
+    ]
     if resource.observe_interval_s > 0 and reads_evidence(plan, views):  # a repository
         sensors.append(
             repository_observer(translator, names=names, interval_s=resource.observe_interval_s)

@@ -47,8 +47,8 @@ class CpgResource(dg.ConfigurableResource):
         default=DEFAULT_OBSERVE_INTERVAL_S,
         ge=0,
         description="How often (seconds) the cpg_repo_observer sensor looks at the repository "
-        "and records its version when it changed, so automation sees edits; 0: no observer. "
-        "Read when the definitions load.",
+        "and records its version when it changed (so automation sees edits), and the change "
+        "sensor looks for changes; 0: no observer. Read when the definitions load.",
     )
 
     @model_validator(mode="after")

@@ -256,7 +256,10 @@ def repository_observer(
         if version == _last_observed(context.instance, key):
             return dg.SensorResult(skip_reason=f"repository unchanged ({version[:24]})")
         observation = dg.AssetObservation(asset_key=key, tags={DATA_VERSION_TAG: version})
-        return dg.SensorResult(asset_events=[observation])
+        return dg.SensorResult(  # a "skip": no run, the observation is what the tick did
+            asset_events=[observation],
+            skip_reason=f"observed a new repository version ({version[:24]}); no run launched",
+        )
 
     return cpg_repo_observer
 

@@ -26,15 +26,19 @@ from cpg_dagster.resource import CpgResource
 WRITE_DELAY_S = 0.15
 
 
-def delay_writes(monkeypatch: pytest.MonkeyPatch, seconds: float = WRITE_DELAY_S) -> None:
-    """Every real Delta write waits first: unchanged tables (no write) finish long before."""
-    write = DeltaStore.write
+def held_back(write: Any, seconds: float = WRITE_DELAY_S) -> Any:
+    """`DeltaStore.write` that waits first: unchanged tables (no write) finish long before."""
 
     def delayed(self: DeltaStore, *args: Any, **kwargs: Any) -> Any:
         time.sleep(seconds)
         return write(self, *args, **kwargs)
 
-    monkeypatch.setattr(DeltaStore, "write", delayed)
+    return delayed
+
+
+def delay_writes(monkeypatch: pytest.MonkeyPatch, seconds: float = WRITE_DELAY_S) -> None:
+    """Every real Delta write of this test waits first (`held_back`)."""
+    monkeypatch.setattr(DeltaStore, "write", held_back(DeltaStore.write, seconds))
 
 
 def materialize_all(

@@ -115,6 +115,7 @@ def test_observed_edits_make_evidence_stale_and_automation_and_sensor_agree(
         core.write_text(core.read_text("utf-8") + "\n\ndef edited():\n    return 1\n", "utf-8")
         observed = tick(defs, instance, OBSERVER_NAME)
         assert [e.asset_key for e in observed.asset_events] == [REPO]
+        assert "observed a new repository version" in str(observed.skip_message)
         assert status(defs, instance, "files") == StaleStatus.STALE
         by_automation, cursor = automation_requests(defs, instance, cursor)
         by_sensor = requested(tick(defs, instance, SENSOR_NAME))  # turned on after the edit
@@ -217,3 +218,5 @@ def test_observer_interval_and_status_come_from_the_resource(repo: Path, tmp_pat
         assert (OBSERVER_NAME in sensors) is present
         if present:
             assert sensors[OBSERVER_NAME].minimum_interval_seconds == interval
+        # the change sensor looks as often (every 60 s when there is no observer)
+        assert sensors[SENSOR_NAME].minimum_interval_seconds == (interval or 60)

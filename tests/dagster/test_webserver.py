@@ -1,4 +1,4 @@
-"""End to end through a real `dagster dev -w workspace.yaml` and its GraphQL API.
+"""End to end through a real `dg dev -w workspace.yaml` and its GraphQL API.
 
 The default code location (`cpg_dagster/defaults.py`) builds the CPG of the fixture repository
 into a store under the test's temporary folder. A run of every asset of `cpg_build_all` is
