@@ -16,6 +16,10 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
+from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._core.definitions.temporal_context import TemporalContext
+from dagster._time import get_current_datetime
 
 from cpg_core.plan import compile_plan
 from cpg_core.project import Project
@@ -53,6 +57,18 @@ def materialize_all(
         selection=selection,
         raise_on_error=False,
     )
+
+
+def stale_status(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> StaleStatus:
+    """What the UI's staleness badge of asset `name` says now."""
+    graph = defs.get_repository_def().asset_graph
+    view = AssetGraphView(
+        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
+        instance=instance,
+        asset_graph=graph,
+    )
+    resolver = CachingStaleStatusResolver(instance, graph, loading_context=view)
+    return resolver.get_status(dg.AssetKey(name))
 
 
 def versions(result: dg.ExecuteInJobResult) -> dict[str, str]:

@@ -17,13 +17,10 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
 from dagster._core.definitions.asset_daemon_cursor import AssetDaemonCursor
-from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._core.definitions.data_version import StaleStatus
 from dagster._core.definitions.observe import observe
 from dagster._core.definitions.sensor_definition import SensorExecutionData
-from dagster._core.definitions.temporal_context import TemporalContext
-from dagster._time import get_current_datetime
 
 from cpg_core.plan import compile_plan
 from cpg_core.project import load_project, open_project
@@ -31,7 +28,7 @@ from cpg_dagster.definitions import AUTOMATION_SENSOR_NAME, cpg_definitions
 from cpg_dagster.repository import repo_version
 from cpg_dagster.resource import CpgResource
 from cpg_dagster.sensors import OBSERVER_NAME, SENSOR_NAME
-from tests.dagster.rebuilds import cpg_defs, failures, materialize_all
+from tests.dagster.rebuilds import cpg_defs, failures, materialize_all, stale_status
 from tests.paths import copy_fixture_repo
 from tests.plan.projects import write_project
 
@@ -42,17 +39,6 @@ VIEWS = {
     "c": "select count(*) as n from b",
     "other": "select name from customers",
 }
-
-
-def status(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> StaleStatus:
-    graph = defs.get_repository_def().asset_graph
-    view = AssetGraphView(
-        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
-        instance=instance,
-        asset_graph=graph,
-    )
-    resolver = CachingStaleStatusResolver(instance, graph, loading_context=view)
-    return resolver.get_status(dg.AssetKey(name))
 
 
 def tick(
@@ -103,7 +89,7 @@ def test_observed_edits_make_evidence_stale_and_automation_and_sensor_agree(
         ]
         assert (files.tags or {})["dagster/input_data_version/cpg/repo"] == version
         for name in ("files", "defs", "cpg_nodes", "cpg_edges"):  # fresh after ONE run
-            assert status(defs, instance, name) == StaleStatus.FRESH, name
+            assert stale_status(defs, instance, name) == StaleStatus.FRESH, name
 
         settled = tick(defs, instance, OBSERVER_NAME)
         assert not settled.asset_events  # the run observed this version already
@@ -116,7 +102,7 @@ def test_observed_edits_make_evidence_stale_and_automation_and_sensor_agree(
         observed = tick(defs, instance, OBSERVER_NAME)
         assert [e.asset_key for e in observed.asset_events] == [REPO]
         assert "observed a new repository version" in str(observed.skip_message)
-        assert status(defs, instance, "files") == StaleStatus.STALE
+        assert stale_status(defs, instance, "files") == StaleStatus.STALE
         by_automation, cursor = automation_requests(defs, instance, cursor)
         by_sensor = requested(tick(defs, instance, SENSOR_NAME))  # turned on after the edit
         assert {"files", "defs", "cpg_nodes", "cpg_edges"} <= by_sensor
