@@ -92,8 +92,8 @@ class BuildProgress:
                 self.progress.update(task, completed=total, total=total, note=note)
             case RunStart(tasks=tasks):
                 self._task("views", tasks)
-            case InputStored(task=name, rows=rows, written=written):
-                state = "stored" if written else "unchanged"
+            case InputStored(task=name, rows=rows):
+                state = event.outcome
                 self.progress.update(
                     self._task("evidence", None), advance=1, note=f"{name} {state}"
                 )
@@ -105,7 +105,7 @@ class BuildProgress:
                     self.executed += 1
                 note = f"{self.executed} run, {self.hits} cached"
                 self.progress.update(self._task("views", None), advance=1, note=note)
-                how = "[cyan]cached[/]" if hit else f"{seconds:.2f} s"
+                how = "[cyan]cached[/]" if hit else f"{event.outcome}, {seconds:.2f} s"
                 self.console.print(f"  [green]✓[/] {view}: {rows or 0:,} rows, {how}")
             case TaskError(task=view, error=error):
                 self.console.print(f"  [red]✗ {view}[/]: {error}")

@@ -24,6 +24,7 @@ from cpg_core.execute.build import RunResult, execute_run
 from cpg_core.execute.errors import BuildError
 from cpg_core.execute.run import Run, prepare_run
 from cpg_core.execute.scope import scope_of
+from cpg_core.extract.scan import RepositoryUnavailableError, check_repository
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.project import Project, SourceSpec, with_overrides
@@ -213,6 +214,10 @@ def _gather_inputs(
                 "the project includes the CPG views but names no repository: "
                 "pass a repository (cpg build REPO) or set `repo` in the project file"
             )
+        try:
+            check_repository(project.repo)
+        except RepositoryUnavailableError as error:
+            raise PipelineError(str(error)) from error
         tables, summary = _extract(
             project.repo, project.store, workers or run.config.concurrency, emit
         )

@@ -12,13 +12,14 @@ Checks tab's Execute) are evaluated by the core against the stored tables.
 
 import hashlib
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
+from dagster._core.definitions.data_version import DATA_VERSION_TAG, get_input_data_version_tag
 
 from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.checks.run import run_tests
@@ -26,12 +27,15 @@ from cpg_core.execute.build_tests import result_of_event
 from cpg_core.execute.errors import BuildError
 from cpg_core.pipeline import BuildEvent, BuildStream
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.inline import folded_inputs, schedule_positions
 from cpg_core.project import Project
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.errors import StoreBusyError
 from cpg_core.store.events import DataTestFinish, InputStored, RunStart, TaskBlocked, TaskFinish
+from cpg_dagster.markdown import seconds
+from cpg_dagster.names import DEFAULT_NAMES, CpgNames
 from cpg_dagster.plan_asset import plan_materialization, plan_spec
-from cpg_dagster.repository import repo_version
+from cpg_dagster.repository import RepositoryUnavailableError, observed_version
 from cpg_dagster.resource import CpgResource
 from cpg_dagster.specs import (
     ADMITTED,
@@ -43,43 +47,68 @@ from cpg_dagster.specs import (
     evaluate_admitted,
     planned_checks,
 )
-from cpg_dagster.translator import CpgTranslator, asset_kind
+from cpg_dagster.translator import CpgTranslator, asset_kind, table_uri
 
-DEFAULT_NAME = "cpg_build"
+DEFAULT_NAME = DEFAULT_NAMES.op
+RUN_ID_TAG = "cpg/run_id"  # on the Dagster run: the id of the cpg run it made
 
 
-def materializable_specs(plan: ExecutionPlan, translator: CpgTranslator) -> list[dg.AssetSpec]:
+def selected_names(plan: ExecutionPlan, views: AbstractSet[str] | None = None) -> list[str]:
+    """`asset_names(plan)` restricted to `views` (all when None) and the input tables they read
+    (through inline views), upstream first. Unselected views they read stay dependencies: they
+    are read from the store, and Dagster shows them as external assets."""
+    names = asset_names(plan)
+    if views is None:
+        return names
+    position = schedule_positions(plan)
+    reads = {t for v in views for t in folded_inputs(plan, v, position)[1] if v in plan.tasks}
+    return [n for n in names if n in views or (n not in plan.tasks and n in reads)]
+
+
+def materializable_specs(
+    plan: ExecutionPlan, translator: CpgTranslator, views: AbstractSet[str] | None = None
+) -> list[dg.AssetSpec]:
     """Specs the multi_asset materializes: evidence tables and persisted views (not sources)."""
     return [
         translator.get_asset_spec(plan, name)
-        for name in asset_names(plan)
+        for name in selected_names(plan, views)
         if asset_kind(plan, name) != "source"
     ]
 
 
-def source_specs(plan: ExecutionPlan, translator: CpgTranslator) -> list[dg.AssetSpec]:
+def source_specs(
+    plan: ExecutionPlan, translator: CpgTranslator, views: AbstractSet[str] | None = None
+) -> list[dg.AssetSpec]:
     """External sources (Parquet/CSV/Delta files): shown in the lineage, not materialized here."""
     return [
         translator.get_asset_spec(plan, name)
-        for name in asset_names(plan)
+        for name in selected_names(plan, views)
         if asset_kind(plan, name) == "source"
     ]
 
 
-def repository_source(translator: CpgTranslator) -> dg.SourceAsset:
-    """The repository as an observable source: data version = git HEAD or a content hash."""
+def repository_source(translator: CpgTranslator, names: CpgNames = DEFAULT_NAMES) -> dg.SourceAsset:
+    """The repository as an observable source: data version = git HEAD or a content hash.
+
+    Observed on its own by the `cpg_repo_observer` sensor (`cpg_dagster.sensors`), by every run
+    that extracts it, and by hand with **Observe**."""
 
     @dg.observable_source_asset(
         key=translator.get_repo_asset_key(),
         description="The repository whose Python files are extracted into the evidence tables. "
         "Its data version is its git HEAD (clean checkout) or a hash of its Python files.",
         group_name="evidence",
+        required_resource_keys={names.resource},
     )
-    def repository(cpg: CpgResource) -> dg.DataVersion:
+    def repository(context: dg.AssetExecutionContext) -> dg.DataVersion:
+        cpg: CpgResource = getattr(context.resources, names.resource)
         root = cpg.load_project().repo
         if root is None:
             raise dg.Failure("the cpg resource names no repository (set `repo`)")
-        return dg.DataVersion(repo_version(root))
+        try:
+            return dg.DataVersion(observed_version(root))
+        except RepositoryUnavailableError as error:
+            raise dg.Failure(description=f"cannot observe the repository: {error}") from None
 
     return repository
 
@@ -88,32 +117,37 @@ def cpg_multi_asset(
     plan: ExecutionPlan,
     *,
     translator: CpgTranslator | None = None,
-    name: str = DEFAULT_NAME,
+    names: CpgNames = DEFAULT_NAMES,
+    views: AbstractSet[str] | None = None,
     automation_condition: dg.AutomationCondition | None = None,
     partitions_def: dg.DynamicPartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
-    """One subsettable multi_asset for every evidence table, persisted view and the plan.
+    """One subsettable multi_asset for every evidence table, persisted view (of `views`, when
+    given) and the plan.
 
     With `partitions_def` (dynamic, one partition per repository path), a run builds the
     partition's repository into its own store: `<store>/repos/<sha256(path)[:16]>`.
     """
     translator = translator or CpgTranslator()
-    specs = [*materializable_specs(plan, translator), plan_spec(plan, translator)]
+    specs = [*materializable_specs(plan, translator, views), plan_spec(plan, translator)]
     if automation_condition is not None:
         specs = [s.replace_attributes(automation_condition=automation_condition) for s in specs]
     if partitions_def is not None:
         specs = [s.replace_attributes(partitions_def=partitions_def) for s in specs]
-    names = {translator.get_asset_key(n): n for n in asset_names(plan)}
+    by_key = {translator.get_asset_key(n): n for n in selected_names(plan, views)}
+    checks = [c for c in check_specs(plan, translator) if c.asset_key in by_key]
 
     @dg.multi_asset(
-        name=name,
+        name=names.op,
         specs=specs,
-        check_specs=check_specs(plan, translator),
+        check_specs=checks,
         can_subset=True,
         description=f"cpg build of plan {plan.signature[:12]}",
+        required_resource_keys={names.resource},
     )
-    def cpg_build(context: AssetExecutionContext, cpg: CpgResource) -> Iterator[Any]:
-        selected = {names[k] for k in context.selected_asset_keys if k in names}
+    def cpg_build(context: AssetExecutionContext) -> Iterator[Any]:
+        cpg: CpgResource = getattr(context.resources, names.resource)
+        selected = {by_key[k] for k in context.selected_asset_keys if k in by_key}
         wants_plan = translator.get_plan_asset_key() in context.selected_asset_keys
         checks = {(k.asset_key, k.name) for k in context.selected_asset_check_keys}
         if context.has_partition_key:  # one repository per partition, each with its own store
@@ -121,7 +155,9 @@ def cpg_multi_asset(
         run = _SelectionRun(plan, translator, cpg, selected, checks, context)
         yield from run.execute()
         if wants_plan:
-            yield plan_materialization(plan, translator, run.manifest_id, run.manifest)
+            yield plan_materialization(
+                plan, translator, run.manifest_id, run.manifest, run.measured
+            )
 
     return cpg_build
 
@@ -157,6 +193,8 @@ class _SelectionRun:
     manifest: Any = None
     run_id: str | None = None
     store: DeltaStore | None = None
+    repo_version: str | None = None  # of the repository the evidence is extracted from
+    measured: dict[str, TaskFinish] = field(default_factory=dict)  # this run's view events
 
     def execute(self) -> Iterator[Any]:
         plan = self.plan
@@ -183,10 +221,14 @@ class _SelectionRun:
         """Build the selection; each table's result, then the checks the build decided."""
         plan = self.plan
         if evidence and project.repo is not None:  # the version these evidence tables come from
+            try:
+                self.repo_version = observed_version(project.repo)
+            except RepositoryUnavailableError as error:
+                raise dg.Failure(description=f"cpg build did not start: {error}") from None
             self.context.log_event(
                 dg.AssetObservation(
                     asset_key=self.translator.get_repo_asset_key(),
-                    tags={DATA_VERSION_TAG: repo_version(project.repo)},
+                    tags={DATA_VERSION_TAG: self.repo_version},
                 )
             )
         pending = {_key(c): c for c in checks}
@@ -223,6 +265,7 @@ class _SelectionRun:
         a test's check result (the core decided it), a blocked view's warning."""
         if isinstance(event, RunStart):
             self.run_id = event.run_id
+            self._link_runs()
         if isinstance(event, DataTestFinish):
             check = pending.pop(event.id, None)
             if check is not None:
@@ -254,45 +297,65 @@ class _SelectionRun:
             if result.id in tests:
                 yield check_result_of(self.translator, tests[result.id], result)
 
+    def _link_runs(self) -> None:
+        """cpg's run id on the Dagster run (a tag: filter runs by it), and both in the log."""
+        if self.run_id is None:
+            return
+        dagster_run = self.context.run.run_id
+        self.context.instance.add_run_tags(dagster_run, {RUN_ID_TAG: self.run_id})
+        self.context.log.info(f"cpg run {self.run_id} (dagster run {dagster_run})")
+
     def _wanted(self, check: PlannedCheck) -> bool:
         return (self.translator.get_asset_key(check.view), check.name) in self.selected_checks
 
     def _uri(self, name: str) -> str:
         assert self.store is not None
-        return str(self.store.table_path(name))
+        return table_uri(self.store.root, name)
+
+    def _common_metadata(self, event: InputStored | TaskFinish) -> dict[str, Any]:
+        """What evidence and views report alike, under the same names."""
+        metadata: dict[str, Any] = {
+            "dagster/row_count": event.rows or 0,
+            "dagster/uri": self._uri(event.task),
+            "cpg.outcome": event.outcome,
+            "cpg.written": event.written,
+            "cpg.bytes": event.bytes or 0,
+            "cpg.delta_version": event.delta_version if event.delta_version is not None else -1,
+            "cpg.plan_signature": self.plan.signature,
+        }
+        if self.run_id is not None:
+            metadata["cpg.run_id"] = self.run_id
+        return metadata
 
     def _evidence_result(self, event: InputStored) -> dg.MaterializeResult:
+        self.context.log.info(f"evidence {event.task}: {event.outcome}, {event.rows or 0:,} rows")
+        tags = {}
+        if self.repo_version is not None:  # the repository version it was extracted from
+            tags[get_input_data_version_tag(self.translator.get_repo_asset_key())] = (
+                self.repo_version
+            )
         return dg.MaterializeResult(
             asset_key=self.translator.get_asset_key(event.task),
             data_version=dg.DataVersion(event.data_version or ""),
-            metadata={
-                "dagster/row_count": event.rows or 0,
-                "cpg.bytes": event.bytes or 0,
-                "cpg.delta_version": event.delta_version if event.delta_version is not None else -1,
-                "cpg.written": event.written,
-                "cpg.plan_signature": self.plan.signature,
-                "dagster/uri": self._uri(event.task),
-            },
+            metadata=self._common_metadata(event),
+            tags=tags,
         )
 
     def _view_result(self, event: TaskFinish) -> dg.MaterializeResult:
         name = event.task
-        metadata: dict[str, Any] = {
-            "dagster/row_count": event.rows or 0,
-            "cpg.bytes": event.bytes or 0,
-            "cpg.duration_s": round(event.duration_s, 6),
-            "cpg.cache_hit": event.cache_hit,
+        self.measured[name] = event
+        self.context.log.info(
+            f"view {name}: {event.outcome}, {event.rows or 0:,} rows, {event.duration_s:.2f} s"
+        )
+        metadata = self._common_metadata(event)
+        metadata |= {
+            "cpg.duration_s": seconds(event.duration_s),
             "cpg.executor": event.executor or "main",
             "cpg.fingerprint": self.plan.tasks[name].fingerprint,
-            "cpg.plan_signature": self.plan.signature,
-            "cpg.delta_version": event.delta_version if event.delta_version is not None else -1,
-            "dagster/uri": self._uri(name),
         }
         lineage = self.translator.get_column_lineage(self.plan, name)
         if lineage is not None:  # on the materialization too, where Dagster's docs put it
             metadata["dagster/column_lineage"] = lineage
-        if self.run_id is not None:
-            metadata["cpg.run_id"] = self.run_id
         return dg.MaterializeResult(
             asset_key=self.translator.get_asset_key(name),
             data_version=dg.DataVersion(event.data_version or ""),
@@ -318,28 +381,37 @@ def _failure(error: Exception) -> dg.Failure:
     )
 
 
+def reads_evidence(plan: ExecutionPlan, views: AbstractSet[str] | None = None) -> bool:
+    """Whether a (selected) view reads evidence tables: then the repository is an asset (and
+    observed)."""
+    return any(asset_kind(plan, n) == "evidence" for n in selected_names(plan, views))
+
+
 def cpg_assets(
     plan: ExecutionPlan,
     *,
     translator: CpgTranslator | None = None,
-    name: str = DEFAULT_NAME,
+    names: CpgNames = DEFAULT_NAMES,
+    views: AbstractSet[str] | None = None,
     automation_condition: dg.AutomationCondition | None = None,
     partitions_def: dg.DynamicPartitionsDefinition | None = None,
 ) -> list[dg.AssetsDefinition | dg.SourceAsset | dg.AssetSpec]:
-    """Everything a plan contributes: the multi_asset, the repository source, external sources."""
+    """Everything a plan contributes: the multi_asset, the repository source, external sources
+    (of the selected `views` when given)."""
     translator = translator or CpgTranslator()
     out: list[dg.AssetsDefinition | dg.SourceAsset | dg.AssetSpec] = [
         cpg_multi_asset(
             plan,
             translator=translator,
-            name=name,
+            names=names,
+            views=views,
             automation_condition=automation_condition,
             partitions_def=partitions_def,
         )
     ]
-    if any(asset_kind(plan, n) == "evidence" for n in asset_names(plan)):
-        out.append(repository_source(translator))
-    out.extend(source_specs(plan, translator))
+    if reads_evidence(plan, views):
+        out.append(repository_source(translator, names))
+    out.extend(source_specs(plan, translator, views))
     return out
 
 

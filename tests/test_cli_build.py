@@ -122,6 +122,20 @@ def test_bad_executor_flags_are_usage_errors(tmp_path: Path) -> None:
     assert "use mode='remote' for ray/dask" in result.stderr
 
 
+def test_a_repository_that_is_not_there_stops_the_build_and_stores_nothing(
+    tmp_path: Path,
+) -> None:
+    """A vanished repository must not build an empty CPG "successfully"."""
+    store, repo = tmp_path / "store", tmp_path / "gone"
+    (tmp_path / "cpg.toml").write_text(f'repo = "{repo.name}"\nstore = "store"\n', "utf-8")
+    for args in (["build", str(repo), "--store", str(store)], ["build"]):
+        result = _cpg(*args, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        text = " ".join(result.stderr.split())
+        assert f"cannot build: repository {repo} does not exist (moved or deleted?)" in text
+    assert not (store / "tables").exists()
+
+
 @pytest.mark.slow
 def test_build_the_cpg_of_a_repository(tmp_path: Path) -> None:
     store = tmp_path / "store"

@@ -230,6 +230,7 @@ class Run:
                     executor=self.record.executor_of.get(name),
                     cache_hit=hit,
                     delta_version=stored.version,
+                    written=written,
                 )
             )
 

@@ -83,12 +83,14 @@ def compile_loaded(loaded: Loaded) -> ExecutionPlan:
         fingerprints,
         {n: d.bytes for n, d in loaded.datasets.items()},
         loaded.history,
+        inline := {n for n in admission.order if named.views[n].materialize == "inline"},
     )
     admitted = admission.admitted
     schedule = compute_schedule(
         admission.order,
         [(u, v) for u, v in admission.edges if u in admitted and v in admitted],
         {n: c.seconds for n, c in costs.items()},
+        hidden=inline,
     )
     readable = {n: results[n].output_schema for n in admission.order}  # what a test can read
     singular, test_problems = compile_singular_tests(

@@ -34,6 +34,9 @@ EVENTS_SCHEMA: Final = pa.schema(
 )
 _APPEND_ATTEMPTS: Final = 3
 
+Outcome = Literal["built", "unchanged", "cached"]
+"""What happened to a table in a run, in the words the CLI and Dagster both use."""
+
 
 class _Payload(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
     """Base of every event payload; the tag is the `event` column's value."""
@@ -52,6 +55,9 @@ class TaskStart(_Payload, frozen=True, kw_only=True, tag="task_start"):
 
 
 class TaskFinish(_Payload, frozen=True, kw_only=True, tag="task_finish"):
+    """A view is in the store: computed or from the cache (`cache_hit`), and a new table
+    version written (`written`) or the stored rows already equal to the result."""
+
     task: str
     duration_s: float
     rows: int | None = None
@@ -60,6 +66,15 @@ class TaskFinish(_Payload, frozen=True, kw_only=True, tag="task_finish"):
     executor: str | None = None
     cache_hit: bool = False
     delta_version: int | None = None
+    written: bool = False
+
+    @property
+    def outcome(self) -> Outcome:
+        """`cached` (reused from the cache), `built` (a new table version) or `unchanged`
+        (computed, and the same rows as stored)."""
+        if self.cache_hit:
+            return "cached"
+        return "built" if self.written else "unchanged"
 
 
 class TaskError(_Payload, frozen=True, kw_only=True, tag="task_error"):
@@ -92,6 +107,11 @@ class InputStored(_Payload, frozen=True, kw_only=True, tag="input_stored"):
     data_version: str | None = None
     delta_version: int | None = None
     written: bool = False
+
+    @property
+    def outcome(self) -> Outcome:
+        """`built` (a new table version) or `unchanged` (the stored rows are the same)."""
+        return "built" if self.written else "unchanged"
 
 
 class TaskBlocked(_Payload, frozen=True, kw_only=True, tag="task_blocked"):

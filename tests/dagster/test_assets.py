@@ -7,11 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
-from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._core.definitions.data_version import StaleStatus
 from dagster._core.definitions.observe import observe
-from dagster._core.definitions.temporal_context import TemporalContext
-from dagster._time import get_current_datetime
 
 from cpg_core.plan import compile_plan
 from cpg_core.project import Project, load_project
@@ -19,6 +16,7 @@ from cpg_core.store.delta_store import DeltaStore
 from cpg_dagster.definitions import cpg_definitions
 from cpg_dagster.resource import CpgResource
 from tests.dagster.projects import materialize_defs
+from tests.dagster.rebuilds import stale_status
 from tests.paths import FIXTURE_REPO, copy_fixture_repo
 from tests.plan.projects import write_project
 
@@ -49,17 +47,6 @@ def plan_run_id(result: dg.ExecuteInJobResult) -> str:
     raise AssertionError("no plan materialization")
 
 
-def _status(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> StaleStatus:
-    graph = defs.get_repository_def().asset_graph
-    view = AssetGraphView(
-        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
-        instance=instance,
-        asset_graph=graph,
-    )
-    resolver = CachingStaleStatusResolver(instance, graph, loading_context=view)
-    return resolver.get_status(dg.AssetKey(name))
-
-
 def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
     defs, project = _defs(write_project(tmp_path, VIEWS))
     plan = compile_plan(project, cache=False)  # as loaded: before any measured duration
@@ -81,7 +68,7 @@ def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
         assert info is not None and b.tags["dagster/data_version"] == info.data_version
         assert b.metadata["cpg.fingerprint"].value == plan.tasks["b"].fingerprint
         assert b.metadata["cpg.plan_signature"].value == plan.signature
-        assert b.metadata["cpg.cache_hit"].value is False
+        assert b.metadata["cpg.outcome"].value == "built"
         assert b.metadata["cpg.run_id"].value == plan_run_id(result)
         assert isinstance(b.metadata["dagster/column_lineage"], dg.TableColumnLineageMetadataValue)
         plan_event = events["cpg/plan"].materialization
@@ -160,7 +147,7 @@ def test_staleness_follows_code_versions_and_data_versions(tmp_path: Path) -> No
     defs, _ = _defs(toml)
     with dg.instance_for_test() as instance:
         assert materialize_defs(defs, instance).success
-        assert {_status(defs, instance, n) for n in ("a", "b", "c")} == {StaleStatus.FRESH}
+        assert {stale_status(defs, instance, n) for n in ("a", "b", "c")} == {StaleStatus.FRESH}
 
         # a semantic edit whose output is the same: b is stale by code version, c is not
         b_sql = tmp_path / "views" / "b.sql"
@@ -170,12 +157,12 @@ def test_staleness_follows_code_versions_and_data_versions(tmp_path: Path) -> No
             encoding="utf-8",
         )
         defs, _ = _defs(toml)
-        assert _status(defs, instance, "b") == StaleStatus.STALE
-        assert _status(defs, instance, "a") == StaleStatus.FRESH
-        assert _status(defs, instance, "c") == StaleStatus.FRESH
+        assert stale_status(defs, instance, "b") == StaleStatus.STALE
+        assert stale_status(defs, instance, "a") == StaleStatus.FRESH
+        assert stale_status(defs, instance, "c") == StaleStatus.FRESH
         assert materialize_defs(defs, instance, ["b"]).success
-        assert _status(defs, instance, "b") == StaleStatus.FRESH
-        assert _status(defs, instance, "c") == StaleStatus.FRESH  # same data version
+        assert stale_status(defs, instance, "b") == StaleStatus.FRESH
+        assert stale_status(defs, instance, "c") == StaleStatus.FRESH  # same data version
 
         # an edit that changes the output: after rebuilding b, its child c is stale
         b_sql.write_text(
@@ -185,8 +172,8 @@ def test_staleness_follows_code_versions_and_data_versions(tmp_path: Path) -> No
         )
         defs, _ = _defs(toml)
         assert materialize_defs(defs, instance, ["b"]).success
-        assert _status(defs, instance, "b") == StaleStatus.FRESH
-        assert _status(defs, instance, "c") == StaleStatus.STALE
+        assert stale_status(defs, instance, "b") == StaleStatus.FRESH
+        assert stale_status(defs, instance, "c") == StaleStatus.STALE
 
 
 @pytest.mark.slow

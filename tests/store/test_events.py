@@ -19,6 +19,8 @@ from cpg_core.store.events import (
     CacheHit,
     DataTestFinish,
     EventLog,
+    InputStored,
+    RunError,
     RunFinish,
     RunStart,
     TaskBlocked,
@@ -154,3 +156,39 @@ def test_a_data_test_event_carries_every_field_of_a_result() -> None:
         (msgspec.inspect.StrType(), msgspec.inspect.NoneType())
     )
     assert event_fields == result_fields
+
+
+ONE_OF_EACH = [
+    RunStart(mode="parallel", tasks=3, executor="threads", run_id="r1"),
+    TaskStart(task="nodes", executor="thread"),
+    TaskFinish(
+        task="nodes",
+        duration_s=0.5,
+        rows=10,
+        bytes=800,
+        data_version="dv",
+        executor="thread",
+        cache_hit=False,
+        delta_version=2,
+        written=True,
+    ),
+    TaskFinish(task="edges", duration_s=0.01, rows=5, cache_hit=True, delta_version=1),
+    TaskError(task="bad", duration_s=0.1, error="boom", error_type="ValueError"),
+    CacheHit(task="edges", data_version="dv2", rows=5, bytes=40),
+    InputStored(task="files", rows=3, bytes=90, data_version="dv3", delta_version=0, written=True),
+    RunFinish(duration_s=1.5, tasks_run=1, cache_hits=1),
+    RunError(duration_s=0.2, error="failed", failed_task="bad"),
+]
+
+
+def test_event_payloads_match_their_golden_encoding() -> None:
+    """The events table's payloads are a contract (tools decode them with SQL next to the
+    outputs): a field added, renamed or re-typed shows here and must be accepted on purpose.
+    Old payloads, written before a field existed, still decode (the field takes its default)."""
+    lines = [f"{event_name(e)} {encode_payload(e).hex()}" for e in ONE_OF_EACH]
+    check_golden("store/event_payloads.txt", "\n".join(lines) + "\n")
+    assert [decode_payload(encode_payload(e)) for e in ONE_OF_EACH] == ONE_OF_EACH
+    before_written = msgspec.msgpack.encode(
+        {"event": "task_finish", "task": "v", "duration_s": 1.0, "cache_hit": True}
+    )
+    assert decode_payload(before_written) == TaskFinish(task="v", duration_s=1.0, cache_hit=True)
