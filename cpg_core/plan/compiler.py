@@ -27,7 +27,7 @@ from cpg_core.plan.compile_cache import CachedView, CompileCache, schema_from_by
 from cpg_core.plan.costs import estimate_costs
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
 from cpg_core.plan.fingerprints import plan_signature, view_fingerprint
-from cpg_core.plan.hashing import hash_value, schema_hash, sha256_hex
+from cpg_core.plan.hashing import schema_hash, sha256_hex, upstream_key
 from cpg_core.plan.problems import Problem, ProblemCode, sort_key
 from cpg_core.plan.schedule import compute_schedule
 from cpg_core.plan.sql_parse import (
@@ -37,7 +37,7 @@ from cpg_core.plan.sql_parse import (
     parse_view,
     split_lines,
 )
-from cpg_core.plan.view_analysis import analyze_view, front_entry
+from cpg_core.plan.view_analysis import analyze_view, front_entry, resolve_front
 from cpg_core.project import Project
 from cpg_core.store.history import load_durations
 from cpg_core.views.loader import (
@@ -259,6 +259,7 @@ class _Compiler:
     def _front(self, name: str, entry: CachedView) -> _Analyzed:
         """A view's pass-1 result, with its unknown tables as problems."""
         view = self.views[name]
+        entry = resolve_front(entry, self.views, self.datasets)
         analyzed = _Analyzed(view=view, entry=entry)
         analyzed.own_problems += entry.parse_problems
         for table in entry.tables:
@@ -321,7 +322,7 @@ class _Compiler:
             schema = self._schema_of(table)
             if schema is not None:
                 inputs[table] = schema
-        return hash_value(sorted((t, self._schema_hash(t, s)) for t, s in inputs.items())), inputs
+        return upstream_key({t: self._schema_hash(t, s) for t, s in inputs.items()}), inputs
 
     def _analyze_here(
         self,
@@ -595,6 +596,7 @@ def _compile(
             output_schema=result.output_schema,
             fingerprint=fingerprints.get(name, ""),
             lineage=MappingProxyType(dict(result.entry.lineage)),
+            lineage_unknown=result.entry.lineage_unknown,
             admitted=name in admitted,
             problems=tuple(sorted((p for p in problems if p.view == name), key=sort_key)),
         )

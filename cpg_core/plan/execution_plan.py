@@ -32,6 +32,9 @@ class Task:
     lineage: Lineage
     admitted: bool
     problems: tuple[Problem, ...] = ()
+    # why `lineage` is empty: sqlglot could not follow the query (DataFusion's plan gave the
+    # dependencies, required columns and schema); None when the lineage is sqlglot's
+    lineage_unknown: str | None = None
 
 
 @dataclass(frozen=True)

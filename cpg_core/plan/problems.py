@@ -22,6 +22,8 @@ class ProblemCode(StrEnum):
     DUPLICATE_VIEW = "duplicate_view"
     UPSTREAM_INVALID = "upstream_invalid"
     SOURCE_ERROR = "source_error"
+    UNSTORABLE_TYPE = "unstorable_type"
+    DUPLICATE_COLUMN = "duplicate_column"
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
