@@ -28,6 +28,7 @@ from cpg_core.plan.costs import estimate_costs
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
 from cpg_core.plan.fingerprints import plan_signature, view_fingerprint
 from cpg_core.plan.hashing import schema_hash, sha256_hex, upstream_key
+from cpg_core.plan.positions import with_positions
 from cpg_core.plan.problems import Problem, ProblemCode, sort_key
 from cpg_core.plan.schedule import compute_schedule
 from cpg_core.plan.sql_parse import (
@@ -556,9 +557,11 @@ def _compile(
                 view=name,
                 path=result.view.path,
                 message="not admitted: upstream view(s) " + ", ".join(bad) + " are invalid",
+                table=bad[0] if bad else None,
             )
         )
     problems += cycle_problems
+    problems = with_positions(problems, all_views, project.config_path)
 
     # Fingerprints (inline views fold their fingerprint into their readers), datasets, tasks.
     fingerprints: dict[str, str] = {}

@@ -26,6 +26,7 @@ _TYPE_ERROR = re.compile(
 )
 T = TypeVar("T")
 _UNKNOWN_TABLE = re.compile(r"table '(?:[^'.]+\.)*(?P<name>[^'.]+)' not found")
+_VALID_FIELDS = re.compile(r"Valid fields are (?P<fields>.+?)\.?$")
 _UNKNOWN_FIELD = re.compile(r"No field named (\S+?)\.?(\s|$)")
 
 
@@ -36,6 +37,7 @@ class EngineError(Exception):
     code: ProblemCode
     message: str
     name: str | None = None
+    valid: tuple[str, ...] = ()  # the names DataFusion says it would have accepted
 
 
 def classify(message: str) -> EngineError:
@@ -45,7 +47,9 @@ def classify(message: str) -> EngineError:
         text = text.removeprefix(prefix)
     unknown = _UNKNOWN_FIELD.search(message)
     if unknown:
-        return EngineError(ProblemCode.UNKNOWN_COLUMN, text, unknown.group(1).strip("'\""))
+        valid = _VALID_FIELDS.search(text)
+        names = tuple(f.split(".")[-1] for f in valid["fields"].split(", ")) if valid else ()
+        return EngineError(ProblemCode.UNKNOWN_COLUMN, text, unknown.group(1).strip("'\""), names)
     table = _UNKNOWN_TABLE.search(message)
     if table:
         return EngineError(

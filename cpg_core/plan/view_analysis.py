@@ -11,6 +11,7 @@ entry says the lineage is unknown — a doubt of sqlglot's never rejects a view 
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Container, Mapping, Sequence
 
@@ -189,8 +190,17 @@ def engine_problem(view: ViewDef, error: engine_check.EngineError) -> Problem:
         line=pos.line,
         col=pos.col,
         message=error.message,
-        column=error.name,
+        hint=_did_you_mean(error),
+        column=error.name if error.code is not ProblemCode.UNKNOWN_TABLE else None,
+        table=error.name if error.code is ProblemCode.UNKNOWN_TABLE else None,
     )
+
+
+def _did_you_mean(error: engine_check.EngineError) -> str | None:
+    if not error.name or not error.valid or "did you mean" in error.message.lower():
+        return None
+    near = difflib.get_close_matches(error.name.split(".")[-1], error.valid, n=1, cutoff=0.6)
+    return f"did you mean {near[0]!r}?" if near else None
 
 
 def _engine_position(view: ViewDef, error: engine_check.EngineError) -> Position:
