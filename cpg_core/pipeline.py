@@ -15,11 +15,16 @@ from pathlib import Path
 
 import msgspec
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.dataset as pads
 
 from cpg_core.execute.build import BuildError, RunResult, build
 from cpg_core.execute.config import SERIAL, ExecutorConfig
+from cpg_core.execute.sources import (
+    InputTable,
+    SourceReadError,
+    SourceTable,
+    read_table,
+    source_input,
+)
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.project import Project, SourceSpec
@@ -164,7 +169,7 @@ def _extract_and_build(
     emit: OnEvent,
 ) -> tuple[RunResult, ExtractSummary | None]:
     needed = _needed_inputs(plan, select, upstream)
-    inputs: dict[str, pa.Table] = {}
+    inputs: dict[str, InputTable] = {}
     summary: ExtractSummary | None = None
     evidence_needed = sorted(
         {n for n in needed if _kind(plan, n) == "evidence"} | set(store_evidence)
@@ -190,7 +195,7 @@ def _extract_and_build(
         emit(StageStart(stage="sources", total=len(sources)))
         t0 = time.perf_counter()
         for spec in sources:
-            inputs[spec.name] = read_source_table(spec)
+            inputs[spec.name] = lazy_source(spec, plan, store_path)
         emit(StageFinish(stage="sources", seconds=time.perf_counter() - t0))
     result = build(
         plan,
@@ -266,16 +271,19 @@ def _extract(
     return result.tables, summary
 
 
-def read_source_table(spec: SourceSpec) -> pa.Table:
-    """The rows of an external source (Parquet, CSV or Delta)."""
+def lazy_source(spec: SourceSpec, plan: ExecutionPlan, store: Path) -> SourceTable:
+    """A source input whose rows are read only if a view reading it runs (`execute.sources`)."""
+    dataset = plan.datasets.get(spec.name)
     try:
-        if spec.format == "delta":
-            from deltalake import DeltaTable
+        return source_input(spec, dataset.schema if dataset else None, store)
+    except SourceReadError as error:
+        raise PipelineError(str(error)) from error
 
-            return DeltaTable(str(spec.path)).to_pyarrow_table()
-        if spec.format == "csv":
-            return pacsv.read_csv(spec.path)
-        return pads.dataset(spec.path, format="parquet").to_table()
+
+def read_source_table(spec: SourceSpec) -> pa.Table:
+    """The rows of an external source (Parquet, CSV or Delta), as views see them."""
+    try:
+        return read_table(spec)
     except (OSError, ValueError, pa.ArrowException) as error:
         raise PipelineError(
             f"source {spec.name!r} ({spec.format}, {spec.path}): {error}"

@@ -29,6 +29,7 @@ from cpg_core.execute.manifest import OutputVersion, RunManifest
 from cpg_core.execute.pools import RemotePool, open_pool
 from cpg_core.execute.priority import priority_ranks
 from cpg_core.execute.runner import RunSettings, TaskFailedError
+from cpg_core.execute.sources import InputTable
 from cpg_core.execute.store_adapter import RunContext
 from cpg_core.execute.task_spec import (
     folded_inputs,
@@ -131,7 +132,7 @@ def _stored_inputs(store: DeltaStore, names: list[str]) -> dict[str, pa.Table]:
 def _table_inputs(
     plan: ExecutionPlan,
     store: DeltaStore,
-    inputs: Mapping[str, pa.Table],
+    inputs: Mapping[str, InputTable],
     names: list[str],
     run_id: str,
     events: EventLog,
@@ -231,7 +232,7 @@ def build(
     plan: ExecutionPlan,
     *,
     store: Path | str,
-    inputs: Mapping[str, pa.Table],
+    inputs: Mapping[str, InputTable],
     config: ExecutorConfig = SERIAL,
     select: Sequence[str] | None = None,
     upstream: bool = True,
@@ -281,7 +282,7 @@ def _run(
     scope: Scope,
     delta: DeltaStore,
     entry: DriverEntry,
-    inputs: Mapping[str, pa.Table],
+    inputs: Mapping[str, InputTable],
     config: ExecutorConfig,
     run_id: str,
     warnings: list[str],

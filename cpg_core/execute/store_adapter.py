@@ -21,6 +21,7 @@ from hamilton.lifecycle.api import NodeExecutionHook
 from cpg_core.execute.cache import DeltaResultStore
 from cpg_core.execute.manifest import CacheLineage
 from cpg_core.execute.runner import RunRecord
+from cpg_core.execute.sources import SourceTable
 from cpg_core.execute.versions import data_version
 from cpg_core.execute.writer import BackgroundWriter
 from cpg_core.store.content_hash import CanonicalTable
@@ -65,7 +66,7 @@ class StoreAdapter(NodeExecutionHook):
         upstream = {
             name: data_version(value)
             for name, value in sorted(node_kwargs.items())
-            if isinstance(value, pa.Table)
+            if isinstance(value, pa.Table | SourceTable)
         }
         with self._lock:
             self._starts[node_name] = time.perf_counter()

@@ -63,6 +63,8 @@ def classify(message: str) -> EngineError:
         or "DML not supported" in message
     ):
         return EngineError(ProblemCode.FORBIDDEN_STATEMENT, text)
+    if "not implemented" in message:
+        return EngineError(ProblemCode.PLANNING_ERROR, text)
     if _TYPE_ERROR.search(message):
         return EngineError(ProblemCode.TYPE_MISMATCH, text)
     return EngineError(ProblemCode.PLANNING_ERROR, text)
@@ -95,7 +97,15 @@ def output_schema(sql: str, inputs: Mapping[str, pa.Schema]) -> pa.Schema:
     """Plan `sql` over empty tables with `inputs`' schemas; raise EngineError when it cannot.
 
     The view sees exactly its inputs: they are registered for this call and removed after."""
-    return _planned(sql, inputs, lambda df: df.schema())
+    return _planned(sql, inputs, _runnable_schema)
+
+
+def _runnable_schema(df: DataFrame) -> pa.Schema:
+    """The output schema of a query DataFusion can also *run*: its physical plan is made too
+    (nothing executes), since some logical plans have none (an outer column in a LATERAL
+    subquery: "Physical plan does not support logical expression OuterReferenceColumn")."""
+    df.execution_plan()
+    return df.schema()
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,7 @@ def plan_facts(sql: str, inputs: Mapping[str, pa.Schema]) -> EnginePlan:
         columns: dict[str, set[str]] = {}
         _projections(optimized, columns)
         hidden = set(_SCAN.findall(optimized.display_indent())) - set(columns)
-        return df.schema(), scanned, columns, hidden
+        return _runnable_schema(df), scanned, columns, hidden
 
     schema, scanned, columns, hidden = _planned(sql, inputs, facts)
     reads = {t for t in inputs if t in scanned}

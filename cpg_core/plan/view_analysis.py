@@ -197,6 +197,8 @@ def engine_problem(view: ViewDef, error: engine_check.EngineError) -> Problem:
 
 
 def _did_you_mean(error: engine_check.EngineError) -> str | None:
+    if "OuterReferenceColumn" in error.message:
+        return "DataFusion cannot run this reference to an outer query; write it as a join"
     if not error.name or not error.valid or "did you mean" in error.message.lower():
         return None
     near = difflib.get_close_matches(error.name.split(".")[-1], error.valid, n=1, cutoff=0.6)

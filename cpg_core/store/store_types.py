@@ -221,3 +221,27 @@ def _interval_struct(arr: pa.Array) -> pa.Array:
     parts = [[None if v is None else v[i] for v in values] for i in range(3)]
     children = [pa.array(p, f.type) for p, f in zip(parts, INTERVAL_STRUCT, strict=True)]
     return pa.StructArray.from_arrays(children, fields=list(INTERVAL_STRUCT), mask=_nulls(arr))
+
+
+def source_type(t: pa.DataType) -> pa.DataType:
+    """The type a source column is read as: its own, except where the store would lose values.
+
+    A uint64 becomes decimal(20, 0) (every value fits; int64 would overflow above 2⁶³ - 1), a
+    decimal256 of at most 38 digits decimal128. Anything else stays as the file has it: a view
+    may compute on any type DataFusion reads, and `store_schema` checks what it outputs."""
+    if pat.is_uint64(t):
+        return pa.decimal128(20, 0)
+    if isinstance(t, pa.Decimal256Type) and t.precision <= MAX_DECIMAL_DIGITS:
+        return pa.decimal128(t.precision, t.scale)
+    return t
+
+
+def source_schema(schema: pa.Schema) -> pa.Schema:
+    """A source's schema as views see it (`source_type` per column)."""
+    return pa.schema([f.with_type(source_type(f.type)) for f in schema], metadata=schema.metadata)
+
+
+def to_source_types(table: pa.Table) -> pa.Table:
+    """A source's rows in `source_schema` (lossless casts, column by column)."""
+    target = source_schema(table.schema)
+    return table if target.equals(table.schema) else table.cast(target)
