@@ -200,7 +200,9 @@ _COLUMN_IN_MESSAGE = re.compile(r"(?:Unknown column: |Column ')(?P<name>[^']+)")
 _POSITION_IN_MESSAGE = re.compile(r"Line: (?P<line>\d+), Col: (?P<col>\d+)")
 
 
-def _qualify_problem(parsed: ParsedView, ast: exp.Expr, message: str) -> Problem:
+def _qualify_problem(
+    parsed: ParsedView, ast: exp.Expr, message: str, schemas: Mapping[str, pa.Schema]
+) -> Problem:
     """Turn a sqlglot OptimizeError into a problem, locating the column it names."""
     column_match = _COLUMN_IN_MESSAGE.search(message)
     name = column_match["name"] if column_match else None
@@ -219,8 +221,14 @@ def _qualify_problem(parsed: ParsedView, ast: exp.Expr, message: str) -> Problem
         line=pos.line,
         col=pos.col,
         message=f"unknown column {name!r}" if name else message,
+        hint=_did_you_mean(name, schemas) if name else None,
         column=name,
     )
+
+
+def _did_you_mean(name: str, schemas: Mapping[str, pa.Schema]) -> str | None:
+    near = _close(name, sorted({c for schema in schemas.values() for c in schema.names}))
+    return f"did you mean {near!r}?" if near else None
 
 
 def _name_values_columns(ast: exp.Expr) -> None:
@@ -300,7 +308,7 @@ def _analyze_columns(parsed: ParsedView, schemas: Mapping[str, pa.Schema]) -> Co
             quote_identifiers=True,
         )
     except (OptimizeError, SqlglotError) as error:
-        out.problems.append(_qualify_problem(parsed, ast, str(error)))
+        out.problems.append(_qualify_problem(parsed, ast, str(error), schemas))
         return out
     root = build_scope(qualified)
     if root is None:

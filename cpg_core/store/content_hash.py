@@ -26,6 +26,7 @@ identical content is written in identical order.
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -218,6 +219,8 @@ def _values_bytes(array: pa.Array) -> memoryview:
 
 
 def _zero(t: pa.DataType) -> pa.Scalar:
+    if pa.types.is_decimal(t):  # int64 0 cast to decimal(p, s) needs p - s >= 19 digits
+        return pa.scalar(Decimal(0), t)
     return pa.scalar(0, pa.int64()).cast(t) if not pa.types.is_date32(t) else pa.scalar(0, t)
 
 
