@@ -26,8 +26,8 @@ identical content is written in identical order.
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
