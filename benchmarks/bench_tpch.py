@@ -1,0 +1,121 @@
+"""TPC-H through `cpg build` vs the same 22 queries run directly in one DataFusion session.
+
+The data comes from `tpchgen-cli` (PyPI; a benchmark-only tool, not a cpg dependency: this
+script installs it into the running interpreter's environment when it is missing) as Parquet,
+cached under `--data` (default `/tmp/cpg-tpch/sf<N>`). In one command:
+
+1. direct: one `SessionContext`, the eight tables registered as Parquet, the 22 queries
+   collected one after the other (the baseline);
+2. cold `cpg build` of a project whose sources are the eight files and whose views are the 22
+   queries, in a fresh store — a real `cpg` process, start-up included;
+3. a no-change `cpg build` (the same command again), start-up included.
+
+Targets (issue 17): cold / direct <= 1.5, no-change / cold <= 0.05.
+
+    .venv/bin/python -m benchmarks.bench_tpch [--sf 1] [--data DIR] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.tpch_queries import QUERIES, TABLES
+
+
+def _tpchgen() -> str:
+    """The `tpchgen-cli` executable, installed with pip into this environment if missing."""
+    local = Path(sys.executable).parent / "tpchgen-cli"
+    found = shutil.which("tpchgen-cli") or (str(local) if local.exists() else None)
+    if found is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "tpchgen-cli"], check=True)
+        found = str(local)
+    return found
+
+
+def generate(sf: float, data: Path) -> None:
+    if all((data / f"{t}.parquet").exists() for t in TABLES):
+        return
+    data.mkdir(parents=True, exist_ok=True)
+    subprocess.run([_tpchgen(), "parquet", "-s", str(sf), f"--output-dir={data}"], check=True)
+
+
+def direct(data: Path) -> float:
+    from datafusion import SessionContext
+
+    started = time.perf_counter()
+    ctx = SessionContext()
+    for table in TABLES:
+        ctx.register_parquet(table, str(data / f"{table}.parquet"))
+    for sql in QUERIES.values():
+        ctx.sql(sql).to_arrow_table()
+    return time.perf_counter() - started
+
+
+def project(root: Path, data: Path) -> Path:
+    (root / "views").mkdir(parents=True)
+    for name, sql in QUERIES.items():
+        (root / "views" / f"{name}.sql").write_text(sql.strip() + "\n", encoding="utf-8")
+    sources = "".join(f'[sources.{t}]\npath = "{data / f"{t}.parquet"}"\n' for t in TABLES)
+    toml = root / "cpg.toml"
+    toml.write_text(
+        f'views = ["views"]\nstore = "store"\ninclude_cpg = false\n{sources}', encoding="utf-8"
+    )
+    return toml
+
+
+def cpg_build(toml: Path) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "cpg_core.cli", "build", "--project", str(toml), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(
+            f"cpg build failed ({result.returncode}):\n{result.stderr}\n{result.stdout}"
+        )
+    return seconds, json.loads(result.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sf", type=float, default=1.0)
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    data = (args.data or Path(tempfile.gettempdir()) / "cpg-tpch" / f"sf{args.sf:g}").resolve()
+    generate(args.sf, data)
+    direct_s = direct(data)
+    with tempfile.TemporaryDirectory(prefix="cpg-tpch-") as tmp:
+        toml = project(Path(tmp), data)
+        cold_s, cold = cpg_build(toml)
+        warm_s, warm = cpg_build(toml)
+    report = {
+        "sf": args.sf,
+        "direct_s": round(direct_s, 3),
+        "cold_build_s": round(cold_s, 3),
+        "no_change_build_s": round(warm_s, 3),
+        "cold_over_direct": round(cold_s / direct_s, 3),
+        "no_change_over_cold": round(warm_s / cold_s, 3),
+        "cold_executed": len(cold["executed"]),
+        "no_change_executed": len(warm["executed"]),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    for key, value in report.items():
+        print(f"{key:>22}: {value}")
+
+
+if __name__ == "__main__":
+    main()
