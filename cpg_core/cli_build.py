@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 import msgspec
@@ -24,7 +25,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from cpg_core.execute.config import ExecutionMode, ExecutorConfig, ExecutorConfigError
+from cpg_core.execute.config import (
+    ExecutionMode,
+    ExecutorConfig,
+    ExecutorConfigError,
+    config_from,
+    setting_fields,
+)
 from cpg_core.pipeline import BuildEvent, ProjectRun, StageFinish, StageProgress, StageStart
 from cpg_core.project import Project
 from cpg_core.store.events import InputStored, RunStart, TaskError, TaskFinish
@@ -125,27 +132,35 @@ def summary_table(run: ProjectRun) -> Table:
     return table
 
 
-def executor_config(
-    mode: str,
-    kind: str | None,
-    max_tasks: int | None,
-    threshold: float | None,
-    memory_limit_mb: int | None = None,
-) -> ExecutorConfig:
-    """The typed executor configuration from CLI flags (defaults per mode)."""
-    chosen = ExecutionMode(mode)
-    if kind is None:
-        kind = "dask" if chosen is ExecutionMode.REMOTE else "threads"
-    fields: dict[str, object] = {"mode": chosen, "kind": kind}
-    if max_tasks is not None:
-        fields["max_tasks"] = max_tasks
-    if threshold is not None:
-        fields["remote_threshold_s"] = threshold
-    if memory_limit_mb is not None:
-        fields["memory_limit_mb"] = memory_limit_mb
+_FLAGS = {  # CLI spellings where they differ from the setting's name
+    "remote_threshold_s": "--remote-threshold",
+    "memory_limit_mb": "--memory-limit",
+    "lock_timeout_s": "--lock-timeout",
+}
+_CHOICES = {"mode": _MODES, "executor": _KINDS}
+
+
+def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """One option per build setting (`ExecutorConfig`): name, help and default from there."""
+    for field in reversed(setting_fields()):
+        flag = _FLAGS.get(field.name, "--" + field.name.replace("_", "-"))
+        kind: Any = (
+            click.Choice(_CHOICES[field.name])
+            if field.name in _CHOICES
+            else type(field.default)
+            if field.default is not None
+            else int
+        )
+        shown = f" [default: {field.default}]" if field.default is not None else ""
+        func = click.option(flag, field.name, type=kind, help=field.description + shown)(func)
+    return func
+
+
+def executor_config(settings: Mapping[str, Any]) -> ExecutorConfig:
+    """The typed executor configuration from the CLI's setting options."""
     try:
-        return msgspec.convert(fields, ExecutorConfig)
-    except (ExecutorConfigError, msgspec.ValidationError) as error:
+        return config_from(settings)
+    except ExecutorConfigError as error:
         raise click.BadParameter(str(error)) from error
 
 
@@ -160,7 +175,7 @@ def run_build(
     as_json: bool,
 ) -> None:
     """Run the build with progress; print the summary (or the manifest as JSON); exit 1 on failure."""
-    from cpg_core.execute.build import BuildError
+    from cpg_core.execute.errors import BuildError
     from cpg_core.pipeline import PipelineError, build_project
     from cpg_core.store.errors import StoreError
 

@@ -22,7 +22,6 @@ the component raises: it never loads as zero assets.
 """
 
 # No `from __future__ import annotations`: Dagster resolves the dataclass fields' real types.
-import dataclasses
 import gc
 import logging
 from collections.abc import Iterator, Sequence
@@ -35,9 +34,9 @@ import dagster as dg
 from dagster.components import DefsStateConfig, DefsStateConfigArgs, ResolvedDefsStateConfig
 from pydantic import BaseModel
 
-from cpg_core.execute.config import ExecutionMode, ExecutorConfig
+from cpg_core.execute.config import ExecutorConfig, config_from, setting, setting_fields
 from cpg_core.plan.execution_plan import ExecutionPlan
-from cpg_core.project import DEFAULT_STORE, Project, load_project
+from cpg_core.project import Project, open_project
 from cpg_dagster.snapshot import (
     SnapshotError,
     read_snapshot,
@@ -99,21 +98,24 @@ KeyPrefix = Annotated[
 
 @dataclass
 class CpgExecution(dg.Resolvable):
-    """How builds run (see `cpg_core.execute.config.ExecutorConfig`)."""
+    """How builds run: the build settings of `cpg_core.execute.config.ExecutorConfig` (defaults
+    from there; a test checks this block offers exactly those settings)."""
 
-    mode: Literal["serial", "parallel", "remote"] = "serial"
-    executor: Literal["threads", "processes", "ray", "dask"] = "threads"
-    max_tasks: int = 2
-    remote_threshold_s: float = 1.0
+    mode: Literal["serial", "parallel", "remote"] = setting("mode").default
+    executor: Literal["threads", "processes", "ray", "dask"] = setting("executor").default
+    max_tasks: int = setting("max_tasks").default
+    remote_threshold_s: float = setting("remote_threshold_s").default
+    target_partitions: int | None = setting("target_partitions").default
+    memory_limit_mb: int | None = setting("memory_limit_mb").default
+    lock_timeout_s: float = setting("lock_timeout_s").default
+
+    def settings(self) -> dict[str, Any]:
+        """Setting name → value, for `config_from` and the resource."""
+        return {f.name: getattr(self, f.name) for f in setting_fields()}
 
     def config(self) -> ExecutorConfig:
         """The validated executor configuration (raises on an inconsistent combination)."""
-        return ExecutorConfig(
-            mode=ExecutionMode(self.mode),
-            kind=self.executor,
-            max_tasks=self.max_tasks,
-            remote_threshold_s=self.remote_threshold_s,
-        )
+        return config_from(self.settings())
 
 
 @dataclass
@@ -163,22 +165,7 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
 
         Without a project file: the built-in CPG views over `repo` (default: the dg project
         folder), stored in `store` (default: `.cpg/store` in the dg project folder)."""
-        root = self._project_root or Path.cwd().resolve()
-        if self.project is not None:
-            project = load_project(self.project)
-        else:
-            project = Project(
-                root=root,
-                store=(root / DEFAULT_STORE).resolve(),
-                include_cpg=True,
-                repo=root,
-            )
-        changes: dict[str, Any] = {}
-        if self.repo is not None:
-            changes["repo"] = self.repo.resolve()
-        if self.store is not None:
-            changes["store"] = self.store.resolve()
-        return dataclasses.replace(project, **changes) if changes else project
+        return open_project(self.project, repo=self.repo, store=self.store, root=self._project_root)
 
     def get_translator(self) -> CpgTranslator:
         """The translator of this component's assets (override to customize the mapping)."""
@@ -193,10 +180,7 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
             project_file=str(self.project) if self.project is not None else None,
             repo=str(project.repo) if project.repo is not None else None,
             store=str(project.store),
-            mode=self.execution.mode,
-            executor=self.execution.executor,
-            max_tasks=self.execution.max_tasks,
-            remote_threshold_s=self.execution.remote_threshold_s,
+            **self.execution.settings(),
         )
 
     # -- state ---------------------------------------------------------------------------------

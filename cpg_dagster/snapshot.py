@@ -28,8 +28,8 @@ from cpg_core.plan.compile_cache import schema_from_bytes, schema_to_bytes
 from cpg_core.plan.compiler import build_task_graph, signature_of
 from cpg_core.plan.costs import CostSource, TaskCost
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
-from cpg_core.plan.problems import Problem
 from cpg_core.plan.schedule import Schedule
+from cpg_core.problems import Problem
 from cpg_core.project import Project
 from cpg_core.views.loader import builtin_views_dir
 from cpg_core.views.model import ViewDef

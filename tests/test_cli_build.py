@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import FIXTURE_REPO
 from tests.plan.projects import write_project
 
 CPG = [sys.executable, "-m", "cpg_core.cli"]
-FIXTURE_REPO = Path(__file__).parent / "fixtures" / "fixture_repo"
 
 VIEWS = {
     "paid": "select order_id, customer_id, amount from orders where status = 'paid'",

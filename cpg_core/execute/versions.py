@@ -69,13 +69,19 @@ def _hash_fingerprint(obj: Any, *args: Any, depth: int = 0, **kwargs: Any) -> st
     return str(obj.fingerprint)
 
 
+def _hash_run(obj: Any, *args: Any, depth: int = 0, **kwargs: Any) -> str:
+    return str(obj.run_id)
+
+
 def register_fingerprints() -> None:
     """Teach Hamilton's cache our types (idempotent; singledispatch registration is global)."""
+    from cpg_core.execute.run import Run
     from cpg_core.execute.task_spec import ViewTask
     from cpg_core.plan.execution_plan import ExecutionPlan
 
     fingerprinting.hash_value.register(pa.Table)(_hash_table)
     fingerprinting.hash_value.register(SourceTable)(_hash_table)  # its recorded version
-    # Plans and tasks are inputs the cache ignores; a cheap stable hash avoids walking them.
+    # Plans, tasks and the run are inputs the cache ignores; a cheap hash avoids walking them.
     fingerprinting.hash_value.register(ExecutionPlan)(_hash_signature)
     fingerprinting.hash_value.register(ViewTask)(_hash_fingerprint)
+    fingerprinting.hash_value.register(Run)(_hash_run)

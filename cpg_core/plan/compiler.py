@@ -25,12 +25,14 @@ from cpg_core.plan.analysis_pool import Analysis, AnalysisPool
 from cpg_core.plan.catalog import Dataset, SourceError, read_source
 from cpg_core.plan.compile_cache import CachedView, CompileCache, schema_from_bytes
 from cpg_core.plan.costs import estimate_costs
+from cpg_core.plan.data_tests import data_test_problems, reference_problems
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
-from cpg_core.plan.fingerprints import plan_signature, view_fingerprint
+from cpg_core.plan.fingerprints import plan_signature
 from cpg_core.plan.hashing import schema_hash, sha256_hex, upstream_key
+from cpg_core.plan.inline import fold_fingerprint
 from cpg_core.plan.positions import with_positions
-from cpg_core.plan.problems import Problem, ProblemCode, sort_key
 from cpg_core.plan.schedule import compute_schedule
+from cpg_core.plan.singular_tests import compile_singular_tests, table_refs
 from cpg_core.plan.sql_parse import (
     ParsedView,
     Position,
@@ -39,6 +41,7 @@ from cpg_core.plan.sql_parse import (
     split_lines,
 )
 from cpg_core.plan.view_analysis import analyze_view, front_entry, resolve_front
+from cpg_core.problems import Problem, ProblemCode, sort_key
 from cpg_core.project import Project
 from cpg_core.store.history import load_durations
 from cpg_core.views.loader import (
@@ -352,6 +355,7 @@ class _Compiler:
         if entry.output_schema is not None and not entry.problems:
             schema = schema_from_bytes(entry.output_schema)
             analyzed.own_problems += _declared_key_problems(view, schema)
+            analyzed.own_problems += data_test_problems(view, schema)
             analyzed.output_schema = schema
             analyzed.ok = not analyzed.own_problems
         self._finish(name)
@@ -530,6 +534,7 @@ def _compile(
         compiler.run()
     compile_cache.save()
     results = compiler.results
+    _check_test_references(views, datasets, results)
 
     # Graph-level facts: view → view edges, cycles, admission.
     edges = sorted((t, name) for name, r in results.items() for t in r.entry.tables if t in views)
@@ -568,12 +573,12 @@ def _compile(
     admitted_order = [n for n in topological if n in admitted]
     for name in admitted_order:
         entry = results[name].entry
-        inlined = {
-            t: fingerprints[t]
-            for t in entry.tables
-            if t in views and views[t].materialize == "inline"
-        }
-        fingerprints[name] = view_fingerprint(entry.sql_hash, inlined)
+        fingerprints[name] = fold_fingerprint(
+            entry.sql_hash,
+            entry.tables,
+            lambda t: t in views and views[t].materialize == "inline",
+            fingerprints,
+        )
     all_datasets: dict[str, Dataset] = dict(datasets)
     for name in sorted(results):
         all_datasets[name] = Dataset(name, "view", results[name].output_schema)
@@ -605,6 +610,11 @@ def _compile(
         )
     graph, node_index = build_task_graph(tasks, all_datasets)
     signature = signature_of(tasks, all_datasets, set(admitted))
+    readable = {n: results[n].output_schema for n in admitted}  # what a test can read
+    singular_tests, test_problems = compile_singular_tests(
+        project, table_refs(views, readable, {n: d.schema for n, d in datasets.items()})
+    )
+    problems += test_problems
     problems.sort(key=sort_key)
     if strict and problems:
         raise CompileError(problems)
@@ -619,7 +629,22 @@ def _compile(
         graph=graph,
         node_index=MappingProxyType(node_index),
         cache_note=compile_cache.rejected,
+        singular_tests=singular_tests,
     )
+
+
+def _check_test_references(
+    views: Mapping[str, ViewDef], datasets: Mapping[str, Dataset], results: dict[str, _Analyzed]
+) -> None:
+    """Relationships tests name another table: checked once every view's schema is known (a
+    broken reference is a problem of the view that declares it, like an unknown column)."""
+    schemas = {n: r.output_schema for n, r in results.items() if r.ok}
+    tables = table_refs(views, schemas, {n: d.schema for n, d in datasets.items()})
+    for result in results.values():
+        if result.output_schema is not None:
+            found = reference_problems(result.view, result.output_schema, tables)
+            result.own_problems += found
+            result.ok = result.ok and not found
 
 
 def _topological(

@@ -16,7 +16,7 @@ from typing import TypeVar
 import pyarrow as pa
 from datafusion import DataFrame, LogicalPlan, SessionContext, SQLOptions
 
-from cpg_core.plan.problems import ProblemCode
+from cpg_core.problems import ProblemCode
 
 READ_ONLY = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(False)
 _TYPE_ERROR = re.compile(
@@ -93,11 +93,21 @@ def _context() -> SessionContext:
     return ctx
 
 
-def output_schema(sql: str, inputs: Mapping[str, pa.Schema]) -> pa.Schema:
+def output_schema(
+    sql: str, inputs: Mapping[str, pa.Schema], *, optimize: bool = False
+) -> pa.Schema:
     """Plan `sql` over empty tables with `inputs`' schemas; raise EngineError when it cannot.
 
-    The view sees exactly its inputs: they are registered for this call and removed after."""
-    return _planned(sql, inputs, _runnable_schema)
+    The view sees exactly its inputs: they are registered for this call and removed after.
+    `optimize` also runs type coercion and the optimizer (still nothing executes): it catches
+    literals that cannot be cast to their column's type, which plain planning lets through."""
+
+    def schema(df: DataFrame) -> pa.Schema:
+        if optimize:
+            df.optimized_logical_plan()
+        return _runnable_schema(df)
+
+    return _planned(sql, inputs, schema)
 
 
 def _runnable_schema(df: DataFrame) -> pa.Schema:

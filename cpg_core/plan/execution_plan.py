@@ -11,8 +11,9 @@ import rustworkx as rx
 
 from cpg_core.plan.catalog import Dataset
 from cpg_core.plan.costs import TaskCost
-from cpg_core.plan.problems import Problem
 from cpg_core.plan.schedule import Schedule
+from cpg_core.plan.singular_tests import SingularTest
+from cpg_core.problems import Problem
 from cpg_core.project import Project
 from cpg_core.views.model import ViewDef
 
@@ -51,6 +52,7 @@ class ExecutionPlan:
     graph: rx.PyDiGraph = field(repr=False)
     node_index: Mapping[tuple[str, str], int] = field(repr=False)
     cache_note: str | None = None
+    singular_tests: tuple[SingularTest, ...] = ()  # `tests/*.sql`: not tasks, never stored
 
     # -- views of the plan ---------------------------------------------------------------------
 

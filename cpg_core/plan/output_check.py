@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 
-from cpg_core.plan.problems import Problem, ProblemCode
 from cpg_core.plan.sql_parse import Position, first_token_position, split_lines
+from cpg_core.problems import Problem, ProblemCode
 from cpg_core.store.store_types import StoreTypeError, store_field
 from cpg_core.views.model import ViewDef
 

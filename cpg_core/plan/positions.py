@@ -16,8 +16,8 @@ from pathlib import Path
 import msgspec
 
 from cpg_core.plan.output_check import name_position
-from cpg_core.plan.problems import Problem, ProblemCode
 from cpg_core.plan.sql_parse import Position, first_token_position, split_lines
+from cpg_core.problems import Problem, ProblemCode
 from cpg_core.views.model import ViewDef
 
 

@@ -16,7 +16,7 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.tokenizer_core import Token, TokenType
 
-from cpg_core.plan.problems import Problem, ProblemCode
+from cpg_core.problems import Problem, ProblemCode
 from cpg_core.views.model import ViewDef
 
 DIALECT = "postgres"

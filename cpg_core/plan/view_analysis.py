@@ -23,7 +23,6 @@ from cpg_core.plan.compile_cache import CachedView, schema_to_bytes
 from cpg_core.plan.fingerprints import canonical_sql_hash
 from cpg_core.plan.hashing import schema_hash, sha256_hex, upstream_key
 from cpg_core.plan.output_check import name_position
-from cpg_core.plan.problems import Problem, ProblemCode
 from cpg_core.plan.sql_columns import ColumnAnalysis, analyze_columns
 from cpg_core.plan.sql_parse import (
     ParsedView,
@@ -32,6 +31,7 @@ from cpg_core.plan.sql_parse import (
     first_token_position,
     is_keyword,
 )
+from cpg_core.problems import Problem, ProblemCode
 from cpg_core.views.model import ViewDef
 
 _ENGINE_AT = re.compile(r"at Line: (?P<line>\d+), Column: (?P<col>\d+)")

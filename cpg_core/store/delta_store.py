@@ -174,6 +174,18 @@ class DeltaStore:
             raise
         return _stored_version(name, self.table_path(name, allow_reserved=True), table)
 
+    def data_version(self, name: str) -> str | None:
+        """The data version of the latest data commit of `name`, from its log files alone (a
+        directory listing and one small file, no table load: cheap enough to ask per test).
+
+        None when there is no table or its last data commit was not made by cpg."""
+        path = self.table_path(name, allow_reserved=True)
+        latest = latest_log_version(path)
+        if latest is None:
+            return None
+        value = _data_commit(path, latest).get(META_DATA_VERSION)
+        return value if isinstance(value, str) else None
+
     def versions(self, name: str) -> list[StoredVersion]:
         """Every retained version of `name`, oldest first."""
         path = self.table_path(name, allow_reserved=True)
@@ -327,6 +339,20 @@ _WRITER: Final = WriterProperties(compression="ZSTD")
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def latest_log_version(path: Path) -> int | None:
+    """The newest version of the Delta table at `path` by its commit files (None: no table)."""
+    try:
+        names = [entry.name for entry in (path / "_delta_log").iterdir()]
+    except OSError:
+        return None
+    versions = [
+        int(name[:20])
+        for name in names
+        if len(name) == 25 and name.endswith(".json") and name[:20].isdigit()
+    ]
+    return max(versions) if versions else None
 
 
 def _commit_info(path: Path, version: int) -> dict[str, Any] | None:

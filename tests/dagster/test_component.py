@@ -33,10 +33,10 @@ from cpg_dagster.snapshot import (
     restore_plan,
     snapshot_plan,
 )
-from tests.dagster.test_translator import write_user_project
+from tests.dagster.projects import write_user_project
+from tests.paths import FIXTURE_REPO
 
 COMPONENT = "cpg_dagster.component.CpgComponent"
-FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "fixture_repo"
 VENV_BIN = Path(sys.executable).parent
 
 

@@ -75,7 +75,7 @@ def _check_remote_build(tmp_path: Path, kind: ExecutorKind, opened: list[RemoteP
     inputs = read_inputs(tmp_path)
     serial = build(plan, store=tmp_path / "serial", inputs=inputs)
     config = ExecutorConfig(
-        mode=ExecutionMode.REMOTE, kind=kind, max_tasks=2, remote_threshold_s=THRESHOLD
+        mode=ExecutionMode.REMOTE, executor=kind, max_tasks=2, remote_threshold_s=THRESHOLD
     )
     result = build(plan, store=tmp_path / kind, inputs=inputs, config=config)
 
@@ -115,7 +115,7 @@ def test_a_view_failing_on_dask_fails_the_run_by_name(
     plan = _plan(tmp_path, BOOM)
     store = tmp_path / "s"
     config = ExecutorConfig(
-        mode=ExecutionMode.REMOTE, kind="dask", max_tasks=2, remote_threshold_s=THRESHOLD
+        mode=ExecutionMode.REMOTE, executor="dask", max_tasks=2, remote_threshold_s=THRESHOLD
     )
     with pytest.raises(
         BuildError, match=r"view 'by_country' failed: .*Cannot cast string 'ann'"

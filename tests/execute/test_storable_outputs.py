@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from cpg_core.cli import main as cpg_main
 from cpg_core.pipeline import build_project
 from cpg_core.plan import compile_plan
-from cpg_core.plan.problems import Problem
+from cpg_core.problems import Problem
 from cpg_core.project import load_project
 from cpg_core.store.delta_store import DeltaStore
 from tests.plan.projects import write_project

@@ -56,6 +56,7 @@ from cpg_core.project import Project
 from cpg_core.store.content_hash import canonicalize
 from cpg_core.store.delta_store import DeltaStore
 from tests.extract.helpers import assert_integrity, assert_schemas
+from tests.paths import REPO_ROOT
 
 EXAMPLES = int(os.environ.get("CPG_HYPOTHESIS_EXAMPLES", "0")) or None
 DEADLINE_S = 120.0  # far above any real run here: it only turns a hang into a failure
@@ -511,7 +512,7 @@ def test_permission_denied_files_and_folders(tmp_path: Path) -> None:
                 capture_output=True,
                 text=True,
                 check=False,
-                cwd=Path(__file__).resolve().parents[2],
+                cwd=REPO_ROOT,
                 timeout=DEADLINE_S,
             )
     finally:

@@ -8,7 +8,7 @@ and between the default wait for the store lock (30 s) and failing fast
 is busy; every table is readable at every version with the data version its Delta log records;
 the tables equal a clean build's; and one more build executes and writes nothing.
 
-    .venv/bin/python -m benchmarks.concurrency_stress [--races 12] [--max-offset 4] [--seed 0]
+    .venv/bin/python -m tests.hardening.concurrency_stress [--races 12] [--max-offset 4] [--seed 0]
         [--repo PATH] [--json]
 """
 
@@ -26,9 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cpg_core.store.lock import TIMEOUT_ENV
-from tests.hardening.test_concurrency import (
+from tests.hardening.races import (
     EXTRA_MODULE,
-    FIXTURE_REPO,
     Outcome,
     assert_ended_well,
     build_in_process,
@@ -36,6 +35,7 @@ from tests.hardening.test_concurrency import (
     start_build,
     store_contents,
 )
+from tests.paths import FIXTURE_REPO
 
 
 @dataclass(frozen=True)

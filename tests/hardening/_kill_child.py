@@ -5,7 +5,7 @@ Delta write), which of its calls (`k`, 1-based) and when: at `entry`, at `exit` 
 returned), or `delay_ms` after its entry (a killer thread sends the signal, so it lands while
 the calling thread is inside Rust or C code with the GIL released). The target `time` kills
 `delay_ms` after the CLI started; targets `fs:<event>` are killed from outside, by
-`benchmarks._kill_watch`. Hooks are `sys.setprofile` / `threading.setprofile` callbacks that match
+`tests.hardening._kill_watch`. Hooks are `sys.setprofile` / `threading.setprofile` callbacks that match
 code objects (Python targets) or the called C function (C targets); nothing in cpg is patched.
 
 Without a kill point the child can *count*: every target's entries and exits, written as JSON
@@ -14,7 +14,7 @@ with the build's duration, so the harness can enumerate the kill points a build 
 Run from the harness in a process forked from a `forkserver` that imported everything (no
 thread exists at fork time, nothing ran yet), or as a fresh interpreter::
 
-    python -m benchmarks._kill_child '<ChildJob as JSON>'
+    python -m tests.hardening._kill_child '<ChildJob as JSON>'
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ import hamilton.caching.stores.sqlite as hamilton_sqlite
 import cpg_core.cli as cpg_cli
 import cpg_core.execute.build
 import cpg_core.execute.codegen as codegen
+import cpg_core.execute.run as run_module
 import cpg_core.execute.runtime as runtime
-import cpg_core.execute.store_adapter as store_adapter
 import cpg_core.extract.extract_state as extract_state
 import cpg_core.extract.file as extract_file_module
 import cpg_core.extract.hamilton_exec
@@ -50,6 +50,7 @@ import cpg_core.extract.incremental as incremental
 import cpg_core.pipeline
 import cpg_core.plan.compile_cache as compile_cache
 import cpg_core.plan.compiler
+import cpg_core.store.atomic as atomic
 import cpg_core.store.delta_store as delta_store
 import cpg_core.store.events as events
 import cpg_core.store.history as history
@@ -61,7 +62,7 @@ PRELOADED_PLAN: Final = cpg_core.plan.compiler
 
 When = Literal["entry", "exit", "delay"]
 TIME_TARGET: Final = "time"
-FS_PREFIX: Final = "fs:"  # file-system events inside a Delta write: `benchmarks._kill_watch`
+FS_PREFIX: Final = "fs:"  # file-system events inside a Delta write: `tests.hardening._kill_watch`
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ TARGETS: Final[dict[str, Target]] = {
     "codegen_module": _py(codegen.generate),
     "run_view_task": _py(runtime.run_view_task),
     "hamilton_cache_set": _py(hamilton_sqlite.SQLiteMetadataStore.set),
-    "store_adapter_after": _py(store_adapter.StoreAdapter.run_after_node_execution),
+    "view_finished": _py(run_module.Run.view_finished),
     "store_write": _py(delta_store.DeltaStore.write),
     "write_deltalake": _py(delta_writer.write_deltalake),
     "delta_rust_write": CTarget(
@@ -169,7 +170,7 @@ TARGETS: Final[dict[str, Target]] = {
     ),
     # end of the run (`atomic_write`: run state, durations history and compile cache files)
     "commit_run": _py(runs.commit_run),
-    "atomic_write": _py(runs.atomic_write),
+    "atomic_write": _py(atomic.atomic_write),
     "record_durations": _py(history.record_durations),
     "events_flush": _py(events.EventLog.flush),
     # every atomic rename and every fsync (caches, state, generated module)

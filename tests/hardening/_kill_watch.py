@@ -15,7 +15,7 @@ Events (all under ``<store>/tables``; directories created later are watched as t
 
 Protocol (stdin/stdout, one line each)::
 
-    python -m benchmarks._kill_watch STORE KIND K    # K = 0: only count
+    python -m tests.hardening._kill_watch STORE KIND K    # K = 0: only count
     -> "ready"            watches are in place
     <- "<pid>"            the build to kill
     <- "stop"             the build ended (count mode: prints the counts as JSON)

@@ -24,7 +24,7 @@ preloaded the modules (no thread exists there, nothing has run; `--fresh` starts
 interpreter per build instead, ~6 s slower each). Every path is the same for every build
 (`<workdir>/run`), so paths in the data never differ between the reference and a recovery.
 
-    .venv/bin/python -m benchmarks.kill_harness [--points N] [--json] [--scenario cold ...]
+    .venv/bin/python -m tests.hardening.kill_harness [--points N] [--json] [--scenario cold ...]
 
 Exit status 0 only when every kill point was reached and survived and the plain rebuilds equal
 their references. A time-based kill that comes after the build already finished, or a
@@ -54,7 +54,10 @@ from typing import Any, Final, Protocol
 
 import pyarrow as pa
 
-from benchmarks._kill_checks import (
+from cpg_core.plan import compile_plan
+from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.project import Project
+from tests.hardening._kill_checks import (
     VALID,
     Inspection,
     Reference,
@@ -62,13 +65,9 @@ from benchmarks._kill_checks import (
     inspect_store,
     read_extract_tables,
 )
-from benchmarks._kill_child import FS_PREFIX, TIME_TARGET, ChildJob, KillSpec, When, run_job
-from cpg_core.plan import compile_plan
-from cpg_core.plan.execution_plan import ExecutionPlan
-from cpg_core.project import Project
+from tests.hardening._kill_child import FS_PREFIX, TIME_TARGET, ChildJob, KillSpec, When, run_job
+from tests.paths import REPO_ROOT, copy_fixture_repo
 
-ROOT: Final = Path(__file__).resolve().parents[1]
-FIXTURE_REPO: Final = ROOT / "tests" / "fixtures" / "fixture_repo"
 CHILD_TIMEOUT_S: Final = 300.0
 HUNG: Final = -999
 
@@ -137,7 +136,7 @@ class Layout:
         """The initial repository and views (the store is left alone)."""
         shutil.rmtree(self.repo, ignore_errors=True)
         shutil.rmtree(self.views, ignore_errors=True)
-        shutil.copytree(FIXTURE_REPO, self.repo, ignore=shutil.ignore_patterns(".ruff_cache"))
+        copy_fixture_repo(self.repo)
         self.views.mkdir(parents=True)
         for name, sql in USER_VIEWS.items():
             (self.views / f"{name}.sql").write_text(sql, encoding="utf-8")
@@ -201,11 +200,11 @@ class Launcher(Protocol):
 
 
 class ForkLauncher:
-    """Children forked from a forkserver that preloaded `benchmarks._kill_child`."""
+    """Children forked from a forkserver that preloaded `tests.hardening._kill_child`."""
 
     def __init__(self) -> None:
         self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload(["benchmarks._kill_child"])
+        self.context.set_forkserver_preload(["tests.hardening._kill_child"])
 
     def run(self, job: ChildJob, timeout_s: float, on_start: OnStart | None = None) -> int:
         process = self.context.Process(target=run_job, args=(job,), name="cpg-build")
@@ -222,11 +221,11 @@ class ForkLauncher:
 
 
 class FreshLauncher:
-    """A new interpreter per child (`python -m benchmarks._kill_child JOB`)."""
+    """A new interpreter per child (`python -m tests.hardening._kill_child JOB`)."""
 
     def run(self, job: ChildJob, timeout_s: float, on_start: OnStart | None = None) -> int:
-        command = [sys.executable, "-m", "benchmarks._kill_child", job.to_json()]
-        with subprocess.Popen(command, cwd=ROOT) as child:
+        command = [sys.executable, "-m", "tests.hardening._kill_child", job.to_json()]
+        with subprocess.Popen(command, cwd=REPO_ROOT) as child:
             if on_start is not None:
                 on_start(child.pid)
             try:
@@ -238,12 +237,12 @@ class FreshLauncher:
 
 
 class FsWatch:
-    """The `benchmarks._kill_watch` process of one build: kills at an event, or counts them."""
+    """The `tests.hardening._kill_watch` process of one build: kills at an event, or counts them."""
 
     def __init__(self, store: Path, kind: str, k: int) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks._kill_watch", str(store), kind, str(k)],
-            cwd=ROOT,
+            [sys.executable, "-m", "tests.hardening._kill_watch", str(store), kind, str(k)],
+            cwd=REPO_ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -296,7 +295,7 @@ PLAN: Final[dict[str, tuple[Pick, ...]]] = {
         Pick("exit", "mid"),
     ),
     "hamilton_cache_set": (Pick("exit", "first"), Pick("exit", "last")),
-    "store_adapter_after": (Pick("entry", "mid"),),
+    "view_finished": (Pick("entry", "mid"),),
     "store_write": (Pick("entry", "mid"), Pick("exit", "last")),
     # inside the Rust write and commit (≈ 7 ms for a small table here, ≈ 60 ms for the first
     # write of a process): where each kill lands shows in orphan Parquet files / temp commits

@@ -14,7 +14,7 @@ other manifest field except those that describe how the run went (`run_id`, `dur
 `mode`, `executor`, `max_tasks`, `submission_order`, `routing`, and the order of `executed`):
 those are reported, not failed. Exit 1 when anything required differs.
 
-    .venv/bin/python -m benchmarks.determinism_audit [--repo PATH] [--json] [--configs a,b]
+    .venv/bin/python -m tests.hardening.determinism_audit [--repo PATH] [--json] [--configs a,b]
         [--save report.json] [--keep DIR]
 
 The default repository is the installed standard library (slow: ~100 s of extraction per run).
@@ -42,9 +42,9 @@ import msgspec
 
 from cpg_core.store.content_hash import content_hash
 from cpg_core.store.delta_store import DeltaStore
+from tests.paths import child_env
 
 CPG: Final = Path(sys.executable).with_name("cpg")
-ROOT: Final = Path(__file__).resolve().parents[1]  # makes `benchmarks` importable from any cwd
 # Manifest fields that describe how a run went, not what it produced: reported, never failed.
 RUN_FIELDS: Final = ("run_id", "duration_s", "mode", "executor", "max_tasks")
 ORDER_FIELDS: Final = ("submission_order", "routing", "executed")
@@ -84,11 +84,9 @@ class AuditConfig:
         return ", ".join(parts)
 
     def env(self) -> dict[str, str]:
-        env = {**os.environ, "PYTHONHASHSEED": self.hash_seed}
-        if self.target_partitions is not None:  # `python -m benchmarks.determinism_audit`
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
-            )
+        # pinned partitions run `python -m tests.hardening.determinism_audit`: `tests` on the path
+        env = child_env() if self.target_partitions is not None else dict(os.environ)
+        env["PYTHONHASHSEED"] = self.hash_seed
         for name in ("TOKIO_WORKER_THREADS", "OMP_NUM_THREADS"):
             env.pop(name, None)
             if self.runtime_threads is not None:
@@ -100,7 +98,13 @@ class AuditConfig:
         if self.target_partitions is None:
             command = [str(CPG), "build", str(repo)]
         else:
-            command = [sys.executable, "-m", "benchmarks.determinism_audit", "--run-one", str(repo)]
+            command = [
+                sys.executable,
+                "-m",
+                "tests.hardening.determinism_audit",
+                "--run-one",
+                str(repo),
+            ]
             command += ["--target-partitions", str(self.target_partitions)]
         command += ["--store", str(store), "--mode", self.mode, "--json"]
         if self.mode != "serial":
@@ -377,8 +381,14 @@ def _run_one(argv: Sequence[str]) -> None:
     parser.add_argument("--target-partitions", type=int, required=True)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    config = executor_config(args.mode, args.executor, args.max_tasks, None)
-    config = msgspec.structs.replace(config, target_partitions=args.target_partitions)
+    config = executor_config(
+        {
+            "mode": args.mode,
+            "executor": args.executor,
+            "max_tasks": args.max_tasks,
+            "target_partitions": args.target_partitions,
+        }
+    )
     run_build(
         Project.from_views([], include_cpg=True),
         repo=args.repo,

@@ -22,6 +22,7 @@ class ProblemCode(StrEnum):
     DUPLICATE_VIEW = "duplicate_view"
     UPSTREAM_INVALID = "upstream_invalid"
     SOURCE_ERROR = "source_error"
+    CONTRACT_VIOLATION = "contract_violation"
     UNSTORABLE_TYPE = "unstorable_type"
     DUPLICATE_COLUMN = "duplicate_column"
 
