@@ -46,10 +46,10 @@ def run(n: int, root: Path, *, seed: int = 0, repeat: int = 1) -> dict[str, Any]
     from dagster.components.testing import create_defs_folder_sandbox
 
     from cpg_core.plan import compile_plan
+    from cpg_core.plan.plan_file import read_plan_file
     from cpg_core.project import load_project
     from cpg_dagster.component import CpgComponent
     from cpg_dagster.definitions import cpg_definitions
-    from cpg_dagster.snapshot import read_snapshot, restore_plan
     from cpg_dagster.specs import asset_specs, check_specs
 
     warnings.simplefilter("ignore", dg.BetaWarning)
@@ -72,7 +72,7 @@ def run(n: int, root: Path, *, seed: int = 0, repeat: int = 1) -> dict[str, Any]
 
     # The parts, each on its own.
     out["restore_s"], _cpu, restored = best_of(
-        repeat, lambda: restore_plan(read_snapshot(state), project), collect_garbage=True
+        repeat, lambda: read_plan_file(state).plan(project), collect_garbage=True
     )
     translator = component.get_translator()
 

@@ -69,9 +69,9 @@ from benchmarks.workloads import (
     store_plainly,
 )
 from cpg_core.execute import ExecutorConfig, RunResult, build
-from cpg_core.execute.config import SERIAL
 from cpg_core.plan import ExecutionPlan
 from cpg_core.plan.engine_check import READ_ONLY
+from cpg_core.settings import SERIAL
 from cpg_core.store.content_hash import content_hash
 from cpg_core.store.delta_store import DeltaStore
 

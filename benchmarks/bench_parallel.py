@@ -11,7 +11,7 @@ plan's schedule gives the sum of costs and the weighted critical path. Inline vi
 their readers' nodes (their time is in the reader's measured duration), so they get cost 0.
 sum / critical path is the most any number of workers could gain from task parallelism;
 with 2 workers the bound is min(2, sum / critical path). DataFusion already spreads one query
-over all cores (FACTS), so on 2 cores that bound is not expected to be reached.
+over all cores (docs/dependencies.md#datafusion-uses-every-core), so on 2 cores that bound is not expected to be reached.
 
     .venv/bin/python -m benchmarks.bench_parallel                   # 3 repeats
     .venv/bin/python -m benchmarks.bench_parallel --repeats 5 --json

@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
-import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
-import msgspec
-from rich.console import Console
 
-from cpg_core.cli_build import (
-    executor_config,
-    print_table,
-    query_store,
-    run_build,
-    settings_options,
-    status_table,
-)
-from cpg_core.project import Project, ProjectError, load_project
+from cpg_core.settings import ExecutionMode, ExecutorKind, setting_fields
+
+if TYPE_CHECKING:
+    from cpg_core.project import Project
 
 _FORMATS = ("text", "json", "dot", "mermaid", "node-link")
 
 
+_FLAGS = {  # CLI spellings where they differ from the setting's name
+    "remote_threshold_s": "--remote-threshold",
+    "memory_limit_mb": "--memory-limit",
+    "lock_timeout_s": "--lock-timeout",
+}
+_CHOICES = {"mode": tuple(m.value for m in ExecutionMode), "executor": get_args(ExecutorKind)}
+
+
+def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """One option per build setting (`ExecutorConfig`): name, help and default from there."""
+    for field in reversed(setting_fields()):
+        flag = _FLAGS.get(field.name, "--" + field.name.replace("_", "-"))
+        kind: Any = (
+            click.Choice(_CHOICES[field.name])
+            if field.name in _CHOICES
+            else type(field.default)
+            if field.default is not None
+            else int
+        )
+        shown = f" [default: {field.default}]" if field.default is not None else ""
+        func = click.option(flag, field.name, type=kind, help=field.description + shown)(func)
+    return func
+
+
 def _resolve_project(project: Path | None, views: tuple[Path, ...], no_cpg: bool) -> Project:
     """--project, else --views, else a cpg.toml / pyproject [tool.cpg] here, else the built-in CPG."""
+    from cpg_core.project import Project, ProjectError, load_project
+
     if project is not None:
         return load_project(project)
     if views:
@@ -85,6 +104,7 @@ def plan_command(
 ) -> None:
     """Compile the views and print the schedule and every problem (exit 1 when there are any)."""
     from cpg_core.plan.compiler import CompileError, compile_plan
+    from cpg_core.project import ProjectError
 
     try:
         compiled = compile_plan(
@@ -107,6 +127,10 @@ def plan_command(
 
 def render_plan(compiled: object, fmt: str) -> str:
     """The plan in one of the output formats."""
+    import json
+
+    import msgspec
+
     from cpg_core.artifacts.envelope import wrap
     from cpg_core.artifacts.from_plan import (
         schedule_artifact,
@@ -141,6 +165,7 @@ def views_command(
 ) -> None:
     """List the views with their dependencies, fingerprints, admission and documented columns."""
     from cpg_core.plan.compiler import compile_plan
+    from cpg_core.project import ProjectError
 
     try:
         compiled = compile_plan(_resolve_project(project, views, no_cpg), cache=not no_cache)
@@ -208,6 +233,9 @@ def build_command(
     Exit 0 on success, 1 when a view fails (its name, error and what was kept are printed),
     2 when the build cannot start (bad project, store busy).
     """
+    from cpg_core.cli_build import executor_config, run_build
+    from cpg_core.project import ProjectError
+
     config = executor_config(settings)
     try:
         resolved = _resolve_project(project, views, no_cpg)
@@ -267,6 +295,7 @@ def test_command(
     1 when one fails or cannot be evaluated, 2 when the tests cannot run.
     """
     from cpg_core.cli_test import run_test_command
+    from cpg_core.project import ProjectError
 
     try:
         resolved = _resolve_project(project, views, no_cpg)
@@ -293,6 +322,8 @@ def test_command(
 @click.option("--limit", type=int, default=50, show_default=True, help="rows shown as a table")
 def query_command(sql: str, store: Path, fmt: str, limit: int) -> None:
     """Run a read-only SQL query over the stored tables (latest versions)."""
+    from cpg_core.cli_store import print_table, query_store
+
     if not store.is_dir():
         raise click.ClickException(f"no store at {store}: run `cpg build` first or pass --store")
     try:
@@ -310,6 +341,10 @@ def status_command(store: Path) -> None:
     """Where to look after a build: the stored tables, and how to query them or open the UI."""
     if not store.is_dir():
         raise click.ClickException(f"no store at {store}: run a build first")
+    from rich.console import Console
+
+    from cpg_core.cli_store import status_table
+
     console = Console()
     console.print(status_table(store))
     console.print(

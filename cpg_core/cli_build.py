@@ -1,4 +1,4 @@
-"""`cpg build` and `cpg query`: run a project into the store, and ask the store questions.
+"""`cpg build`: run a project into the store, with progress and a summary.
 
 Progress and the summary go to stderr (rich), so `--json` output on stdout stays machine-readable.
 """
@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 import msgspec
-import pyarrow as pa
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -25,19 +24,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from cpg_core.execute.config import (
-    ExecutionMode,
+from cpg_core.pipeline import BuildEvent, ProjectRun, StageFinish, StageProgress, StageStart
+from cpg_core.project import Project
+from cpg_core.settings import (
     ExecutorConfig,
     ExecutorConfigError,
     config_from,
-    setting_fields,
 )
-from cpg_core.pipeline import BuildEvent, ProjectRun, StageFinish, StageProgress, StageStart
-from cpg_core.project import Project
 from cpg_core.store.events import InputStored, RunStart, TaskError, TaskFinish
-
-_MODES = tuple(m.value for m in ExecutionMode)
-_KINDS = ("threads", "processes", "ray", "dask")
 
 
 class BuildProgress:
@@ -132,30 +126,6 @@ def summary_table(run: ProjectRun) -> Table:
     return table
 
 
-_FLAGS = {  # CLI spellings where they differ from the setting's name
-    "remote_threshold_s": "--remote-threshold",
-    "memory_limit_mb": "--memory-limit",
-    "lock_timeout_s": "--lock-timeout",
-}
-_CHOICES = {"mode": _MODES, "executor": _KINDS}
-
-
-def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """One option per build setting (`ExecutorConfig`): name, help and default from there."""
-    for field in reversed(setting_fields()):
-        flag = _FLAGS.get(field.name, "--" + field.name.replace("_", "-"))
-        kind: Any = (
-            click.Choice(_CHOICES[field.name])
-            if field.name in _CHOICES
-            else type(field.default)
-            if field.default is not None
-            else int
-        )
-        shown = f" [default: {field.default}]" if field.default is not None else ""
-        func = click.option(flag, field.name, type=kind, help=field.description + shown)(func)
-    return func
-
-
 def executor_config(settings: Mapping[str, Any]) -> ExecutorConfig:
     """The typed executor configuration from the CLI's setting options."""
     try:
@@ -240,68 +210,3 @@ def _report_problems(run: ProjectRun, console: Console) -> None:
             console.print(f"  {problem.format()}", markup=False, highlight=False, soft_wrap=True)
         console.print(f"{len(not_built)} view(s) not built: {', '.join(sorted(not_built))}")
         sys.exit(1)
-
-
-def query_store(store: Path, sql: str) -> pa.Table:
-    """Run one read-only SQL query over every table in the store (latest versions)."""
-    from datafusion import SessionContext
-
-    from cpg_core.plan.engine_check import READ_ONLY
-    from cpg_core.plan.sql_parse import depth_error
-    from cpg_core.store.delta_store import DeltaStore
-
-    too_deep = depth_error(sql)
-    if too_deep is not None:  # DataFusion's planner would overflow its stack (SIGSEGV)
-        raise ValueError(too_deep)
-    delta = DeltaStore(store)
-    ctx = SessionContext()
-    for name in delta.names():
-        ctx.register_dataset(name, delta.dataset(name))
-    return ctx.sql_with_options(sql, READ_ONLY).to_arrow_table()
-
-
-def print_table(table: pa.Table, fmt: str, limit: int) -> None:
-    """Write `table` to stdout as a rich table, CSV or JSON lines."""
-    if fmt == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(table.column_names)
-        for batch in table.to_batches():
-            writer.writerows(zip(*(c.to_pylist() for c in batch.columns), strict=True))
-        return
-    if fmt == "json":
-        for row in table.to_pylist():
-            sys.stdout.write(msgspec.json.encode(row, enc_hook=str).decode() + "\n")
-        return
-    shown = Table(*table.column_names, caption=f"{table.num_rows:,} rows")
-    for row in table.slice(0, limit).to_pylist():
-        shown.add_row(*("" if v is None else str(v) for v in row.values()))
-    Console().print(shown)
-
-
-def status_table(store: Path) -> Table:
-    """Every stored table: rows, size, Delta version, data version, the run that wrote it."""
-    from cpg_core.store.delta_store import DeltaStore
-    from cpg_core.store.runs import load_state
-
-    delta = DeltaStore(store)
-    state = load_state(delta.root).state
-    title = f"store {delta.root}"
-    if state is not None:
-        title += f" (last successful run {state.run_id[:12]}, plan {state.plan_signature[:12]})"
-    table = Table(title=title)
-    for column in ("table", "rows", "bytes", "delta version", "data version"):
-        table.add_column(column, justify="left" if column == "table" else "right")
-    for name in delta.names():
-        info = delta.info(name)
-        if info is None:
-            continue
-        table.add_row(
-            name,
-            f"{info.rows:,}",
-            f"{info.bytes:,}",
-            str(info.version),
-            (info.data_version or "-")[:12],
-        )
-    return table

@@ -19,7 +19,6 @@ import msgspec
 import pyarrow as pa
 
 from cpg_core.execute.build import RunResult, execute_run
-from cpg_core.execute.config import SERIAL, ExecutorConfig
 from cpg_core.execute.errors import BuildError
 from cpg_core.execute.run import Run, prepare_run
 from cpg_core.execute.scope import scope_of
@@ -33,6 +32,7 @@ from cpg_core.execute.sources import (
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.project import Project, SourceSpec, with_overrides
+from cpg_core.settings import SERIAL, ExecutorConfig
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.events import EventPayload
 

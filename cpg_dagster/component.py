@@ -12,8 +12,8 @@ attributes:
 
 Relative paths are relative to the folder of the `defs.yaml`.
 
-State: the compiled plan as a snapshot file (`cpg_dagster.snapshot`). `write_state_to_path`
-compiles the project (with the compile cache of its store) and writes the snapshot;
+State: the compiled plan's own encoding (`cpg_core.plan.plan_file`). `write_state_to_path`
+compiles the project (with the compile cache of its store) and writes the plan file atomically;
 `build_defs_from_state` restores the `ExecutionPlan` from it (no parsing, no DataFusion) and
 hands it to `cpg_dagster.definitions.cpg_definitions`. State is refreshed by
 `dg utils refresh-defs-state` (run it when building a deploy image), and automatically when
@@ -22,10 +22,8 @@ the component raises: it never loads as zero assets.
 """
 
 # No `from __future__ import annotations`: Dagster resolves the dataclass fields' real types.
-import gc
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -34,16 +32,11 @@ import dagster as dg
 from dagster.components import DefsStateConfig, DefsStateConfigArgs, ResolvedDefsStateConfig
 from pydantic import BaseModel
 
-from cpg_core.execute.config import ExecutorConfig, config_from, setting, setting_fields
+from cpg_core.gc_pause import paused_gc
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.plan_file import PlanFileError, read_plan_file, views_digest, write_plan
 from cpg_core.project import Project, open_project
-from cpg_dagster.snapshot import (
-    SnapshotError,
-    read_snapshot,
-    restore_plan,
-    views_digest,
-    write_snapshot,
-)
+from cpg_core.settings import ExecutorConfig, config_from, setting, setting_fields
 from cpg_dagster.translator import CpgTranslator
 
 log = logging.getLogger(__name__)
@@ -98,7 +91,7 @@ KeyPrefix = Annotated[
 
 @dataclass
 class CpgExecution(dg.Resolvable):
-    """How builds run: the build settings of `cpg_core.execute.config.ExecutorConfig` (defaults
+    """How builds run: the build settings of `cpg_core.settings.ExecutorConfig` (defaults
     from there; a test checks this block offers exactly those settings)."""
 
     mode: Literal["serial", "parallel", "remote"] = setting("mode").default
@@ -186,11 +179,11 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
     # -- state ---------------------------------------------------------------------------------
 
     def write_state_to_path(self, state_path: Path) -> None:
-        """Compile the project (compile cache in its store) and write the plan snapshot."""
+        """Compile the project (compile cache in its store) and write the plan file."""
         from cpg_core.plan import compile_plan
 
         plan = compile_plan(self.load_project())
-        write_snapshot(plan, state_path)
+        write_plan(plan, state_path)
 
     def _missing_state(self, reason: str) -> CpgComponentStateError:
         config = self.defs_state_config
@@ -215,11 +208,11 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
             raise self._missing_state("has no compiled plan state")
         project = self.load_project()
         try:
-            snapshot = read_snapshot(state_path)
-            plan = restore_plan(snapshot, project)
-        except SnapshotError as error:
+            record = read_plan_file(state_path)
+            plan = record.plan(project)
+        except PlanFileError as error:
             raise self._missing_state(f"cannot use its plan state {state_path}: {error}") from error
-        if snapshot.views_digest != views_digest(project):
+        if record.views_digest != views_digest(project):
             log.warning(
                 "%s: the view files changed since the plan state was written; the assets show "
                 "the old plan until `%s` runs",
@@ -237,7 +230,7 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
             self._defs_dir = context.path
         from cpg_dagster.definitions import cpg_definitions
 
-        with _paused_gc():
+        with paused_gc():  # thousands of specs: millions of live objects
             plan, project = self.load_plan(state_path)
             return cpg_definitions(
                 plan,
@@ -245,17 +238,3 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
                 translator=self.get_translator(),
                 resource=self.get_resource(project),
             )
-
-
-@contextmanager
-def _paused_gc() -> Iterator[None]:
-    """Building thousands of specs allocates millions of objects that all stay alive; cyclic
-    collections triggered by the allocation count only rescan them (FACTS: GC dominates big
-    object graphs). Garbage left meanwhile is collected once collection resumes."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

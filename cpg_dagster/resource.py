@@ -1,7 +1,7 @@
 """`CpgResource`: where a build's project, repository and store are, and how it executes.
 
 A `ConfigurableResource` so every field shows (and can be changed) in the launchpad. The build
-settings are `ExecutorConfig`'s (`cpg_core.execute.config`): each field here takes its default and
+settings are `ExecutorConfig`'s (`cpg_core.settings`): each field here takes its default and
 description from there, is validated by it when the resource is made (not half-way through a
 run), and a test checks that the resource offers exactly those settings.
 """
@@ -13,8 +13,8 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, model_validator
 
-from cpg_core.execute.config import ExecutorConfig, config_from, setting, setting_fields
 from cpg_core.project import Project, open_project
+from cpg_core.settings import ExecutorConfig, config_from, setting, setting_fields
 
 
 def _setting(name: str) -> Any:

@@ -81,7 +81,7 @@ class StoredTables:
                 dataset = open_source(spec)
             else:
                 try:
-                    dataset = self.store.dataset(name)
+                    dataset = self.store.table(name).to_pyarrow_dataset()
                 except TableNotFoundError:
                     raise EvaluationError(
                         f"table {name!r} is not in the store {self.store.root} (run `cpg build`)"

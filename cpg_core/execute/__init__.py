@@ -6,7 +6,7 @@ Public API: `build`, `ExecutorConfig`, `ExecutionMode`, `RunResult`, `BuildError
 
 from cpg_core.artifacts.contracts import RunManifest
 from cpg_core.execute.build import RunResult, build
-from cpg_core.execute.config import ExecutionMode, ExecutorConfig
 from cpg_core.execute.errors import BuildError
+from cpg_core.settings import ExecutionMode, ExecutorConfig
 
 __all__ = ["BuildError", "ExecutionMode", "ExecutorConfig", "RunManifest", "RunResult", "build"]

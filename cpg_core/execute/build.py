@@ -25,7 +25,6 @@ from cpg_core.artifacts.contracts import OutputVersion, RunManifest
 from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.artifacts.from_plan import schedule_artifact, validation_artifact
 from cpg_core.execute.codegen import fingerprint_input, task_input
-from cpg_core.execute.config import SERIAL, ExecutionMode, ExecutorConfig
 from cpg_core.execute.driver_cache import DriverEntry, driver_for
 from cpg_core.execute.errors import BuildError, ViewExecutionError
 from cpg_core.execute.inputs import stored_views, table_inputs
@@ -38,6 +37,7 @@ from cpg_core.execute.task_spec import view_task
 from cpg_core.execute.versions import data_version, register_fingerprints
 from cpg_core.execute.writer import TableWriteError
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.settings import SERIAL, ExecutionMode, ExecutorConfig
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.events import RunError, RunFinish, RunStart
 from cpg_core.store.history import record_durations

@@ -7,7 +7,7 @@ version; a table that is gone or unreadable raises `ResultRetrievalError`, on wh
 drops the entry and recomputes — the cache is checked, never trusted.
 
 Why WAL + `synchronous=OFF`: the stock SQLite metadata store commits once per node (≈ 5 ms each,
-FACTS). WAL keeps commits atomic under process death (SIGKILL); a file damaged otherwise (power
+docs/dependencies.md#hamilton-sqlite-commits). WAL keeps commits atomic under process death (SIGKILL); a file damaged otherwise (power
 loss, tampering) fails `quick_check` at open and the cache directory is rebuilt.
 """
 

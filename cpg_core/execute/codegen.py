@@ -1,7 +1,7 @@
 """Generate the Hamilton module of a plan as real Python source and import it.
 
 Why real source (not closures): Hamilton's code version is the hash of a node function's source;
-closure-generated nodes would all share one (FACTS). Written source gives every view node its own
+closure-generated nodes would all share one (docs/dependencies.md#hamilton-code-version). Written source gives every view node its own
 stable source, and process/Ray/Dask workers can import the module from its file.
 
 What enters a node's source (and so its code version): the view name and the names of the tables

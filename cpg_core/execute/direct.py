@@ -2,7 +2,7 @@
 
 This is the reference semantics every executor must match (and the baseline the orchestration
 benchmarks compare against): each view runs over its inputs' *materialized* tables, never over
-nested views (FACTS: chains of registered views re-plan their parents at every layer).
+nested views (docs/dependencies.md#registered-views-inline: chains of registered views re-plan their parents at every layer).
 """
 
 from __future__ import annotations

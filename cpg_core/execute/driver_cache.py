@@ -32,6 +32,7 @@ from cpg_core.execute.codegen import (
     generate,
     task_input,
 )
+from cpg_core.execute.hamilton_logs import CpgRunSpans
 from cpg_core.execute.runner import PlanGraphExecutor
 from cpg_core.execute.tags import apply_schedule_tags
 from cpg_core.plan.execution_plan import ExecutionPlan
@@ -93,7 +94,8 @@ def _new_entry(plan: ExecutionPlan, store: DeltaStore) -> DriverEntry:
         ignore=[PLAN_INPUT, RUN_INPUT, *(task_input(v) for v in module.views)],
         disable=list(PLAN_NODES),
     )
-    dr = driver.Builder().with_modules(module.module).with_adapters(cache).build()
+    # CpgRunSpans first: a failing node is reported by cpg, not by Hamilton's logs on stderr.
+    dr = driver.Builder().with_modules(module.module).with_adapters(CpgRunSpans(), cache).build()
     adapters = dr.adapter
     assert isinstance(adapters, LifecycleAdapterSet)
     executor = PlanGraphExecutor(adapters, module, cache)

@@ -26,7 +26,6 @@ from typing import Any
 import pyarrow as pa
 
 from cpg_core.artifacts.contracts import CacheLineage
-from cpg_core.execute.config import SERIAL, ExecutorConfig
 from cpg_core.execute.in_order import InOrder
 from cpg_core.execute.pools import RemotePool
 from cpg_core.execute.runner import RunRecord
@@ -36,6 +35,7 @@ from cpg_core.execute.versions import data_version
 from cpg_core.execute.writer import BackgroundWriter
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.schedule import priority_ranks
+from cpg_core.settings import SERIAL, ExecutorConfig
 from cpg_core.store.content_hash import CanonicalTable
 from cpg_core.store.delta_store import DeltaStore, StoredVersion
 from cpg_core.store.events import (

@@ -36,8 +36,8 @@ from hamilton.lifecycle.base import LifecycleAdapterSet
 
 from cpg_core.artifacts.contracts import RoutingDecision
 from cpg_core.execute.codegen import GeneratedModule
-from cpg_core.execute.config import ExecutionMode, ExecutorConfig
 from cpg_core.execute.pools import RemotePool
+from cpg_core.settings import ExecutionMode, ExecutorConfig
 from cpg_core.views.names import RUN_INPUT
 
 

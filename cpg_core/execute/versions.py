@@ -1,6 +1,6 @@
 """Data versions of Arrow tables for Hamilton's cache: the store's content hash, computed once.
 
-Hamilton cannot fingerprint `pa.Table` (FACTS: it becomes `<unhashable>` and everything
+Hamilton cannot fingerprint `pa.Table` (docs/dependencies.md#hamilton-unhashable-tables: it becomes `<unhashable>` and everything
 recomputes), so we register a handler with `hamilton.caching.fingerprinting.hash_value`. The
 version is the store's order-independent content hash, so a view whose SQL changed but whose rows
 did not gives the same version and its readers stay cached. Tables whose version is already known

@@ -366,6 +366,26 @@ class TableRef:
     schema: pa.Schema | None
 
 
+def unreadable_table(
+    name: str, tables: Mapping[str, TableRef]
+) -> tuple[ProblemCode, str, str | None] | None:
+    """Why a test cannot read table `name` (code, what, hint), or None when it can: an unknown
+    table (with the closest name), or an inline view (never stored)."""
+    ref = tables.get(name)
+    if ref is None:
+        near = difflib.get_close_matches(name, sorted(tables), n=1, cutoff=0.6)
+        hint = f"did you mean {near[0]!r}?" if near else None
+        return ProblemCode.UNKNOWN_TABLE, f"unknown table {name!r}", hint
+    if ref.kind == "inline":
+        what = f"{name!r} is an inline view, which is not stored: a test cannot read it"
+        return (
+            ProblemCode.INVALID_METADATA,
+            what,
+            "materialize it as a table, or read what it reads",
+        )
+    return None
+
+
 def reference_problems(
     view: ViewDef, schema: pa.Schema, tables: Mapping[str, TableRef]
 ) -> list[Problem]:
@@ -379,29 +399,19 @@ def reference_problems(
         at_table = test.column_cols[1] if len(test.column_cols) > 2 else test.col
         at_column = test.column_cols[2] if len(test.column_cols) > 2 else test.col
         target = view.name if test.to_table == view.name else test.to_table
-        ref = TableRef("view", schema) if target == view.name else tables.get(target)
-        if ref is None:
-            near = difflib.get_close_matches(target, sorted(tables), n=1, cutoff=0.6)
+        refs = {**tables, view.name: TableRef("view", schema)}
+        ref = refs.get(target)
+        unreadable = unreadable_table(target, refs)
+        if unreadable is not None or ref is None:
+            code, what, hint = unreadable or (ProblemCode.UNKNOWN_TABLE, "", None)
             problems.append(
                 _problem(
                     view,
-                    ProblemCode.UNKNOWN_TABLE,
-                    f"@test {test.name}: unknown table {target!r}",
+                    code,
+                    f"@test {test.name}: {what}",
                     test.line,
                     at_table,
-                    hint=f"did you mean {near[0]!r}?" if near else None,
-                    table=target,
-                )
-            )
-        elif ref.kind == "inline":
-            problems.append(
-                _problem(
-                    view,
-                    ProblemCode.INVALID_METADATA,
-                    f"@test {test.name}: {target!r} is an inline view, which is not stored",
-                    test.line,
-                    at_table,
-                    hint="point the test at a persisted view or an input table",
+                    hint=hint,
                     table=target,
                 )
             )

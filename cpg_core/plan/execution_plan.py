@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import msgspec
 import pyarrow as pa
 import rustworkx as rx
 
@@ -20,9 +21,10 @@ from cpg_core.views.model import ViewDef
 Lineage = Mapping[str, tuple[tuple[str, str], ...]]
 
 
-@dataclass(frozen=True)
-class Task:
-    """One view as compiled. `admitted` tasks are in the schedule; the rest are reported only."""
+class Task(msgspec.Struct, frozen=True, kw_only=True):
+    """One view as compiled. `admitted` tasks are in the schedule; the rest are reported only.
+
+    A plan record: it encodes itself (`cpg_core.plan.plan_file`)."""
 
     name: str
     view: ViewDef

@@ -9,10 +9,29 @@ lineage passes through them to stored tables (`folded_lineage`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from cpg_core.plan.compile_cache import CachedView
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.fingerprints import view_fingerprint
+from cpg_core.views.model import ViewDef
+
+
+def fold_fingerprints(
+    order: Sequence[str], analyses: Mapping[str, CachedView], views: Mapping[str, ViewDef]
+) -> dict[str, str]:
+    """Pass: the fingerprint of every admitted view, in topological `order` (its analysis
+    carries its canonical SQL hash and the tables it reads)."""
+    fingerprints: dict[str, str] = {}
+    for name in order:
+        entry = analyses[name]
+        fingerprints[name] = fold_fingerprint(
+            entry.sql_hash,
+            entry.tables,
+            lambda t: t in views and views[t].materialize == "inline",
+            fingerprints,
+        )
+    return fingerprints
 
 
 def fold_fingerprint(

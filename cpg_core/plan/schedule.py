@@ -7,15 +7,14 @@ the input order or PYTHONHASHSEED (every tie is broken by name).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
+import msgspec
 import rustworkx as rx
 
 _DIGITS = 9  # costs are rounded so float noise cannot create negative slack or flip ties
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(msgspec.Struct, frozen=True, kw_only=True):
     """The schedule of the admitted tasks (all mappings are keyed by task name)."""
 
     order: tuple[str, ...]

@@ -9,24 +9,20 @@ problems say why.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
+import msgspec
 import pyarrow as pa
 
 from cpg_core.plan.compile_cache import schema_from_bytes
-from cpg_core.plan.data_tests import TableRef
+from cpg_core.plan.data_tests import TableRef, unreadable_table
 from cpg_core.plan.sql_parse import parse_view
 from cpg_core.plan.view_analysis import analyze_view, front_entry
 from cpg_core.problems import Problem, ProblemCode
-from cpg_core.project import Project
-from cpg_core.views.loader import load_test_dirs
 from cpg_core.views.model import Severity, SingularTestDef, ViewDef
 
 
-@dataclass(frozen=True)
-class SingularTest:
+class SingularTest(msgspec.Struct, frozen=True, kw_only=True):
     """A compiled singular test. `blocked_by` names read views that are not admitted."""
 
     name: str
@@ -46,17 +42,14 @@ class SingularTest:
 
 
 def compile_singular_tests(
-    project: Project, tables: Mapping[str, TableRef]
+    tests: Sequence[SingularTestDef], tables: Mapping[str, TableRef]
 ) -> tuple[tuple[SingularTest, ...], list[Problem]]:
-    """Load and compile the project's singular tests against `tables` (every view and input
-    dataset the plan knows, with the schema of each admitted one). Returns the tests and
-    every problem found (loading problems included)."""
-    if not project.test_dirs:
-        return (), []
-    loaded = load_test_dirs(project.test_dirs, root=project.root)
-    problems = list(loaded.problems)
+    """Compile the project's singular tests (as loaded) against `tables` (every view and input
+    dataset the plan knows, with the schema of each admitted one). Returns the tests and every
+    problem found."""
+    problems: list[Problem] = []
     compiled = []
-    for test in loaded.tests:
+    for test in tests:
         result = _compile_one(test, tables)
         problems += result.problems
         compiled.append(result)
@@ -72,29 +65,10 @@ def _compile_one(test: SingularTestDef, tables: Mapping[str, TableRef]) -> Singu
     for table, position in parsed.tables.items():
         ref = tables.get(table)
         at = (position.line, position.col) if position is not None else (None, None)
-        if ref is None:
-            near = difflib.get_close_matches(table, sorted(tables), n=1, cutoff=0.6)
-            problems.append(
-                _problem(
-                    test,
-                    ProblemCode.UNKNOWN_TABLE,
-                    f"unknown table {table!r}",
-                    at,
-                    hint=f"did you mean {near[0]!r}?" if near else None,
-                    table=table,
-                )
-            )
-        elif ref.kind == "inline":
-            problems.append(
-                _problem(
-                    test,
-                    ProblemCode.INVALID_METADATA,
-                    f"{table!r} is an inline view, which is not stored: a test cannot read it",
-                    at,
-                    hint="materialize it as a table, or read what it reads",
-                    table=table,
-                )
-            )
+        unreadable = unreadable_table(table, tables)
+        if unreadable is not None or ref is None:
+            code, what, hint = unreadable or (ProblemCode.UNKNOWN_TABLE, "", None)
+            problems.append(_problem(test, code, what, at, hint=hint, table=table))
         elif ref.schema is None:
             blocked.append(table)
     schema = None

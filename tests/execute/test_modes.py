@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cpg_core.execute import ExecutionMode, ExecutorConfig, build
-from cpg_core.execute.config import ExecutorConfigError
+from cpg_core.settings import ExecutorConfigError
 from tests.execute.helpers import compile_project, direct_hashes, hashes, read_inputs
 
 

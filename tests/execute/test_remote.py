@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from cpg_core.execute import BuildError, ExecutionMode, ExecutorConfig, build
-from cpg_core.execute.config import ExecutorKind
 from cpg_core.execute.pools import RemotePool, RemoteTaskError, _portable, open_pool
 from cpg_core.plan import ExecutionPlan, compile_plan
 from cpg_core.project import load_project
+from cpg_core.settings import ExecutorKind
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.events import TaskError, TaskFinish, decode_payload, read_events
 from tests.execute.helpers import VIEWS, direct_hashes, hashes, read_inputs

@@ -31,8 +31,8 @@ from cpg_core.execute.cache import check_cache_dir
 from cpg_core.execute.driver_cache import CACHE_DIR
 from cpg_core.extract import extract_state
 from cpg_core.extract.extract_state import StateError, load_tables, read_manifest
-from cpg_core.extract.hamilton_flow import ScanOptions
 from cpg_core.extract.incremental import NO_REUSE, extractor_version, scan_keys
+from cpg_core.extract.model import ScanOptions
 from cpg_core.extract.scan import scan_repo
 from cpg_core.extract.schema import TABLE_NAMES
 from cpg_core.plan.compile_cache import CompileCache

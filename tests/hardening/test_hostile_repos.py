@@ -608,14 +608,14 @@ def test_files_vanish_during_incremental_extraction(
     assert_same(cold, again)
 
     # A file deleted between the scan and the hashing (wrapping only our scan's result).
-    real_scan = incremental_module.scan_repo
+    real_scan = incremental_module.scan_with
 
     def scan_then_delete(*args: Any, **kwargs: Any) -> Any:
         scanned = real_scan(*args, **kwargs)
         (root / "good.py").unlink()
         return scanned
 
-    monkeypatch.setattr(incremental_module, "scan_repo", scan_then_delete)
+    monkeypatch.setattr(incremental_module, "scan_with", scan_then_delete)
     with deadline():
         result = extract_incremental(root, state_dir=state, max_file_bytes=LIMIT)
     assert "good.py" in result.extracted

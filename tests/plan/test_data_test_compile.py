@@ -186,8 +186,8 @@ def test_tests_on_inline_views_cannot_run(tmp_path: Path) -> None:
         "views/eph.sql:2:20: eph: [invalid_metadata] an inline view is not stored, so its tests "
         "cannot run (materialize it as a table, or declare the tests on a view that reads it)",
         "views/pointing.sql:1:37: pointing: [invalid_metadata] @test "
-        "relationships_order_id_eph: 'eph' is an inline view, which is not stored (point the "
-        "test at a persisted view or an input table)",
+        "relationships_order_id_eph: 'eph' is an inline view, which is not stored: a test "
+        "cannot read it (materialize it as a table, or read what it reads)",
     ]
 
 
@@ -236,7 +236,7 @@ def test_singular_tests_compile_like_views(tmp_path: Path) -> None:
         },
     )
     assert [p.format() for p in plan.problems if p.path and p.path.startswith("tests/")] == [
-        "tests/Bad-Name.sql: Bad-Name: [invalid_name] invalid test name 'Bad-Name': use "
+        "tests/Bad-Name.sql:1:1: Bad-Name: [invalid_name] invalid test name 'Bad-Name': use "
         "lower-case letters, digits and '_', starting with a letter (at most 63 characters: it "
         "names the test in reports and in Dagster)",
         "tests/bad_column.sql:1:8: bad_column: [unknown_column] unknown column 'amount_eur' "

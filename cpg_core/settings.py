@@ -1,4 +1,6 @@
-"""Execution modes and executor configuration: the typed public API of how a build runs.
+"""Build settings: execution modes and the executor configuration, the typed public API of how a
+build runs. A light module (no Hamilton, DataFusion or deltalake): the CLI defines its options from
+it without importing the executor.
 
 Why typed: the system this replaces took loose dicts, so a typo ran serially without a word.
 `ExecutorConfig` validates itself on construction and is hashable and msgpack/JSON-encodable.
@@ -17,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from cpg_core.store.delta_store import DEFAULT_LOCK_TIMEOUT_S
+from cpg_core.store.lock import DEFAULT_LOCK_TIMEOUT_S
 
 ExecutorKind = Literal["threads", "processes", "ray", "dask"]
 
@@ -43,7 +45,7 @@ class ExecutorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """What runs the tasks: mode, executor, concurrency, remote routing threshold, limits.
 
     `target_partitions` is DataFusion's per-query parallelism; None means all cores when one
-    task runs at a time and ``cores // max_tasks`` when several do (FACTS: DataFusion already
+    task runs at a time and ``cores // max_tasks`` when several do (docs/dependencies.md#datafusion-uses-every-core: DataFusion already
     uses every core per query, so concurrent queries must share them).
 
     `memory_limit_mb` caps what a run's queries may hold (DataFusion's fair spill pool, split
