@@ -175,7 +175,10 @@ def selects(draw: st.DrawFn, world: World) -> str:
     elif mode == "window":
         items = [
             f"{alias}.id as k",
-            f"row_number() over (partition by {alias}.id order by {alias}.id) as rn",
+            # functions whose value a tie cannot change (a row_number over tied rows could
+            # differ between two runs of the same query)
+            f"rank() over (order by {alias}.id) as rn",
+            f"count(*) over (partition by {alias}.id) as n",
             _item(draw, scope, "e0"),
         ]
     else:
