@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from cpg_core.project import Project
 
 _FORMATS = ("text", "json", "dot", "mermaid", "node-link")
+HAMILTON_AUTOLOAD_ENV = "HAMILTON_AUTOLOAD_EXTENSIONS"  # hamilton.registry's switch, read at import
 
 
 _FLAGS = {  # CLI spellings where they differ from the setting's name
@@ -86,6 +88,10 @@ def project_options(func: click.decorators.FC) -> click.decorators.FC:
 @click.version_option(package_name="cpg")
 def main() -> None:
     """cpg: code property graphs of Python repositories as a compiled graph of SQL views."""
+    # cpg's own process: Hamilton's plug-ins for DataFrame libraries are never used (cpg's nodes
+    # pass Arrow tables) and loading them is half of a build's start-up
+    # (docs/dependencies.md#hamilton-plugin-autoload). An explicit setting of the user's wins.
+    os.environ.setdefault(HAMILTON_AUTOLOAD_ENV, "0")
 
 
 @main.command("plan")

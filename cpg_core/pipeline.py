@@ -17,13 +17,18 @@ from typing import Any
 
 import msgspec
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.dataset as pads
 
 from cpg_core.execute.build import RunResult, execute_run
 from cpg_core.execute.errors import BuildError
 from cpg_core.execute.run import Run, prepare_run
 from cpg_core.execute.scope import scope_of
+from cpg_core.execute.sources import (
+    InputTable,
+    SourceReadError,
+    SourceTable,
+    read_table,
+    source_input,
+)
 from cpg_core.extract.scan import RepositoryUnavailableError, check_repository
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
@@ -203,10 +208,10 @@ def _compile(project: Project, emit: OnEvent) -> ExecutionPlan:
 
 def _gather_inputs(
     project: Project, run: Run, extract: bool, workers: int | None, emit: OnEvent
-) -> tuple[dict[str, pa.Table], ExtractSummary | None]:
-    """The input tables of the run's scope: extracted evidence and read sources."""
+) -> tuple[dict[str, InputTable], ExtractSummary | None]:
+    """The input tables of the run's scope: extracted evidence and (lazily read) sources."""
     plan, scope = run.plan, run.scope
-    inputs: dict[str, pa.Table] = {}
+    inputs: dict[str, InputTable] = {}
     summary: ExtractSummary | None = None
     if extract:
         if project.repo is None:
@@ -229,7 +234,7 @@ def _gather_inputs(
         emit(StageStart(stage="sources", total=len(sources)))
         t0 = time.perf_counter()
         for spec in sources:
-            inputs[spec.name] = read_source_table(spec)
+            inputs[spec.name] = lazy_source(spec, plan, project.store)
         emit(StageFinish(stage="sources", seconds=time.perf_counter() - t0))
     return inputs, summary
 
@@ -283,16 +288,19 @@ def _extract(
     return result.tables, summary
 
 
-def read_source_table(spec: SourceSpec) -> pa.Table:
-    """The rows of an external source (Parquet, CSV or Delta)."""
+def lazy_source(spec: SourceSpec, plan: ExecutionPlan, store: Path) -> SourceTable:
+    """A source input whose rows are read only if a view reading it runs (`execute.sources`)."""
+    dataset = plan.datasets.get(spec.name)
     try:
-        if spec.format == "delta":
-            from deltalake import DeltaTable
+        return source_input(spec, dataset.schema if dataset else None, store)
+    except SourceReadError as error:
+        raise PipelineError(str(error)) from error
 
-            return DeltaTable(str(spec.path)).to_pyarrow_table()
-        if spec.format == "csv":
-            return pacsv.read_csv(spec.path)
-        return pads.dataset(spec.path, format="parquet").to_table()
+
+def read_source_table(spec: SourceSpec) -> pa.Table:
+    """The rows of an external source (Parquet, CSV or Delta), as views see them."""
+    try:
+        return read_table(spec)
     except (OSError, ValueError, pa.ArrowException) as error:
         raise PipelineError(
             f"source {spec.name!r} ({spec.format}, {spec.path}): {error}"

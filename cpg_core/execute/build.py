@@ -32,6 +32,7 @@ from cpg_core.execute.pools import RemotePool, open_pool
 from cpg_core.execute.run import OnRunEvent, Run, prepare_run
 from cpg_core.execute.runner import TaskFailedError
 from cpg_core.execute.scope import scope_of
+from cpg_core.execute.sources import InputTable
 from cpg_core.execute.task_spec import view_task
 from cpg_core.execute.versions import data_version, register_fingerprints
 from cpg_core.execute.writer import TableWriteError
@@ -67,7 +68,7 @@ def build(
     plan: ExecutionPlan,
     *,
     store: Path | str,
-    inputs: Mapping[str, pa.Table],
+    inputs: Mapping[str, InputTable],
     config: ExecutorConfig = SERIAL,
     select: Sequence[str] | None = None,
     upstream: bool = True,
@@ -93,7 +94,7 @@ def build(
         return execute_run(run, inputs)
 
 
-def execute_run(run: Run, inputs: Mapping[str, pa.Table]) -> RunResult:
+def execute_run(run: Run, inputs: Mapping[str, InputTable]) -> RunResult:
     """Run `run` (its caller holds the store lock): inputs, the driver, the writer, the commit."""
     register_fingerprints()
     entry, warnings = driver_for(run.plan, run.store)
@@ -122,8 +123,8 @@ def execute_run(run: Run, inputs: Mapping[str, pa.Table]) -> RunResult:
 
 
 def _drive(
-    run: Run, entry: DriverEntry, inputs: Mapping[str, pa.Table]
-) -> tuple[dict[str, Any], dict[str, pa.Table], dict[str, pa.Table]]:
+    run: Run, entry: DriverEntry, inputs: Mapping[str, InputTable]
+) -> tuple[dict[str, Any], dict[str, InputTable], dict[str, pa.Table]]:
     """Read and store the inputs, run the views through the driver, wait for every write."""
     plan, scope = run.plan, run.scope
     overrides = stored_views(run.store, scope.from_store)
@@ -201,7 +202,7 @@ def _outside_views(error: BaseException) -> str:
     return f"the build failed outside the views ({kind}): {error}"
 
 
-def _commit(run: Run, results: Mapping[str, Any], read: Mapping[str, pa.Table]) -> RunResult:
+def _commit(run: Run, results: Mapping[str, Any], read: Mapping[str, InputTable]) -> RunResult:
     """The run succeeded: record the incremental state and durations, flush the events, and
     return the manifest with the output tables."""
     report = run.tests.finish() if run.tests is not None else None
@@ -250,7 +251,7 @@ def _manifest(
     run: Run,
     outputs: tuple[OutputVersion, ...],
     executed: tuple[str, ...],
-    read: Mapping[str, pa.Table],
+    read: Mapping[str, InputTable],
     duration: float,
     report: DataTestReport | None,
 ) -> RunManifest:

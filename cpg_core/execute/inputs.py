@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from cpg_core.execute.errors import BuildError
 from cpg_core.execute.run import Run
+from cpg_core.execute.sources import InputTable, as_table
 from cpg_core.execute.versions import known_version, remember
 from cpg_core.store.content_hash import CanonicalTable, canonicalize
 from cpg_core.store.delta_store import DeltaStore
@@ -35,7 +36,7 @@ def stored_views(store: DeltaStore, names: tuple[str, ...]) -> dict[str, pa.Tabl
     return tables
 
 
-def table_inputs(run: Run, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
+def table_inputs(run: Run, inputs: Mapping[str, InputTable]) -> dict[str, InputTable]:
     """The input tables the run needs; evidence tables handed in are written to the store as well
     (by the run's background writer: `run.input_states` fills in as their writes commit).
 
@@ -58,7 +59,7 @@ def table_inputs(run: Run, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table
     if run.ordered is not None:
         run.ordered.skip(sorted(from_store))  # read, not stored: they report nothing
     for name in sorted(evidence - set(from_store)):
-        canonical = _canonical_input(inputs[name])
+        canonical = _canonical_input(as_table(inputs[name]))
         run.writer.submit(name, _input_writer(run, name, canonical), wait=False)
     return {n: from_store[n] if n in from_store else inputs[n] for n in names}
 

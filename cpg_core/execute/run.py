@@ -32,6 +32,7 @@ from cpg_core.execute.in_order import InOrder
 from cpg_core.execute.pools import RemotePool
 from cpg_core.execute.runner import BLOCKED, RunRecord
 from cpg_core.execute.scope import Scope, scope_of
+from cpg_core.execute.sources import SourceTable
 from cpg_core.execute.versions import data_version
 from cpg_core.execute.writer import BackgroundWriter
 from cpg_core.plan.execution_plan import ExecutionPlan
@@ -176,7 +177,7 @@ class Run:
         upstream = {
             table: data_version(value)
             for table, value in sorted(kwargs.items())
-            if isinstance(value, pa.Table)
+            if isinstance(value, pa.Table | SourceTable)
         }
         with self._lock:
             self._starts[name] = time.perf_counter()

@@ -31,6 +31,7 @@ from cpg_core.plan.execution_plan import ExecutionPlan, Task
 from cpg_core.plan.inline import fold_fingerprints
 from cpg_core.plan.loading import Loaded, load
 from cpg_core.plan.naming import Named, name_views
+from cpg_core.plan.positions import with_positions
 from cpg_core.plan.schedule import compute_schedule
 from cpg_core.plan.singular_tests import compile_singular_tests, table_refs
 from cpg_core.problems import Problem, sort_key
@@ -97,9 +98,9 @@ def compile_loaded(loaded: Loaded) -> ExecutionPlan:
         loaded.singular_tests,
         table_refs(named.views, readable, {n: d.schema for n, d in loaded.datasets.items()}),
     )
-    problems = sorted(
-        [*loaded.problems, *named.problems, *admission.problems, *test_problems], key=sort_key
-    )
+    found = [*loaded.problems, *named.problems, *admission.problems]
+    positioned = with_positions(found, loaded.views, loaded.project.config_path)
+    problems = sorted([*positioned, *test_problems], key=sort_key)
     return assemble_plan(
         loaded.project,
         tasks=_tasks(named, loaded.datasets, results, admission, fingerprints, problems),
@@ -143,6 +144,7 @@ def _tasks(
             output_schema=result.output_schema,
             fingerprint=fingerprints.get(name, ""),
             lineage=MappingProxyType(dict(result.entry.lineage)),
+            lineage_unknown=result.entry.lineage_unknown,
             admitted=name in admitted,
             problems=tuple(by_view.get(name, ())),
         )

@@ -27,6 +27,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFoundError
 
 from cpg_core.store.content_hash import CanonicalTable, StoreTypeError, canonicalize
+from cpg_core.store.delta_stats import STATS_COLUMNS, stats_columns
 from cpg_core.store.errors import (
     InvalidNameError,
     StoreConflictError,
@@ -231,7 +232,8 @@ class DeltaStore:
             try:
                 canonical = canonicalize(table) if isinstance(table, pa.Table) else table
             except StoreTypeError as exc:
-                raise StoreWriteError(f"cannot store table {name!r}: {exc}") from exc
+                hint = f" ({exc.hint})" if exc.hint else ""
+                raise StoreWriteError(f"cannot store table {name!r}: {exc}{hint}") from exc
             version = data_version or canonical.data_version
             if current is not None and current.data_version == version:
                 return current
@@ -240,7 +242,10 @@ class DeltaStore:
                 META_FINGERPRINT: fingerprint,
                 META_RUN_ID: run_id,
             }
-            self._commit(name, existing or path, canonical.table, metadata, current)
+            configuration = self._keep_stats_readable(name, existing, canonical.table)
+            self._commit(
+                name, existing or path, canonical.table, metadata, current, config=configuration
+            )
             # the open table follows its own commit: no second log replay, no commit-file read
             written = existing if existing is not None else DeltaTable(str(path))
             return _version_of(name, written, metadata)
@@ -262,6 +267,7 @@ class DeltaStore:
         current: StoredVersion | None,
         *,
         mode: str = "overwrite",
+        config: Mapping[str, str] | None = None,
     ) -> None:
         if isinstance(target, Path):
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -282,6 +288,7 @@ class DeltaStore:
                     table,
                     mode="overwrite",
                     schema_mode="overwrite",
+                    configuration=dict(config) if config else None,
                     commit_properties=CommitProperties(custom_metadata=dict(metadata)),
                     writer_properties=_WRITER,
                 )
@@ -298,6 +305,26 @@ class DeltaStore:
             raise StoreWriteError(
                 f"writing table {name!r} failed ({previous} is intact): {_first_line(exc)}"
             ) from exc
+
+    def _keep_stats_readable(
+        self, name: str, existing: DeltaTable | None, table: pa.Table
+    ) -> dict[str, str] | None:
+        """Keep columns readers could not parse out of the statistics (`delta_stats`): the
+        property of a new table, or set on an existing one (its own commit, no data change)."""
+        columns = stats_columns(table)
+        if columns is None:
+            return None
+        if existing is None:
+            return {STATS_COLUMNS: columns}
+        if existing.metadata().configuration.get(STATS_COLUMNS) != columns:
+            try:
+                existing.alter.set_table_properties({STATS_COLUMNS: columns})
+            except Exception as exc:  # deltalake raises bare `Exception` for Rust-side errors
+                raise StoreWriteError(
+                    f"writing table {name!r} failed (its previous version is intact): "
+                    f"{_first_line(exc)}"
+                ) from exc
+        return None
 
     def append_internal(self, name: str, table: pa.Table, metadata: Mapping[str, str]) -> None:
         """Append rows to a reserved internal table (events) in one commit, without the store lock.
