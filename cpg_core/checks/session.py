@@ -102,13 +102,14 @@ class DataTestSession:
                 continue
             try:
                 versions[test.id] = {n: v for n in test.reads if (v := self._version(n))}
-                for name in test.reads:
-                    if name not in self.tables:
-                        self.tables[name] = self.stored_tables.open(name)
+                cached = self.cache.get(test, versions[test.id])
+                if cached is None:  # only a test that runs opens its tables
+                    for name in test.reads:
+                        if name not in self.tables:
+                            self.tables[name] = self.stored_tables.open(name)
             except EvaluationError as error:
                 found[test.id] = error_result(test, f"not evaluated: {error}", error.details)
                 continue
-            cached = self.cache.get(test, versions[test.id])
             if cached is not None:
                 found[test.id] = cached
             else:

@@ -31,6 +31,7 @@ import pyarrow as pa
 from cpg_core.artifacts.contracts import DataTestReport, DataTestResult
 from cpg_core.checks.evaluate import Limits
 from cpg_core.checks.session import DataTestSession, build_tests
+from cpg_core.execute.sources import InputTable
 from cpg_core.execute.versions import data_version
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.planned_tests import check_view, gates_readers
@@ -88,7 +89,7 @@ class BuildTests:
         self._failure: BaseException | None = None
         self._decided = threading.Condition()
 
-    def start(self, tables: Mapping[str, pa.Table]) -> None:
+    def start(self, tables: Mapping[str, InputTable]) -> None:
         """Open the session (the result cache is read here, under the store lock) with the
         tables the run holds that it does not build (inputs, views read from the store)."""
         if not self.tests:
@@ -97,7 +98,9 @@ class BuildTests:
             self.plan, self.views, store=self.root, tests=self.tests, limits=self.limits
         )
         for name, table in tables.items():
-            if name in self._reads and name not in self.views:
+            # a source is not read for its tests: the session opens it like `cpg test` does,
+            # only if a test of it runs (a no-change build reads no source)
+            if name in self._reads and name not in self.views and isinstance(table, pa.Table):
                 self._session.provide(name, table, data_version(table))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpg-tests")
 

@@ -11,7 +11,8 @@ Compared, and required to be identical: every table's data version as recorded i
 and the content hash of its rows read back (which must also agree with each other within a run),
 the plan signature, the reduced signature, the schedule and validation artifact IDs, and every
 other manifest field except those that describe how the run went (`run_id`, `duration_s`,
-`mode`, `executor`, `max_tasks`, `submission_order`, `routing`, and the order of `executed`):
+`mode`, `executor`, `max_tasks`, `submission_order`, `routing`, the order of `executed`, and
+each data test's `duration_s`):
 those are reported, not failed. Exit 1 when anything required differs.
 
     .venv/bin/python -m tests.hardening.determinism_audit [--repo PATH] [--json] [--configs a,b]
@@ -272,8 +273,18 @@ def compare(outcomes: Sequence[RunOutcome]) -> Comparison:
             if len({_digest(v) for v in values}) > 1:
                 result.manifest_notes.append(_order_note(key, values, manifests))
             continue
+        if key == "data_tests":  # each test's result is content; how long it took is not
+            values = [_without_durations(v) for v in values]
         result.rows.append(Row(f"manifest {key}", tuple(_digest(v) for v in values)))
     return result
+
+
+def _without_durations(report: Any) -> Any:
+    """A data test report with each result's `duration_s` left out (timing, not content)."""
+    if not isinstance(report, dict):
+        return report
+    results = [{k: v for k, v in r.items() if k != "duration_s"} for r in report.get("results", [])]
+    return {**report, "results": results}
 
 
 def _order_note(key: str, values: list[Any], manifests: list[dict[str, Any]]) -> str:

@@ -302,15 +302,19 @@ def _materializations(instance: dg.DagsterInstance, run_id: str) -> list[Mapping
 
 
 def _cache_hits(instance: dg.DagsterInstance, run_id: str) -> list[bool]:
-    """`cpg.cache_hit` of every view the run materialized."""
+    """Whether each view the run materialized was reused from the cache (`cpg.outcome`)."""
     found = _materializations(instance, run_id)
-    return [bool(m["cpg.cache_hit"].value) for m in found if "cpg.cache_hit" in m]
+    return [m["cpg.outcome"].value == "cached" for m in found if "cpg.fingerprint" in m]
 
 
 def _written_evidence(instance: dg.DagsterInstance, run_id: str) -> list[bool]:
-    """`cpg.written` of every evidence table the run materialized."""
+    """`cpg.written` of every evidence table the run materialized (views have a fingerprint)."""
     found = _materializations(instance, run_id)
-    return [bool(m["cpg.written"].value) for m in found if "cpg.written" in m]
+    return [
+        bool(m["cpg.written"].value)
+        for m in found
+        if "cpg.written" in m and "cpg.fingerprint" not in m
+    ]
 
 
 def _log_text(instance: dg.DagsterInstance, run_id: str) -> str:
