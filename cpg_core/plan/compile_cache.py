@@ -15,12 +15,13 @@ import msgspec
 import pyarrow as pa
 
 import cpg_core
+from cpg_core.plan.partitioning import Partitioning
 from cpg_core.problems import Problem
 from cpg_core.store.atomic import atomic_write
 
 SQLGLOT_VERSION = version("sqlglot")
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 class CachedView(msgspec.Struct, frozen=True):
@@ -36,6 +37,7 @@ class CachedView(msgspec.Struct, frozen=True):
     sql_hash: str = ""
     lineage: dict[str, tuple[tuple[str, str], ...]] = {}
     problems: tuple[Problem, ...] = ()
+    partitioning: Partitioning | None = None  # `@incremental` views whose shape was proven
 
 
 class _CacheFile(msgspec.Struct):

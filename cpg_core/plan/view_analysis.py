@@ -53,6 +53,7 @@ def analyze_view(
             schema_bytes = schema_to_bytes(engine_check.output_schema(view.sql, inputs))
         except engine_check.EngineError as error:
             problems.append(engine_problem(view, error))
+    problems += columns.partition_problems  # after planning: DataFusion still checks the SQL
     return CachedView(
         tables=front.tables,
         table_positions=front.table_positions,
@@ -64,6 +65,7 @@ def analyze_view(
         sql_hash=canonical_sql_hash(columns.canonical_sql) if schema_bytes else "",
         lineage=columns.lineage,
         problems=tuple(problems),
+        partitioning=columns.partitioning,
     )
 
 
