@@ -143,6 +143,7 @@ class OutputVersion(_Contract, frozen=True, kw_only=True):
     rows: int
     bytes: int
     written: bool
+    partitions_recomputed: int | None = None  # partition-incremental views: how many this run
 
 
 class CacheLineage(_Contract, frozen=True, kw_only=True):

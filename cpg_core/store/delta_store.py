@@ -40,6 +40,10 @@ RESERVED_PREFIX: Final = "_cpg"  # store-internal tables (events); datasets cann
 META_DATA_VERSION: Final = "cpg.data_version"
 META_FINGERPRINT: Final = "cpg.fingerprint"
 META_RUN_ID: Final = "cpg.run_id"
+META_PARTITION_BY: Final = "cpg.partition_by"  # a partitioned table's column (`store.partitions`)
+# Files of a partitioned table stay small, so replacing a few partitions rewrites few files
+# (a predicate overwrite rewrites only the files whose column statistics may match).
+PARTITIONED_FILE_BYTES: Final = 8 * 2**20
 # Commits that do not change a table's rows: `info` looks past them for the last data commit.
 _NO_DATA_CHANGE: Final = frozenset(
     {"VACUUM START", "VACUUM END", "SET TBLPROPERTIES", "OPTIMIZE", "CREATE CHECKPOINT"}
@@ -60,6 +64,7 @@ class StoredVersion(msgspec.Struct, frozen=True, kw_only=True):
     run_id: str | None
     rows: int
     bytes: int
+    partition_by: str | None = None  # the partition column of a partitioned table
 
 
 def validate_name(name: str, *, allow_reserved: bool = False) -> str:
@@ -209,6 +214,7 @@ class DeltaStore:
         fingerprint: str,
         data_version: str | None = None,
         run_id: str,
+        partition_by: str | None = None,
     ) -> StoredVersion:
         """Replace `name` with `table` as one new Delta version, unless the content is unchanged.
 
@@ -216,7 +222,9 @@ class DeltaStore:
         `canonicalize`) to sort and hash only once. Rows are written in canonical order, so the same
         content gives the same Parquet bytes. Raises `StoreConflictError` (another writer won),
         `StoreBusyError` (another process holds the store) or `StoreWriteError` (I/O, disk full,
-        unstorable type) — in every case the previous version stays readable.
+        unstorable type) — in every case the previous version stays readable. `partition_by`
+        marks a partitioned table (`store.partitions`): its data version is then its partition
+        map's, and `replace_partitions` may later replace some of its partitions.
         """
         path = self.table_path(name)
         with self._writing(name, run_id):
@@ -235,15 +243,44 @@ class DeltaStore:
             version = data_version or canonical.data_version
             if current is not None and current.data_version == version:
                 return current
-            metadata = {
-                META_DATA_VERSION: version,
-                META_FINGERPRINT: fingerprint,
-                META_RUN_ID: run_id,
-            }
+            metadata = _metadata(version, fingerprint, run_id, partition_by)
             self._commit(name, existing or path, canonical.table, metadata, current)
             # the open table follows its own commit: no second log replay, no commit-file read
             written = existing if existing is not None else DeltaTable(str(path))
             return _version_of(name, written, metadata)
+
+    def replace_partitions(
+        self,
+        name: str,
+        rows: pa.Table,
+        *,
+        where: str,
+        partition_by: str,
+        base_version: int,
+        fingerprint: str,
+        data_version: str,
+        run_id: str,
+    ) -> StoredVersion:
+        """Replace the rows of `name` matching `where` (a Delta SQL predicate on the partition
+        column) by `rows`, in one commit: readers see the whole old version or the whole new
+        one. Delta checks every new row matches `where`. `base_version` is the version the
+        caller computed against: if the table moved since, `StoreConflictError` (nothing
+        written). Errors as `write`; the previous version stays readable in every case."""
+        path = self.table_path(name)
+        with self._writing(name, run_id):
+            existing = self._load(path)
+            current = _stored_version(name, path, existing) if existing is not None else None
+            if existing is None or current is None or current.version != base_version:
+                found = current.version if current is not None else "no table"
+                raise StoreConflictError(
+                    f"table {name!r} is at version {found}, not {base_version}: its "
+                    "partitions were not replaced"
+                )
+            if current.data_version == data_version:
+                return current
+            metadata = _metadata(data_version, fingerprint, run_id, partition_by)
+            self._commit(name, existing, rows, metadata, current, where=where)
+            return _version_of(name, existing, metadata)
 
     @staticmethod
     def _load(path: Path) -> DeltaTable | None:
@@ -262,6 +299,7 @@ class DeltaStore:
         current: StoredVersion | None,
         *,
         mode: str = "overwrite",
+        where: str | None = None,
     ) -> None:
         if isinstance(target, Path):
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -276,12 +314,25 @@ class DeltaStore:
                     commit_properties=CommitProperties(custom_metadata=dict(metadata)),
                     writer_properties=_WRITER,
                 )
+            elif where is not None:  # replaceWhere: matching rows out, `table` in, one commit
+                write_deltalake(
+                    uri,
+                    table,
+                    mode="overwrite",
+                    predicate=where,
+                    target_file_size=PARTITIONED_FILE_BYTES,
+                    commit_properties=CommitProperties(custom_metadata=dict(metadata)),
+                    writer_properties=_WRITER,
+                )
             else:
                 write_deltalake(
                     uri,
                     table,
                     mode="overwrite",
                     schema_mode="overwrite",
+                    target_file_size=(
+                        PARTITIONED_FILE_BYTES if META_PARTITION_BY in metadata else None
+                    ),
                     commit_properties=CommitProperties(custom_metadata=dict(metadata)),
                     writer_properties=_WRITER,
                 )
@@ -375,6 +426,16 @@ def _size(table: DeltaTable) -> tuple[int, int]:
     return int(rows), int(size)
 
 
+def _metadata(
+    data_version: str, fingerprint: str, run_id: str, partition_by: str | None
+) -> dict[str, str]:
+    """The cpg commit metadata of a data commit."""
+    metadata = {META_DATA_VERSION: data_version, META_FINGERPRINT: fingerprint, META_RUN_ID: run_id}
+    if partition_by is not None:
+        metadata[META_PARTITION_BY] = partition_by
+    return metadata
+
+
 def _version_of(name: str, table: DeltaTable, metadata: Mapping[str, str]) -> StoredVersion:
     """The version `table` is at, just committed by us with `metadata`."""
     rows, size = _size(table)
@@ -386,6 +447,7 @@ def _version_of(name: str, table: DeltaTable, metadata: Mapping[str, str]) -> St
         run_id=metadata[META_RUN_ID],
         rows=rows,
         bytes=size,
+        partition_by=metadata.get(META_PARTITION_BY),
     )
 
 
@@ -405,4 +467,5 @@ def _stored_version(name: str, path: Path, table: DeltaTable) -> StoredVersion:
         run_id=text(META_RUN_ID),
         rows=rows,
         bytes=size,
+        partition_by=text(META_PARTITION_BY),
     )

@@ -60,6 +60,7 @@ class TaskFinish(_Payload, frozen=True, kw_only=True, tag="task_finish"):
     executor: str | None = None
     cache_hit: bool = False
     delta_version: int | None = None
+    partitions_recomputed: int | None = None  # partition-incremental views only
 
 
 class TaskError(_Payload, frozen=True, kw_only=True, tag="task_error"):
