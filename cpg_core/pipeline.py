@@ -229,10 +229,11 @@ def _extract(
 ) -> tuple[dict[str, pa.Table], ExtractSummary]:
     """Evidence tables of `root`, re-extracting only the files changed since the store's last build.
 
-    The incremental state lives in `<store>/_cpg/extract`. The tables come back canonical with
-    their data versions, which are handed to `remember` so the build does not hash them again.
+    The incremental state lives in `<store>/_cpg/extract`. The tables come back with their
+    partition maps (by `path`), which are remembered so the build neither hashes them again nor
+    stores more than the partitions (files) that changed.
     """
-    from cpg_core.execute.versions import remember
+    from cpg_core.execute.versions import remember_partitions
     from cpg_core.extract.incremental import extract_incremental
     from cpg_core.extract.progress import ExtractProgress
 
@@ -257,7 +258,7 @@ def _extract(
     if not started:
         emit(StageStart(stage="extract", total=0))
     for name, table in result.tables.items():
-        remember(table, result.data_versions[name])
+        remember_partitions(table, result.partitions[name])
     detail = f"{result.files} files, {len(result.extracted)} extracted, {result.reused} reused"
     if result.removed:
         detail += f", {len(result.removed)} removed"

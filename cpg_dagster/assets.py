@@ -260,6 +260,8 @@ class _SelectionRun:
             metadata["dagster/column_lineage"] = lineage
         if self.run_id is not None:
             metadata["cpg.run_id"] = self.run_id
+        if event.partitions_recomputed is not None:  # a partition-incremental view
+            metadata["cpg.partitions_recomputed"] = event.partitions_recomputed
         return dg.MaterializeResult(
             asset_key=self.translator.get_asset_key(name),
             data_version=dg.DataVersion(event.data_version or ""),

@@ -138,8 +138,9 @@ class _Check:
     view: ViewDef
     drivers: Mapping[str, str]  # driver table → its partition column
     problems: list[Problem] = field(default_factory=list)
+    # by query node: a recursive CTE's self-reference is a scope of its anchor's query,
+    # analyzed (as the first branch) before the recursive branch that reads it
     memo: dict[int, _Info] = field(default_factory=dict)
-    recursive: dict[str, _Info] = field(default_factory=dict)  # recursive CTE → its anchor
 
     def fail(self, node: exp.Expr | None, message: str, hint: str | None = None) -> None:
         self.problems.append(
@@ -150,7 +151,7 @@ class _Check:
 
     def scope(self, scope: Scope, anchor: Mapping[str, frozenset[str]] | None = None) -> _Info:
         """Analyze `scope`; `anchor` (outer alias → keys) when it is a correlated subquery."""
-        known = self.memo.get(id(scope))
+        known = self.memo.get(id(scope.expression))
         if known is not None and anchor is None:
             return known
         if scope.set_operation_scopes:
@@ -158,18 +159,13 @@ class _Check:
         else:
             info = self._select(scope, anchor)
         if anchor is None:
-            self.memo[id(scope)] = info
+            self.memo[id(scope.expression)] = info
         return info
 
     def _set_operation(self, scope: Scope) -> _Info:
         expression = scope.expression
         branches = scope.set_operation_scopes
-        name = _cte_name(scope)
-        infos = [self.scope(branches[0])]
-        if name is not None and infos[0].partitioned and _is_recursive(scope):
-            self.recursive[name] = infos[0]
-        infos += [self.scope(b) for b in branches[1:]]
-        self.recursive.pop(name or "", None)
+        infos = [self.scope(branch) for branch in branches]  # the anchor first
         if not any(i.partitioned for i in infos):
             return _WHOLE
         for branch, info in zip(branches, infos, strict=True):
@@ -227,10 +223,7 @@ class _Check:
                 keys = frozenset({column}) if column is not None else frozenset()
                 found.append(_Source(alias, source.name, column is not None, keys, node))
                 continue
-            if not isinstance(source.expression, exp.Query):  # a recursive CTE's self-reference
-                info = self.recursive.get(getattr(source.expression, "name", ""), _WHOLE)
-            else:
-                info = self.scope(source)
+            info = self.scope(source)
             label = node.name if isinstance(node, exp.Table) else "a subquery"
             if info.partitioned and not info.keys:
                 self.fail(
@@ -238,6 +231,7 @@ class _Check:
                     f"{label} reads a driving input but does not output its "
                     "partition key, so its rows cannot be told apart by partition",
                 )
+                info = _WHOLE  # reported once: not again as a join or key problem
             found.append(_Source(alias, label, info.partitioned, info.keys, node))
         return found
 
@@ -410,16 +404,6 @@ class _Check:
 
 def _plain_table(table: exp.Table) -> bool:
     return isinstance(table.this, exp.Identifier)
-
-
-def _cte_name(scope: Scope) -> str | None:
-    parent = scope.expression.parent
-    return parent.alias_or_name if isinstance(parent, exp.CTE) else None
-
-
-def _is_recursive(scope: Scope) -> bool:
-    with_ = scope.expression.find_ancestor(exp.With)
-    return bool(with_ is not None and with_.args.get("recursive"))
 
 
 def _first_select(scope: Scope) -> exp.Expr:

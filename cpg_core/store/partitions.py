@@ -215,3 +215,13 @@ def keep_maps(root: Path, referenced: Mapping[str, set[str]]) -> None:
             if file.name.removesuffix(".msgpack") not in wanted:
                 with contextlib.suppress(OSError):
                     file.unlink()
+
+
+def table_version(table: pa.Table, partition_by: str | None) -> str:
+    """The data version of a table's rows as the store records it: its partition map's for a
+    partitioned table (`StoredVersion.partition_by`), its content hash for any other."""
+    if partition_by is None:
+        from cpg_core.store.content_hash import content_hash
+
+        return content_hash(table)
+    return partition(table, partition_by)[1].version
