@@ -219,7 +219,7 @@ def _gather_inputs(
         emit(StageStart(stage="sources", total=len(sources)))
         t0 = time.perf_counter()
         for spec in sources:
-            inputs[spec.name] = read_source_table(spec)
+            inputs[spec.name] = _read_source(spec, _driver_columns(plan, scope.views, spec.name))
         emit(StageFinish(stage="sources", seconds=time.perf_counter() - t0))
     return inputs, summary
 
@@ -272,6 +272,40 @@ def _extract(
         result.files, result.extracted, result.reused, result.removed, result.seconds, errors
     )
     return result.tables, summary
+
+
+def _driver_columns(plan: ExecutionPlan, views: Sequence[str], table: str) -> list[str]:
+    """The columns by which partition-incremental views of the build are driven by `table`."""
+    columns = {
+        driver.column
+        for view in views
+        if (partitioning := plan.tasks[view].partitioning) is not None
+        for driver in partitioning.drivers
+        if driver.table == table
+    }
+    return sorted(columns)
+
+
+def _read_source(spec: SourceSpec, driver_columns: Sequence[str]) -> pa.Table:
+    """A source's rows; a Parquet source that drives partition-incremental views is read file
+    by file, its partition maps from the files' bytes (`store.source_files`), remembered on
+    the table (no hash of its rows is needed to find what changed)."""
+    if driver_columns and spec.format == "parquet":
+        from cpg_core.execute.versions import remember_partitions
+        from cpg_core.store.source_files import NotByFile, read_by_file
+
+        try:
+            table, maps = read_by_file(spec.path, driver_columns)
+        except NotByFile:
+            return read_source_table(spec)  # hashed by its rows instead
+        except (OSError, ValueError, pa.ArrowException) as error:
+            raise PipelineError(
+                f"source {spec.name!r} ({spec.format}, {spec.path}): {error}"
+            ) from error
+        for pmap in maps:
+            remember_partitions(table, pmap)
+        return table
+    return read_source_table(spec)
 
 
 def read_source_table(spec: SourceSpec) -> pa.Table:

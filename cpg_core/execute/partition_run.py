@@ -31,6 +31,7 @@ from cpg_core.execute.task_spec import PartialRun, ViewTask
 from cpg_core.execute.versions import data_version, known_partitions, remember_partitions
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.partitioning import Partitioning
+from cpg_core.store.content_hash import store_type
 from cpg_core.store.delta_store import DeltaStore, StoredVersion
 from cpg_core.store.partition_writes import REPLACE_AT_MOST, PartitionedWrite, write_partitioned
 from cpg_core.store.partitions import (
@@ -38,8 +39,8 @@ from cpg_core.store.partitions import (
     changed_keys,
     keep_maps,
     load_map,
+    outside_expression,
     partition,
-    rows_outside,
     save_map,
 )
 from cpg_core.store.runs import DatasetState, RunState, load_state
@@ -122,7 +123,11 @@ class PartitionRun:
             return kwargs
         keys, base = decided
         assert stored is not None
-        kept = rows_outside(self.store.read(name, stored.version), partitioning.column, keys)
+        schema = self.plan.tasks[name].output_schema
+        assert schema is not None  # an admitted view's output schema is known
+        column_type = store_type(schema.field(partitioning.column).type)
+        where = outside_expression(partitioning.column, keys, column_type)
+        kept = self.store.read(name, stored.version, where=where)
         drivers = tuple((d.table, d.column) for d in partitioning.drivers)
         partial = PartialRun(keys=keys, drivers=drivers, kept=kept, base=base)
         with self._lock:

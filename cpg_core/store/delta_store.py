@@ -22,11 +22,12 @@ from typing import Any, Final
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFoundError
 
-from cpg_core.store.content_hash import CanonicalTable, StoreTypeError, canonicalize
+from cpg_core.store.content_hash import CanonicalTable, StoreTypeError, canonicalize, trusted
 from cpg_core.store.errors import (
     InvalidNameError,
     StoreConflictError,
@@ -34,6 +35,7 @@ from cpg_core.store.errors import (
     TableNotFoundError,
 )
 from cpg_core.store.lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
+from cpg_core.store.partitions import partition
 
 NAME_PATTERN: Final = re.compile(r"[a-z_][a-z0-9_]{0,127}")
 RESERVED_PREFIX: Final = "_cpg"  # store-internal tables (events); datasets cannot use it
@@ -43,7 +45,7 @@ META_RUN_ID: Final = "cpg.run_id"
 META_PARTITION_BY: Final = "cpg.partition_by"  # a partitioned table's column (`store.partitions`)
 # Files of a partitioned table stay small, so replacing a few partitions rewrites few files
 # (a predicate overwrite rewrites only the files whose column statistics may match).
-PARTITIONED_FILE_BYTES: Final = 8 * 2**20
+PARTITIONED_FILE_BYTES: Final = 2 * 2**20
 # Commits that do not change a table's rows: `info` looks past them for the last data commit.
 _NO_DATA_CHANGE: Final = frozenset(
     {"VACUUM START", "VACUUM END", "SET TBLPROPERTIES", "OPTIMIZE", "CREATE CHECKPOINT"}
@@ -158,9 +160,12 @@ class DeltaStore:
                 ) from None
             raise
 
-    def read(self, name: str, version: int | None = None) -> pa.Table:
-        """The rows of `name` at `version` (default: the latest)."""
-        return self._open(name, version, reserved=True).to_pyarrow_table()
+    def read(
+        self, name: str, version: int | None = None, *, where: pc.Expression | None = None
+    ) -> pa.Table:
+        """The rows of `name` at `version` (default: the latest); only those matching `where`
+        when given (evaluated while scanning: files its statistics rule out are not read)."""
+        return self._open(name, version, reserved=True).to_pyarrow_table(filters=where)
 
     def table(self, name: str, version: int | None = None) -> DeltaTable:
         """The Delta table `name` at `version` (default: the latest), for engines that scan it.
@@ -237,7 +242,7 @@ class DeltaStore:
             ):
                 return current  # unchanged: skip even the sort
             try:
-                canonical = canonicalize(table) if isinstance(table, pa.Table) else table
+                canonical = _canonical(table, partition_by)
             except StoreTypeError as exc:
                 raise StoreWriteError(f"cannot store table {name!r}: {exc}") from exc
             version = data_version or canonical.data_version
@@ -424,6 +429,16 @@ def _size(table: DeltaTable) -> tuple[int, int]:
     rows = sum(v or 0 for v in actions.column("num_records").to_pylist())
     size = sum(v or 0 for v in actions.column("size_bytes").to_pylist())
     return int(rows), int(size)
+
+
+def _canonical(table: pa.Table | CanonicalTable, partition_by: str | None) -> CanonicalTable:
+    """`table` ready to store: sorted and hashed (by partition for a partitioned table)."""
+    if not isinstance(table, pa.Table):
+        return table
+    if partition_by is None:
+        return canonicalize(table)
+    ordered, pmap = partition(table, partition_by)
+    return trusted(ordered, pmap.version)
 
 
 def _metadata(

@@ -156,6 +156,15 @@ def rows_outside(table: pa.Table, column: str, keys: Iterable[str]) -> pa.Table:
     return table.filter(_call("invert", in_partitions(table, column, keys)))
 
 
+def outside_expression(column: str, keys: Iterable[str], type_: pa.DataType) -> pc.Expression:
+    """A filter keeping the rows in no partition of `keys` (a scan evaluates it as it reads,
+    and skips the files whose statistics show they hold only those partitions)."""
+    values, has_null = key_values(keys, type_)
+    field = pc.field(column)
+    outside = ~field.isin(values)
+    return outside & field.is_valid() if has_null else outside | field.is_null()
+
+
 def predicate(column: str, keys: Iterable[str], type_: pa.DataType) -> str:
     """A Delta predicate (SQL) selecting the partitions `keys` of `column`."""
     quoted = '"' + column.replace('"', '""') + '"'
