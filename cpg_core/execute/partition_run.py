@@ -99,6 +99,19 @@ class PartitionRun:
             if pmap is not None:
                 self.note(driver.table, pmap)
 
+    def changed_since_last_build(
+        self, name: str, table: pa.Table, column: str
+    ) -> frozenset[str] | None:
+        """The partitions of input `name` whose rows differ from the last successful build's
+        (e.g. the files an edit touched, for an evidence table); None when that build's map of
+        it is not known (then anything may have changed)."""
+        previous = self.previous()
+        record = previous.datasets.get(name) if previous is not None else None
+        old = load_map(self.store.root, name, record.data_version) if record is not None else None
+        if old is None or old.column != column:
+            return None
+        return changed_keys(old, self.map_of(name, table, column))
+
     # -- the decision ------------------------------------------------------------------------
 
     def previous(self) -> RunState | None:

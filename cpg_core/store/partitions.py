@@ -116,9 +116,9 @@ def _runs(column: pa.ChunkedArray) -> list[tuple[int, int]]:
     return list(zip(starts, [*starts[1:], n], strict=True))
 
 
-def _call(name: str, *args: Any) -> Any:
+def _call(name: str, *args: Any, options: pc.FunctionOptions | None = None) -> Any:
     """`pyarrow.compute` by name (its kernels are generated at import time, invisible to pyright)."""
-    return pc.call_function(name, list(args))
+    return pc.call_function(name, list(args), options)
 
 
 # ----------------------------------------------------------------------------- selecting rows
@@ -139,8 +139,9 @@ def in_partitions(table: pa.Table, column: str, keys: Iterable[str]) -> pa.Array
     """A boolean mask: is the row's `column` value one of the partitions `keys`?"""
     data = table.column(column)
     values, has_null = key_values(keys, data.type)
-    mask = pc.is_in(data, value_set=values, skip_nulls=True)
-    mask = pc.fill_null(mask, False)
+    mask = pc.fill_null(
+        _call("is_in", data, options=pc.SetLookupOptions(values, skip_nulls=True)), False
+    )
     if has_null:
         mask = _call("or", mask, _call("is_null", data))
     return mask

@@ -26,8 +26,9 @@ def _run(project: PartitionedProject, store: Path, instance: dg.DagsterInstance)
     assert result.success
     out: dict[str, dict] = {}
     for event in result.get_asset_materialization_events():
-        materialization = event.materialization
-        out[event.asset_key.to_user_string()] = {
+        materialization, key = event.materialization, event.asset_key
+        assert key is not None
+        out[key.to_user_string()] = {
             "metadata": {k: v.value for k, v in materialization.metadata.items()},
             "data_version": (materialization.tags or {}).get("dagster/data_version"),
         }

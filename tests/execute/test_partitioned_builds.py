@@ -17,8 +17,9 @@ import pytest
 
 from cpg_core.execute.errors import ViewExecutionError
 from cpg_core.execute.partial import partitioned_output
+from cpg_core.execute.partition_run import PartitionRun
 from cpg_core.execute.task_spec import PartialRun, Step, ViewTask
-from cpg_core.settings import ExecutionMode, ExecutorConfig
+from cpg_core.settings import ExecutionMode, ExecutorConfig, ExecutorKind
 from cpg_core.store.partitions import partition
 from cpg_core.store.runs import load_state
 from tests.partitioned_project import EDITED_DAILY, PartitionedProject, assert_same_store
@@ -146,7 +147,7 @@ def test_a_build_that_fails_before_its_commit_is_followed_by_a_correct_one(
 
 @pytest.mark.parametrize("executor", ["threads", "processes"])
 def test_partial_builds_in_parallel_executors(
-    project: PartitionedProject, tmp_path: Path, executor: str
+    project: PartitionedProject, tmp_path: Path, executor: ExecutorKind
 ) -> None:
     config = ExecutorConfig(mode=ExecutionMode.PARALLEL, executor=executor, max_tasks=2)
     store = tmp_path / "store"
@@ -176,3 +177,19 @@ def test_a_partial_run_producing_rows_of_other_partitions_fails_naming_the_view(
         partitioned_output(task, pa.table({"day": ["a", "c"], "n": [5, 6]}))
     ok = partitioned_output(task, pa.table({"day": ["a"], "n": [5]}))
     assert sorted(ok.to_pylist(), key=str) == [{"day": "a", "n": 5}, {"day": "b", "n": 2}]
+
+
+def test_changed_partitions_since_the_last_build_are_known(
+    project: PartitionedProject, tmp_path: Path
+) -> None:
+    """What a cross-partition view (phase 2: the CPG's resolution) asks: which partitions of an
+    input changed since the last successful build."""
+    store = tmp_path / "store"
+    before = project.build(store)
+    old_daily = before.store.read("daily")
+    project.set_day("d01", 5, salt=9)
+    after = project.build(store)
+    partitions = PartitionRun(after.run.plan, after.store)
+    assert partitions.changed_since_last_build("daily", old_daily, "day") == {'"d01"'}
+    assert partitions.changed_since_last_build("daily", after.store.read("daily"), "day") == set()
+    assert partitions.changed_since_last_build("overall", old_daily, "day") is None
