@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,7 +46,8 @@ ROWS = pa.table(
 )
 
 
-def _log(path: Path, version: int) -> list[dict[str, object]]:
+def _log(path: Path, version: int) -> list[dict[str, Any]]:
+    """The actions of one Delta log commit (JSON objects)."""
     return [json.loads(line) for line in (path / "_delta_log" / f"{version:020d}.json").open()]
 
 
