@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from cpg_core.project import Project
 
 _FORMATS = ("text", "json", "dot", "mermaid", "node-link")
+HAMILTON_AUTOLOAD_ENV = "HAMILTON_AUTOLOAD_EXTENSIONS"  # hamilton.registry's switch, read at import
 
 
 _FLAGS = {  # CLI spellings where they differ from the setting's name
@@ -86,6 +88,10 @@ def project_options(func: click.decorators.FC) -> click.decorators.FC:
 @click.version_option(package_name="cpg")
 def main() -> None:
     """cpg: code property graphs of Python repositories as a compiled graph of SQL views."""
+    # cpg's own process: Hamilton's plug-ins for DataFrame libraries are never used (cpg's nodes
+    # pass Arrow tables) and loading them is half of a build's start-up
+    # (docs/dependencies.md#hamilton-plugin-autoload). An explicit setting of the user's wins.
+    os.environ.setdefault(HAMILTON_AUTOLOAD_ENV, "0")
 
 
 @main.command("plan")
@@ -216,6 +222,7 @@ def schemas_command(write_dir: Path | None) -> None:
 @click.option("--select", multiple=True, help="build only these views and their upstream")
 @click.option("--only", is_flag=True, help="with --select: read upstream views from the store")
 @click.option("--json", "as_json", is_flag=True, help="print the run manifest as JSON")
+@click.option("--no-tests", is_flag=True, help="build without running the data tests")
 def build_command(
     repo: Path | None,
     project: Path | None,
@@ -226,12 +233,17 @@ def build_command(
     select: tuple[str, ...],
     only: bool,
     as_json: bool,
+    no_tests: bool,
     **settings: Any,
 ) -> None:
     """Build the CPG of REPO (default: the project's repo, else .) and the views into the store.
 
-    Exit 0 on success, 1 when a view fails (its name, error and what was kept are printed),
-    2 when the build cannot start (bad project, store busy).
+    Each view's data tests run right after it is computed; a failing error-severity test stops
+    the views downstream of it (they are reported as blocked, not built).
+
+    Exit 0 on success (warnings included), 1 when a view fails (its name, error and what was
+    kept are printed), an error-severity test fails or a view has problems, 2 when the build
+    cannot start (bad project, store busy).
     """
     from cpg_core.cli_build import executor_config, run_build
     from cpg_core.project import ProjectError
@@ -251,6 +263,7 @@ def build_command(
         select=select,
         only=only,
         as_json=as_json,
+        tests=not no_tests,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import click
 import msgspec
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -31,7 +32,14 @@ from cpg_core.settings import (
     ExecutorConfigError,
     config_from,
 )
-from cpg_core.store.events import InputStored, RunStart, TaskError, TaskFinish
+from cpg_core.store.events import (
+    DataTestFinish,
+    InputStored,
+    RunStart,
+    TaskBlocked,
+    TaskError,
+    TaskFinish,
+)
 
 
 class BuildProgress:
@@ -84,8 +92,8 @@ class BuildProgress:
                 self.progress.update(task, completed=total, total=total, note=note)
             case RunStart(tasks=tasks):
                 self._task("views", tasks)
-            case InputStored(task=name, rows=rows, written=written):
-                state = "stored" if written else "unchanged"
+            case InputStored(task=name, rows=rows):
+                state = event.outcome
                 self.progress.update(
                     self._task("evidence", None), advance=1, note=f"{name} {state}"
                 )
@@ -99,14 +107,33 @@ class BuildProgress:
                     self.executed += 1
                 note = f"{self.executed} run, {self.hits} cached"
                 self.progress.update(self._task("views", None), advance=1, note=note)
-                how = "[cyan]cached[/]" if hit else f"{seconds:.2f} s"
+                how = "[cyan]cached[/]" if hit else f"{event.outcome}, {seconds:.2f} s"
                 if parts is not None and not hit:  # a partition-incremental view
                     how += f", {parts} partition(s) recomputed"
                 self.console.print(f"  [green]✓[/] {view}: {rows or 0:,} rows, {how}")
             case TaskError(task=view, error=error):
                 self.console.print(f"  [red]✗ {view}[/]: {error}")
+            case TaskBlocked(task=view, reason=reason):
+                self.progress.update(self._task("views", None), advance=1)
+                self.console.print(
+                    f"  [yellow]⊘ {view}[/]: {escape(reason)}", highlight=False, soft_wrap=True
+                )
+            case DataTestFinish(status=status) if status != "passed":
+                self._print_test(event)
             case _:
                 pass
+
+    def _print_test(self, event: DataTestFinish) -> None:
+        """A test that did not pass, as `cpg test` prints it (the test, where it is declared,
+        the failing row count and the first failing rows)."""
+        from cpg_core.checks.report import result_lines
+        from cpg_core.execute.build_tests import result_of_event
+
+        colour = "yellow" if event.severity == "warn" and event.status == "failed" else "red"
+        first, *rest = result_lines(result_of_event(event))
+        self.console.print(f"  [{colour}]{escape(first)}[/]", highlight=False, soft_wrap=True)
+        for line in rest:
+            self.console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 def summary_table(run: ProjectRun) -> Table:
@@ -127,6 +154,8 @@ def summary_table(run: ProjectRun) -> Table:
             str(output.delta_version),
             output.data_version[:12],
         )
+    for blocked in manifest.blocked:
+        table.add_row(blocked.view, "", "blocked: not built", "", "")
     return table
 
 
@@ -147,8 +176,10 @@ def run_build(
     select: Sequence[str],
     only: bool,
     as_json: bool,
+    tests: bool = True,
 ) -> None:
-    """Run the build with progress; print the summary (or the manifest as JSON); exit 1 on failure."""
+    """Run the build with progress; print the summary (or the manifest as JSON); exit 1 on
+    failure (a view failed or has problems, or an error-severity data test did not pass)."""
     from cpg_core.execute.errors import BuildError
     from cpg_core.pipeline import PipelineError, build_project
     from cpg_core.store.errors import StoreError
@@ -164,6 +195,7 @@ def run_build(
                 select=list(select) or None,
                 upstream=not only,
                 on_event=progress,
+                tests=None if tests else (),
             )
     except BuildError as error:
         console.print(f"[bold red]build failed[/]: {error}")
@@ -176,7 +208,7 @@ def run_build(
         sys.exit(2)
     if as_json:
         sys.stdout.write(msgspec.json.encode(run.result.manifest).decode() + "\n")
-        _report_problems(run, console)
+        _exit_on_failures(run, console)
         return
     console.print(summary_table(run))
     where = store.resolve() if store is not None else project_obj.store
@@ -202,15 +234,40 @@ def run_build(
         else "SELECT 1"
     )
     console.print(f"store: {where}\nquery it: cpg query --store {where} {example!r}")
-    _report_problems(run, console)
+    _exit_on_failures(run, console)
 
 
-def _report_problems(run: ProjectRun, console: Console) -> None:
-    """Invalid views were not built: list every problem and exit 1 (the rest is in the store)."""
-    if run.plan.problems:
-        not_built = [n for n, t in run.plan.tasks.items() if not t.admitted]
-        console.print(f"[bold red]{len(run.plan.problems)} problem(s)[/]:")
-        for problem in run.plan.problems:
-            console.print(f"  {problem.format()}", markup=False, highlight=False, soft_wrap=True)
-        console.print(f"{len(not_built)} view(s) not built: {', '.join(sorted(not_built))}")
+def _exit_on_failures(run: ProjectRun, console: Console) -> None:
+    """Report the data tests and the plan's problems; exit 1 if either failed the build."""
+    tests_ok = _report_tests(run, console)
+    problems = _report_problems(run, console)
+    if problems or not tests_ok:
         sys.exit(1)
+
+
+def _report_tests(run: ProjectRun, console: Console) -> bool:
+    """The data tests' summary and the views they kept from being built (failures were
+    printed as they happened); False when an error-severity test did not pass."""
+    from cpg_core.checks.report import summary_line
+
+    manifest = run.result.manifest
+    report = manifest.data_tests
+    if report is None:
+        return True
+    console.print(f"data tests: {summary_line(report)}", highlight=False)
+    if manifest.blocked:
+        names = ", ".join(b.view for b in manifest.blocked)
+        console.print(f"[yellow]{len(manifest.blocked)} view(s) blocked, not built[/]: {names}")
+    return report.ok
+
+
+def _report_problems(run: ProjectRun, console: Console) -> bool:
+    """Invalid views were not built: list every problem (True when there are any)."""
+    if not run.plan.problems:
+        return False
+    not_built = [n for n, t in run.plan.tasks.items() if not t.admitted]
+    console.print(f"[bold red]{len(run.plan.problems)} problem(s)[/]:")
+    for problem in run.plan.problems:
+        console.print(f"  {problem.format()}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"{len(not_built)} view(s) not built: {', '.join(sorted(not_built))}")
+    return True

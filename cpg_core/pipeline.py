@@ -10,20 +10,26 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.dataset as pads
 
 from cpg_core.execute.build import RunResult, execute_run
 from cpg_core.execute.errors import BuildError
 from cpg_core.execute.run import Run, prepare_run
 from cpg_core.execute.scope import scope_of
+from cpg_core.execute.sources import (
+    InputTable,
+    SourceReadError,
+    SourceTable,
+    read_table,
+    source_input,
+)
+from cpg_core.extract.scan import RepositoryUnavailableError, check_repository
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.project import Project, SourceSpec, with_overrides
@@ -105,6 +111,7 @@ def build_project(
     store_evidence: Sequence[str] = (),
     on_event: OnEvent | None = None,
     lock_owner: str | None = None,
+    tests: Collection[str] | None = None,
 ) -> ProjectRun:
     """Build `project` (or the `select`ed views) into `store` (default: the project's store).
 
@@ -113,6 +120,9 @@ def build_project(
     extracting the repository (they must have been built before). `store_evidence` names
     evidence tables to extract and store even when no selected view reads them. The store lock
     is held from extraction to the commit (`lock_owner` is what a waiting build is told).
+    `tests`: the data tests to run, by id (None: every test of the views it builds; empty:
+    none) — each right after the tables it reads are computed; an error-severity failure
+    stops the views downstream of the view it checks (`RunManifest.blocked`).
 
     Raises `BuildError` naming the failing view; outputs written before it stay in the store.
     """
@@ -136,6 +146,7 @@ def build_project(
         config=config,
         scope=scope.storing(stored),
         on_event=emit,
+        tests=tests,
     )
     # One build at a time per store, extraction included: a second build waits (or fails with
     # "store is busy") before extracting, instead of repeating the extraction and then failing.
@@ -197,10 +208,10 @@ def _compile(project: Project, emit: OnEvent) -> ExecutionPlan:
 
 def _gather_inputs(
     project: Project, run: Run, extract: bool, workers: int | None, emit: OnEvent
-) -> tuple[dict[str, pa.Table], ExtractSummary | None]:
-    """The input tables of the run's scope: extracted evidence and read sources."""
+) -> tuple[dict[str, InputTable], ExtractSummary | None]:
+    """The input tables of the run's scope: extracted evidence and (lazily read) sources."""
     plan, scope = run.plan, run.scope
-    inputs: dict[str, pa.Table] = {}
+    inputs: dict[str, InputTable] = {}
     summary: ExtractSummary | None = None
     if extract:
         if project.repo is None:
@@ -208,6 +219,10 @@ def _gather_inputs(
                 "the project includes the CPG views but names no repository: "
                 "pass a repository (cpg build REPO) or set `repo` in the project file"
             )
+        try:
+            check_repository(project.repo)
+        except RepositoryUnavailableError as error:
+            raise PipelineError(str(error)) from error
         tables, summary = _extract(
             project.repo, project.store, workers or run.config.concurrency, emit
         )
@@ -219,7 +234,11 @@ def _gather_inputs(
         emit(StageStart(stage="sources", total=len(sources)))
         t0 = time.perf_counter()
         for spec in sources:
-            inputs[spec.name] = _read_source(spec, _driver_columns(plan, scope.views, spec.name))
+            columns = run.partitions.driver_columns(scope.views, spec.name)
+            if columns:
+                inputs[spec.name] = driving_source(spec, plan, columns)
+            else:
+                inputs[spec.name] = lazy_source(spec, plan, project.store)
         emit(StageFinish(stage="sources", seconds=time.perf_counter() - t0))
     return inputs, summary
 
@@ -274,50 +293,48 @@ def _extract(
     return result.tables, summary
 
 
-def _driver_columns(plan: ExecutionPlan, views: Sequence[str], table: str) -> list[str]:
-    """The columns by which partition-incremental views of the build are driven by `table`."""
-    columns = {
-        driver.column
-        for view in views
-        if (partitioning := plan.tasks[view].partitioning) is not None
-        for driver in partitioning.drivers
-        if driver.table == table
-    }
-    return sorted(columns)
-
-
-def _read_source(spec: SourceSpec, driver_columns: Sequence[str]) -> pa.Table:
-    """A source's rows; a Parquet source that drives partition-incremental views is read file
-    by file, its partition maps from the files' bytes (`store.source_files`), remembered on
-    the table (no hash of its rows is needed to find what changed)."""
-    if driver_columns and spec.format == "parquet":
-        from cpg_core.execute.versions import remember_partitions
-        from cpg_core.store.source_files import NotByFile, read_by_file
-
-        try:
-            table, maps = read_by_file(spec.path, driver_columns)
-        except NotByFile:
-            return read_source_table(spec)  # hashed by its rows instead
-        except (OSError, ValueError, pa.ArrowException) as error:
-            raise PipelineError(
-                f"source {spec.name!r} ({spec.format}, {spec.path}): {error}"
-            ) from error
-        for pmap in maps:
-            remember_partitions(table, pmap)
-        return table
-    return read_source_table(spec)
-
-
-def read_source_table(spec: SourceSpec) -> pa.Table:
-    """The rows of an external source (Parquet, CSV or Delta)."""
+def lazy_source(spec: SourceSpec, plan: ExecutionPlan, store: Path) -> SourceTable:
+    """A source input whose rows are read only if a view reading it runs (`execute.sources`)."""
+    dataset = plan.datasets.get(spec.name)
     try:
-        if spec.format == "delta":
-            from deltalake import DeltaTable
+        return source_input(spec, dataset.schema if dataset else None, store)
+    except SourceReadError as error:
+        raise PipelineError(str(error)) from error
 
-            return DeltaTable(str(spec.path)).to_pyarrow_table()
-        if spec.format == "csv":
-            return pacsv.read_csv(spec.path)
-        return pads.dataset(spec.path, format="parquet").to_table()
+
+def driving_source(spec: SourceSpec, plan: ExecutionPlan, columns: Sequence[str]) -> pa.Table:
+    """A source that drives partition-incremental views of the build (by `columns`), read now.
+
+    Its data version must be its partition map's (what the run state records and the next
+    build compares), so it is not lazy: a Parquet source is read file by file, its partition
+    maps from the files' bytes (`store.source_files`: no decode-and-sort of the whole source to
+    find one changed day), remembered on the table; any other (CSV, Delta, a folder whose
+    partition column is not in the files) is read whole and the run hashes it by partition."""
+    from cpg_core.execute.versions import remember_partitions
+    from cpg_core.store.source_files import NotByFile, read_by_file
+
+    dataset = plan.datasets.get(spec.name)
+    schema = dataset.schema if dataset else None
+    if spec.format != "parquet":
+        return read_source_table(spec, schema)
+    try:
+        table, maps = read_by_file(spec.path, columns, schema)
+    except NotByFile:
+        return read_source_table(spec, schema)  # hashed by its rows instead
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise PipelineError(
+            f"source {spec.name!r} ({spec.format}, {spec.path}): {error}"
+        ) from error
+    for pmap in maps:
+        remember_partitions(table, pmap)
+    return table
+
+
+def read_source_table(spec: SourceSpec, schema: pa.Schema | None = None) -> pa.Table:
+    """The rows of an external source (Parquet, CSV or Delta), as views see them (`schema`:
+    the compiled one, when known)."""
+    try:
+        return read_table(spec, schema)
     except (OSError, ValueError, pa.ArrowException) as error:
         raise PipelineError(
             f"source {spec.name!r} ({spec.format}, {spec.path}): {error}"

@@ -24,6 +24,8 @@ class ProblemCode(StrEnum):
     UPSTREAM_INVALID = "upstream_invalid"
     SOURCE_ERROR = "source_error"
     CONTRACT_VIOLATION = "contract_violation"
+    UNSTORABLE_TYPE = "unstorable_type"
+    DUPLICATE_COLUMN = "duplicate_column"
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

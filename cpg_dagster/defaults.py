@@ -1,9 +1,10 @@
 """The default code location: the CPG of an embedded repository, built into `.cpg/store`.
 
-Loaded by `workspace.yaml` (`dagster dev -w workspace.yaml`) and by the README's main command.
+Loaded by `workspace.yaml` (`dg dev -w workspace.yaml`) and by the README's main command.
 The embedded repository is cpg's own source: the checkout when cpg is installed from one (a git
 repository, so its data version is its HEAD), else the installed `cpg_core` package (a real
-Python code base that ships with every install). `CPG_REPO` and `CPG_STORE` override both.
+Python code base that ships with every install). `CPG_REPO` and `CPG_STORE` override both;
+`CPG_OBSERVE_INTERVAL_S` sets how often the sensors look at the repository (default 60).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import dagster as dg
 from cpg_core.plan import compile_plan
 from cpg_core.project import DEFAULT_STORE, Project, open_project
 from cpg_core.views.loader import package_root
-from cpg_dagster.definitions import cpg_definitions
+from cpg_dagster.definitions import cpg_definitions, resource_for
 
 
 def embedded_repo() -> Path:
@@ -33,7 +34,11 @@ def default_project() -> Project:
 
 def default_definitions() -> dg.Definitions:
     project = default_project()
-    return cpg_definitions(compile_plan(project), project=project)
+    resource = resource_for(project)
+    interval = os.environ.get("CPG_OBSERVE_INTERVAL_S")
+    if interval:  # how often the sensors look at the repository (default 60 s)
+        resource = resource.model_copy(update={"observe_interval_s": int(interval)})
+    return cpg_definitions(compile_plan(project), project=project, resource=resource)
 
 
 defs = default_definitions()

@@ -12,6 +12,9 @@ import subprocess
 from pathlib import Path
 
 from cpg_core.extract import scan_repo
+from cpg_core.extract.scan import RepositoryUnavailableError, check_repository
+
+__all__ = ["RepositoryUnavailableError", "observed_version", "repo_version"]
 
 
 def git_head(root: Path) -> str | None:
@@ -54,3 +57,10 @@ def repo_version(root: Path) -> str:
     """`git-<HEAD>` for a clean checkout, else `content-<sha256>`."""
     head = git_head(root)
     return f"git-{head}" if head else content_version(root)
+
+
+def observed_version(root: Path) -> str:
+    """`repo_version(root)` of a repository that is there; `RepositoryUnavailableError` (with
+    what is wrong) when it is missing, not a folder or cannot be listed — a vanished repository
+    must not look like an empty one."""
+    return repo_version(check_repository(root))

@@ -16,6 +16,8 @@ from pydantic import Field, model_validator
 from cpg_core.project import Project, open_project
 from cpg_core.settings import ExecutorConfig, config_from, setting, setting_fields
 
+DEFAULT_OBSERVE_INTERVAL_S = 60
+
 
 def _setting(name: str) -> Any:
     field = setting(name)
@@ -41,6 +43,13 @@ class CpgResource(dg.ConfigurableResource):
     target_partitions: int | None = _setting("target_partitions")
     memory_limit_mb: int | None = _setting("memory_limit_mb")
     lock_timeout_s: float = _setting("lock_timeout_s")
+    observe_interval_s: int = Field(
+        default=DEFAULT_OBSERVE_INTERVAL_S,
+        ge=0,
+        description="How often (seconds) the cpg_repo_observer sensor looks at the repository "
+        "and records its version when it changed (so automation sees edits), and the change "
+        "sensor looks for changes; 0: no observer. Read when the definitions load.",
+    )
 
     @model_validator(mode="after")
     def _valid_settings(self) -> CpgResource:

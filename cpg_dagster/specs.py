@@ -1,56 +1,53 @@
-"""Asset and check specs of a plan, and the pure functions that decide each check's outcome.
+"""Asset and check specs of a plan, and the translation of core test results into check results.
 
 `asset_specs` lists one spec per persisted view and per input table a view reads, upstream first.
-`check_specs` lists the checks; `planned_checks` says, per check, which stored tables decide it,
-so a run body evaluates each check once those tables exist (with the core evaluator,
-`cpg_core.checks.evaluate`: the same one `cpg test` uses)::
-
-    for check in planned_checks(plan, translator):
-        if all(name in finished for name in check.reads):
-            outcome = evaluate_check(plan, check, store.read)
-            yield check_result(translator, check, outcome)
+`check_specs` lists the checks: every data test of the plan (`cpg_core.plan.planned_tests`)
+becomes an `AssetCheckSpec` of the view it checks, besides the plan-decided `admitted` check.
+Nothing is evaluated here: a build streams each test's result (`DataTestFinish` events, from
+the core evaluator, right after the tables it reads are computed) and a check-only run asks the
+core to evaluate the selected tests against the store (`cpg_core.checks.run.run_tests`, the same
+result cache); `check_result_of` translates either into an `AssetCheckResult`.
 
 Checks:
 
 - `admitted` (every persisted view, blocking): the view parsed, planned, and its upstream
   columns and types are satisfied. Decided by the plan alone.
-- `keys_unique` (views declaring `@keys`): no two rows share a key.
-- `no_dangling_edges` (views with `@entity: edge` and `src_id`/`dst_id` columns, when a view with
-  `@entity: node` exists): every endpoint is a node (of the declared kind, when both tables
-  carry kinds).
-- `is_empty` (check views: `@layer: check` or `@tags: check`): a check view lists violations, so
-  it must have no rows.
+- every declared test (`@test`), and the implied ones: `keys_unique` (`@keys`), contract
+  `not_null_<column>`; the built-in `is_empty` (check views) and `no_dangling_edges` (edge
+  views, when a node view exists).
+- singular tests (`tests/*.sql`): a check of the last view they read in plan order
+  (`check_view`), with the other tables they read as additional dependencies.
+
+A check is blocking when the core build stops the view's readers on its failure
+(`gates_readers`: error severity, and every view it reads is that view or upstream of it);
+`relationships` and singular checks name the other tables they read as `additional_deps`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-import pyarrow as pa
+import msgspec
 import rustworkx as rx
 
 from cpg_core.artifacts.contracts import DataTestResult
-from cpg_core.checks.dangling import dangling_edges
-from cpg_core.checks.evaluate import evaluate
-from cpg_core.checks.outcome import SAMPLE_ROWS as SAMPLE
+from cpg_core.checks.report import result_lines
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.planned_tests import (
-    BUILTIN_CHECKS,
     IS_EMPTY,
     KEYS_UNIQUE,
     NO_DANGLING_EDGES,
     PlannedTest,
-    builtin_test,
-    declared_test,
+    check_view,
     edge_views,
     is_check_view,
     node_views,
-    view_tests,
+    planned_tests,
 )
-from cpg_core.views.model import DeclaredTest
 from cpg_dagster.translator import CpgTranslator
 
 ADMITTED = "admitted"
@@ -59,28 +56,23 @@ __all__ = [
     "IS_EMPTY",
     "KEYS_UNIQUE",
     "NO_DANGLING_EDGES",
-    "SAMPLE",
     "CheckOutcome",
     "PlannedCheck",
     "asset_names",
     "asset_specs",
     "check_result",
+    "check_result_of",
     "check_spec",
     "check_specs",
     "edge_views",
     "evaluate_admitted",
-    "evaluate_check",
-    "evaluate_empty",
-    "evaluate_keys_unique",
-    "evaluate_no_dangling_edges",
     "input_tables",
     "is_check_view",
     "node_views",
+    "outcome_of",
     "persisted_tasks",
     "planned_checks",
 ]
-
-ReadTable = Callable[[str], pa.Table]
 
 
 # -- which assets, in which order --------------------------------------------------------------
@@ -129,7 +121,7 @@ def asset_specs(plan: ExecutionPlan, translator: CpgTranslator | None = None) ->
 
 @dataclass(frozen=True)
 class PlannedCheck:
-    """One check of one view: its name, the stored tables that decide it, and its settings.
+    """One check of one view: its name, the tables its test reads, and its settings.
 
     `test` is the core's planned test behind a data check (None for `admitted`, which the plan
     alone decides)."""
@@ -139,21 +131,26 @@ class PlannedCheck:
     description: str
     blocking: bool = False
     reads: tuple[str, ...] = ()
-    keys: tuple[str, ...] = ()
-    nodes: str | None = None  # no_dangling_edges: the node view endpoints must be in
     test: PlannedTest | None = None
+
+
+def _check_name(name: str) -> str:
+    """A Dagster check name (letters, digits, underscores) for a test name."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
 def planned_checks(
     plan: ExecutionPlan, translator: CpgTranslator | None = None
 ) -> list[PlannedCheck]:
-    """Every check of the plan's persisted views, in asset order.
-
-    Data checks are the core's planned tests; for now the built-in ones (`keys_unique`,
-    `no_dangling_edges`, `is_empty`) become Dagster checks."""
+    """Every check of the plan's persisted views, in asset order: each view's `admitted`,
+    then its tests (implied, declared, contract, built-in), then the singular tests it is
+    the check view of."""
     translator = translator or CpgTranslator()
-    nodes = node_views(plan)
-    edges = set(edge_views(plan)) if nodes else set()
+    by_view: dict[str, list[PlannedTest]] = {}
+    for test in planned_tests(plan):
+        view = check_view(plan, test)
+        if view is not None:
+            by_view.setdefault(view, []).append(test)
     out: list[PlannedCheck] = []
     for name in persisted_tasks(plan):
         out.append(
@@ -165,18 +162,19 @@ def planned_checks(
                 blocking=translator.get_check_blocking(plan, name, ADMITTED),
             )
         )
-        for test in view_tests(plan, name, nodes[0] if name in edges else None):
-            if test.name not in BUILTIN_CHECKS:
-                continue
+        taken = {ADMITTED}
+        for test in by_view.get(name, []):
+            check = _check_name(test.name)
+            if check in taken:  # a singular test named like one of the view's own tests
+                check = _check_name(f"{test.name}_{test.kind}")
+            taken.add(check)
             out.append(
                 PlannedCheck(
                     view=name,
-                    name=test.name,
+                    name=check,
                     description=test.description,
-                    blocking=translator.get_check_blocking(plan, name, test.name),
+                    blocking=translator.get_check_blocking(plan, name, check),
                     reads=test.reads,
-                    keys=test.columns if test.name == KEYS_UNIQUE else (),
-                    nodes=test.nodes,
                     test=test,
                 )
             )
@@ -203,12 +201,12 @@ def check_specs(
     return [check_spec(translator, c) for c in planned_checks(plan, translator)]
 
 
-# -- outcomes --------------------------------------------------------------------------------------
+# -- outcomes (translated, never evaluated here) -----------------------------------------------
 
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """Whether a check passed, with plain-data metadata explaining why."""
+    """Whether a check passed, what it found (the description), and plain-data metadata."""
 
     passed: bool
     metadata: dict[str, Any]
@@ -216,80 +214,63 @@ class CheckOutcome:
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
 
 
+def _sample_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Failing rows as a Markdown table (what the Checks tab renders)."""
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+
+    def cell(value: Any) -> str:
+        text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def outcome_of(result: DataTestResult) -> CheckOutcome:
-    """A core test result as a check outcome: its counts and sample as metadata. A test that
-    could not be evaluated fails, with the reason (never passes)."""
-    metadata: dict[str, Any] = dict(result.details)
+    """A core test result as a check outcome. The description is what the test found, as
+    `cpg test` prints it (the test, where it is declared, the failing row count or why it could
+    not be evaluated, the first failing rows); a test that could not be evaluated fails.
+    Metadata: the failing row count (a number worth plotting), the sample as a table, the
+    kind-specific details as JSON (not plotted), where the test is declared."""
+    metadata: dict[str, Any] = {"test": result.id, "kind": result.kind}
+    if result.path is not None:
+        where = f"{result.path}:{result.line}" if result.line else result.path
+        metadata["declared_at"] = where
+    if result.failing_rows is not None:
+        metadata["failing_rows"] = result.failing_rows
     if result.sample:
-        metadata["sample"] = list(result.sample)
+        metadata["sample"] = dg.MetadataValue.md(_sample_table(result.sample))
+    if result.details:
+        metadata["details"] = dg.MetadataValue.json(msgspec.to_builtins(result.details))
     if result.status == "error":
         metadata["error"] = result.message or "not evaluated"
+    metadata["cached"] = result.cached
     severity = (
         dg.AssetCheckSeverity.WARN if result.severity == "warn" else dg.AssetCheckSeverity.ERROR
     )
+    description = None if result.status == "passed" else "\n".join(result_lines(result))
     return CheckOutcome(
         passed=result.status == "passed",
         metadata=metadata,
-        description=result.message,
+        description=description,
         severity=severity,
     )
 
 
 def evaluate_admitted(plan: ExecutionPlan, name: str) -> CheckOutcome:
-    """Passed when the plan admitted the view; the metadata lists every problem otherwise."""
+    """Passed when the plan admitted the view; otherwise the description lists every problem
+    (file:line:col, code and message), one per line."""
     task = plan.tasks[name]
     problems = [p.format() for p in task.problems]
-    metadata: dict[str, Any] = {"problems": len(problems)}
+    metadata: dict[str, Any] = {}
     if problems:
-        metadata["problem_list"] = problems
-        metadata["codes"] = sorted({p.code.value for p in task.problems})
+        metadata["problems"] = dg.MetadataValue.md("\n".join(f"- `{p}`" for p in problems))
+        metadata["codes"] = ", ".join(sorted({p.code.value for p in task.problems}))
     if task.fingerprint:
         metadata["fingerprint"] = task.fingerprint
-    text = None if task.admitted else f"{name} is not admitted: {len(problems)} problem(s)"
+    text = None if task.admitted else "\n".join(problems)
     return CheckOutcome(passed=task.admitted, metadata=metadata, description=text)
-
-
-_TABLE = "checked"  # the name a bare table is evaluated under
-
-
-def evaluate_keys_unique(table: pa.Table, keys: Sequence[str]) -> CheckOutcome:
-    """Passed when no key value occurs twice (null keys count as one value, like DISTINCT)."""
-    keys = tuple(keys)
-    missing = [k for k in keys if k not in table.column_names]
-    if missing:
-        return CheckOutcome(
-            passed=False,
-            metadata={"missing_key_columns": missing},
-            description=f"key column(s) {missing} are not in the table",
-        )
-    test = declared_test(_TABLE, DeclaredTest(name=KEYS_UNIQUE, kind="unique", columns=keys))
-    return outcome_of(evaluate(test, {_TABLE: table}))
-
-
-def evaluate_no_dangling_edges(edges: pa.Table, nodes: pa.Table) -> CheckOutcome:
-    """Passed when every edge endpoint is a node (see `cpg_core.checks.dangling`)."""
-    found = dangling_edges(edges, nodes)
-    metadata: dict[str, Any] = dict(found.details)
-    if found.sample:
-        metadata["sample"] = list(found.sample)
-    return CheckOutcome(not found.failing_rows, metadata, found.message)
-
-
-def evaluate_empty(table: pa.Table) -> CheckOutcome:
-    """Passed when the (check view's) table has no rows; otherwise quotes the first rows."""
-    return outcome_of(evaluate(builtin_test(_TABLE, "is_empty"), {_TABLE: table}))
-
-
-def evaluate_check(plan: ExecutionPlan, check: PlannedCheck, read: ReadTable) -> CheckOutcome:
-    """The outcome of `check`, reading the tables in `check.reads` through `read(name)`."""
-    if check.name == ADMITTED:
-        return evaluate_admitted(plan, check.view)
-    if check.test is None:
-        raise ValueError(f"unknown check {check.name!r} of view {check.view!r}")
-    if check.name == KEYS_UNIQUE:  # the check's own metadata when a key column is missing
-        return evaluate_keys_unique(read(check.view), check.keys)
-    tables = {name: read(name) for name in check.test.reads}
-    return outcome_of(evaluate(check.test, tables))
 
 
 def check_result(
@@ -304,3 +285,10 @@ def check_result(
         severity=outcome.severity,
         description=outcome.description,
     )
+
+
+def check_result_of(
+    translator: CpgTranslator, check: PlannedCheck, result: DataTestResult
+) -> dg.AssetCheckResult:
+    """The check result of a core test result."""
+    return check_result(translator, check, outcome_of(result))

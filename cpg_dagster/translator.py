@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +32,10 @@ import dagster as dg
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
 from cpg_core.plan.hashing import schema_hash
 from cpg_core.plan.inline import folded_inputs, folded_lineage, schedule_positions
+from cpg_core.plan.planned_tests import blocking_tests
 from cpg_core.views.loader import package_root
+from cpg_dagster import markdown as md
+from cpg_dagster.markdown import seconds
 
 AssetKind = Literal["view", "evidence", "source"]
 
@@ -50,6 +53,11 @@ def tag_value(text: str) -> str:
     return _TAG_BAD.sub("_", text)[:TAG_LIMIT]
 
 
+def tag_key(text: str) -> str:
+    """`text` as a valid tag key: like `tag_value`, keeping one `/` namespace separator."""
+    return "/".join(p for p in (tag_value(part) for part in text.split("/", 1)) if p)
+
+
 def group_segment(text: str) -> str:
     """`text` as one segment of an asset group name (`[A-Za-z0-9_]+`)."""
     return _GROUP_BAD.sub("_", text).strip("_") or "_"
@@ -61,6 +69,31 @@ def owner_of(text: str) -> str:
     if _EMAIL.match(text) or (text.startswith("team:") and len(text) > 5):
         return text
     return f"team:{text}"
+
+
+def table_uri(store: Path, name: str) -> str:
+    """`dagster/uri` of a table in the store at `store`: its Delta folder (`DeltaStore`'s
+    layout) as a `file://` URI, one form for the definition and every materialization."""
+    return (Path(store).absolute() / "tables" / name).as_uri()
+
+
+def lineage_markdown(lineage: dg.TableColumnLineage, columns: Sequence[str] = ()) -> str:
+    """Column lineage as a table the open-source UI renders: output column → upstream
+    `asset.column`s (columns with no upstream column, e.g. constants, show `-`)."""
+    deps = lineage.deps_by_column
+    order = [*columns, *sorted(c for c in deps if c not in columns)]
+    rows = [
+        [
+            md.code(column),
+            ", ".join(
+                md.code(f"{d.asset_key.to_user_string()}.{d.column_name}")
+                for d in deps.get(column, ())
+            )
+            or "-",
+        ]
+        for column in order
+    ]
+    return md.table(["column", "from (asset.column)"], rows)
 
 
 def asset_kind(plan: ExecutionPlan, name: str) -> AssetKind:
@@ -89,6 +122,19 @@ def view_file(plan: ExecutionPlan, task: Task) -> Path | None:
     return (_package_root() if task.view.builtin else plan.project.root) / path
 
 
+def view_folder(plan: ExecutionPlan, task: Task) -> tuple[str, ...]:
+    """The sub-folders of a user view inside its view folder (empty at the top level)."""
+    path = view_file(plan, task)
+    if path is None:
+        return ()
+    for folder in plan.project.view_dirs:
+        try:
+            return path.parent.relative_to(folder).parts
+        except ValueError:
+            continue
+    return ()
+
+
 @functools.cache
 def _package_root() -> Path:
     return package_root()
@@ -115,6 +161,17 @@ class PlanIndex:
         return found
 
 
+@dataclass(frozen=True)
+class TranslationRule:
+    """Group, tags and owners for the assets `matches(plan, name)` picks (see
+    `cpg_dagster.selection` for selectors); later rules win on the group, tags and owners add."""
+
+    matches: Callable[[ExecutionPlan, str], bool]
+    group_name: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    owners: tuple[str, ...] = ()
+
+
 class CpgTranslator:
     """Maps an `ExecutionPlan` to asset keys, specs and metadata. Override any `get_*` method.
 
@@ -122,20 +179,37 @@ class CpgTranslator:
         key_prefix: prepended to every asset key (code locations sharing view names stay apart).
         group_name: when set, every asset goes to this group instead of the default scheme
             (`cpg` for built-in views, `evidence`, `sources`, a user view's sub-folder or `views`).
+        tags, owners: added to every asset (after the views' own `@tags` and `@owners`).
+        rules: group, tags and owners per selection of assets, applied in order.
     """
 
-    def __init__(self, *, key_prefix: Sequence[str] | str = (), group_name: str | None = None):
+    def __init__(
+        self,
+        *,
+        key_prefix: Sequence[str] | str = (),
+        group_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        owners: Sequence[str] = (),
+        rules: Sequence[TranslationRule] = (),
+    ):
         prefix = (key_prefix,) if isinstance(key_prefix, str) else tuple(key_prefix)
         self.key_prefix: tuple[str, ...] = prefix
         self.group_name = group_name
+        self.tags: dict[str, str] = dict(tags or {})
+        self.owners: tuple[str, ...] = tuple(owners)
+        self.rules: tuple[TranslationRule, ...] = tuple(rules)
         self._index: PlanIndex | None = None
         self._keys: dict[str, dg.AssetKey] = {}
         self._column_deps: dict[tuple[str, str], dg.TableColumnDep] = {}
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(key_prefix={self.key_prefix!r}, group_name={self.group_name!r})"
+            f"{type(self).__name__}(key_prefix={self.key_prefix!r}, group_name={self.group_name!r}"
+            f", tags={self.tags!r}, owners={self.owners!r}, rules={len(self.rules)})"
         )
+
+    def _rules_for(self, plan: ExecutionPlan, name: str) -> list[TranslationRule]:
+        return [rule for rule in self.rules if rule.matches(plan, name)]
 
     def plan_index(self, plan: ExecutionPlan) -> PlanIndex:
         """Lookups over `plan` computed once per plan (the last plan seen is kept)."""
@@ -168,6 +242,9 @@ class CpgTranslator:
 
     def get_group_name(self, plan: ExecutionPlan, name: str) -> str | None:
         """`cpg` for built-in views, `evidence`, `sources`, else the view's sub-folder or `views`."""
+        ruled = [r.group_name for r in self._rules_for(plan, name) if r.group_name is not None]
+        if ruled:
+            return ruled[-1]
         if self.group_name is not None:
             return self.group_name
         kind = asset_kind(plan, name)
@@ -178,21 +255,8 @@ class CpgTranslator:
         task = plan.tasks[name]
         if task.view.builtin:
             return "cpg"
-        folder = self._view_folder(plan, task)
+        folder = view_folder(plan, task)
         return "/".join(group_segment(part) for part in folder) if folder else "views"
-
-    @staticmethod
-    def _view_folder(plan: ExecutionPlan, task: Task) -> tuple[str, ...]:
-        """The sub-folders of a user view inside its view folder (empty at the top level)."""
-        path = view_file(plan, task)
-        if path is None:
-            return ()
-        for folder in plan.project.view_dirs:
-            try:
-                return path.parent.relative_to(folder).parts
-            except ValueError:
-                continue
-        return ()
 
     def get_description(self, plan: ExecutionPlan, name: str) -> str:
         """A view's description, its problems if it is not admitted, and its SQL."""
@@ -247,22 +311,31 @@ class CpgTranslator:
         return {suffix} if suffix in ("parquet", "csv") else {"delta"}
 
     def get_owners(self, plan: ExecutionPlan, name: str) -> Sequence[str]:
-        """The view's `@owners` (e-mails kept, other names as `team:<name>`)."""
+        """The view's `@owners`, then the translator's and its matching rules' owners (e-mails
+        kept, other names as `team:<name>`; each once)."""
         task = plan.tasks.get(name)
-        if task is None or task.view.semantic is None:
-            return []
-        return [owner_of(o) for o in task.view.semantic.owners if o.strip()]
+        found = list(task.view.semantic.owners) if task and task.view.semantic else []
+        found += [*self.owners, *(o for r in self._rules_for(plan, name) for o in r.owners)]
+        return list(dict.fromkeys(owner_of(o) for o in found if o.strip()))
 
     def get_tags(self, plan: ExecutionPlan, name: str) -> Mapping[str, str]:
-        """`cpg/kind`, the view's semantic layer and stability, and its `@tags` as keys.
+        """`cpg/kind`, the view's semantic layer and stability, its `@tags` as keys, then the
+        translator's tags and its matching rules' tags.
 
         Values are made valid strict Dagster tags (`[A-Za-z0-9_.-]`, ≤ 63 characters); view
         `@tags` become keys with an empty value (the shape Dagster uses for kinds)."""
         kind = asset_kind(plan, name)
         tags: dict[str, str] = {KIND_TAG: kind}
         task = plan.tasks.get(name)
-        if task is None:
-            return tags
+        if task is not None:
+            tags |= self._view_tags(task)
+        for extra in (self.tags, *(r.tags for r in self._rules_for(plan, name))):
+            tags |= {tag_key(k): tag_value(v) for k, v in extra.items() if tag_key(k)}
+        return tags
+
+    @staticmethod
+    def _view_tags(task: Task) -> dict[str, str]:
+        tags: dict[str, str] = {}
         semantic = task.view.semantic
         if semantic is not None:
             for key, value in (("layer", semantic.layer), ("stability", semantic.stability)):
@@ -287,11 +360,12 @@ class CpgTranslator:
         return name
 
     def get_table_uri(self, plan: ExecutionPlan, name: str) -> str:
-        """Where the table lives: the Delta table under the store, or the source's location."""
+        """Where the table lives: the Delta table under the store, or the source's location
+        (a `file://` URI, the same form a materialization reports)."""
         if asset_kind(plan, name) == "source":
             location = plan.datasets[name].location
-            return Path(location).as_uri() if location else ""
-        return (plan.project.store / "tables" / name).as_uri()
+            return Path(location).absolute().as_uri() if location else ""
+        return table_uri(plan.project.store, name)
 
     def get_column_schema(self, plan: ExecutionPlan, name: str) -> dg.TableSchema | None:
         """Columns with Arrow types, nullability and `@column` descriptions; declared `@keys` as
@@ -368,6 +442,10 @@ class CpgTranslator:
         lineage = self.get_column_lineage(plan, name)
         if lineage is not None:
             metadata["dagster/column_lineage"] = lineage
+            columns = schema.columns if schema is not None else ()
+            metadata["cpg.column_lineage"] = dg.MetadataValue.md(
+                lineage_markdown(lineage, [c.name for c in columns])
+            )
         references = self.get_code_references(plan, name)
         if references is not None:
             metadata["dagster/code_references"] = references
@@ -397,10 +475,10 @@ class CpgTranslator:
         cost = plan.costs[name]
         out |= {
             "cpg.fingerprint": task.fingerprint,
-            "cpg.cost_s": cost.seconds,
+            "cpg.cost_s": seconds(cost.seconds),
             "cpg.cost_source": cost.source,
-            "cpg.bottom_level_s": schedule.bottom_level[name],
-            "cpg.slack_s": schedule.slack[name],
+            "cpg.bottom_level_s": seconds(schedule.bottom_level[name]),
+            "cpg.slack_s": seconds(schedule.slack[name]),
             "cpg.on_critical_path": name in schedule.critical_path,
             "cpg.generation": index.generation[name],
             "cpg.order": index.position[name],
@@ -408,8 +486,9 @@ class CpgTranslator:
         return out
 
     def get_check_blocking(self, plan: ExecutionPlan, name: str, check: str) -> bool:
-        """Whether a failing check blocks downstream: only `admitted` does by default."""
-        return check == "admitted"
+        """Whether a failing check blocks downstream: `admitted`, and the data tests whose
+        failure stops the view's readers in a build (`blocking_tests`: error severity)."""
+        return check == "admitted" or check in blocking_tests(plan, name)
 
     # -- composed ------------------------------------------------------------------------------
 

@@ -122,6 +122,20 @@ def test_bad_executor_flags_are_usage_errors(tmp_path: Path) -> None:
     assert "use mode='remote' for ray/dask" in result.stderr
 
 
+def test_a_repository_that_is_not_there_stops_the_build_and_stores_nothing(
+    tmp_path: Path,
+) -> None:
+    """A vanished repository must not build an empty CPG "successfully"."""
+    store, repo = tmp_path / "store", tmp_path / "gone"
+    (tmp_path / "cpg.toml").write_text(f'repo = "{repo.name}"\nstore = "store"\n', "utf-8")
+    for args in (["build", str(repo), "--store", str(store)], ["build"]):
+        result = _cpg(*args, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        text = " ".join(result.stderr.split())
+        assert f"cannot build: repository {repo} does not exist (moved or deleted?)" in text
+    assert not (store / "tables").exists()
+
+
 @pytest.mark.slow
 def test_build_the_cpg_of_a_repository(tmp_path: Path) -> None:
     store = tmp_path / "store"
@@ -168,3 +182,48 @@ def test_store_flag_compiles_against_that_store_and_cleans_dead_writers_temps(
     again = _cpg("build", str(FIXTURE_REPO), "--store", str(store), cwd=cwd)
     assert again.returncode == 0, again.stderr
     assert module.is_file() and not stale.exists()
+
+
+TESTED_VIEWS = {
+    "checked": (
+        "-- @test accepted_values: status in ('new', 'paid')\n"
+        "select order_id, customer_id, amount, status from orders\n"
+    ),
+    "after_checked": "select order_id from checked\n",
+    "big": "-- @test expression: amount >= 5 ; severity: warn\nselect order_id, amount from orders\n",
+    "after_big": "select order_id from big\n",
+}
+
+
+def test_build_prints_failing_tests_blocks_downstream_and_exits_one(tmp_path: Path) -> None:
+    write_project(tmp_path, TESTED_VIEWS)
+    built = _cpg("build", cwd=tmp_path)
+    assert built.returncode == 1, built.stderr
+    err = built.stderr
+    assert "FAIL  checked.accepted_values_status [accepted_values, severity error]" in err
+    assert '{"order_id":4,"customer_id":30,"amount":9.0,"status":"void"}' in err
+    assert "WARN  big.expression [expression, severity warn]  views/big.sql:1" in err
+    assert "⊘ after_checked: not run: data test(s) upstream did not pass: " in err
+    assert "data tests: 2 test(s): 0 passed, 1 failed, 1 warned, 0 error(s)" in err
+    assert "1 view(s) blocked, not built: after_checked" in err
+    as_json = _cpg("build", "--json", cwd=tmp_path)  # again: every result from the cache
+    assert as_json.returncode == 1
+    manifest = json.loads(as_json.stdout)
+    assert manifest["blocked"] == [
+        {"view": "after_checked", "blocked_by": ["checked.accepted_values_status"]}
+    ]
+    assert manifest["data_tests"]["counts"]["cached"] == 2
+    assert "FAIL  checked.accepted_values_status" in as_json.stderr  # still reported
+
+
+def test_build_with_warnings_only_exits_zero_and_no_tests_runs_none(tmp_path: Path) -> None:
+    write_project(tmp_path, {k: v for k, v in TESTED_VIEWS.items() if "checked" not in k})
+    built = _cpg("build", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert "WARN  big.expression" in built.stderr
+    write_project(tmp_path, TESTED_VIEWS)
+    untested = _cpg("build", "--no-tests", "--json", cwd=tmp_path)
+    assert untested.returncode == 0, untested.stderr
+    manifest = json.loads(untested.stdout)
+    assert manifest["data_tests"] is None and manifest["blocked"] == []
+    assert "after_checked" in [o["name"] for o in manifest["outputs"]]

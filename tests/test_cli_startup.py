@@ -87,6 +87,19 @@ def test_query_loads_datafusion_but_not_pandas_sqlglot_or_the_build(tmp_path: Pa
     assert "sqlglot" in _loaded("query", long_sql, "--store", store, cwd=tmp_path)
 
 
+def test_build_loads_no_hamilton_dataframe_plugin(tmp_path: Path) -> None:
+    """Hamilton's pandas/dask plug-ins are half of a no-change build's start-up; cpg uses none."""
+    (tmp_path / "views").mkdir()
+    (tmp_path / "views" / "one.sql").write_text("select 1 as x\n", encoding="utf-8")
+    (tmp_path / "cpg.toml").write_text(
+        'views = ["views"]\nstore = "store"\ninclude_cpg = false\n', encoding="utf-8"
+    )
+    loaded = _loaded("build", "--project", str(tmp_path / "cpg.toml"), cwd=tmp_path)
+    assert "hamilton.driver" in loaded and "cpg_core.pipeline" in loaded
+    plugins = {m for m in loaded if m.startswith("hamilton.plugins.")}
+    assert not plugins and "dask" not in loaded, plugins
+
+
 def test_build_options_are_the_build_settings() -> None:
     """`cpg build`'s setting options are derived from ExecutorConfig, choices included."""
     params = {p.name: p for p in cli.build_command.params}

@@ -27,6 +27,27 @@ def test_hamilton_cannot_version_an_arrow_table_by_itself() -> None:
     assert out.stdout.strip() == "<unhashable>"
 
 
+def test_hamilton_loads_its_dataframe_plugins_unless_told_not_to() -> None:
+    """Importing Hamilton's driver loads its pandas plug-in (and pandas) by default; with
+    HAMILTON_AUTOLOAD_EXTENSIONS=0, which `cpg` sets for its own process, it loads none."""
+    code = (
+        "import sys\n"
+        "from hamilton import driver\n"
+        "print(sorted(m for m in sys.modules if m.startswith('hamilton.plugins.')))\n"
+    )
+
+    def plugins(autoload: str | None) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "HAMILTON_AUTOLOAD_EXTENSIONS"}
+        env |= {"HAMILTON_AUTOLOAD_EXTENSIONS": autoload} if autoload is not None else {}
+        run = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        )
+        return run.stdout.strip()
+
+    assert "hamilton.plugins.pandas_extensions" in plugins(None)
+    assert plugins("0") == "[]"
+
+
 def test_datafusion_plans_for_every_core_by_default() -> None:
     ctx = SessionContext()
     found = ctx.sql("SHOW datafusion.execution.target_partitions").to_pylist()

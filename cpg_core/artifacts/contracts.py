@@ -120,7 +120,7 @@ class SemanticRegistryArtifact(
     entries: tuple[SemanticEntry, ...]
 
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: data tests and blocked views
 """Version of the `RunManifest` layout (the envelope's `schema_version` versions the envelope)."""
 
 
@@ -154,35 +154,6 @@ class CacheLineage(_Contract, frozen=True, kw_only=True):
     hit: bool
     fingerprint: str
     upstream_versions: dict[str, str]
-
-
-class RunManifest(_Contract, frozen=True, kw_only=True, tag="run_manifest", tag_field="kind"):
-    """One build, linked to the plan's schedule and validation artifacts by their IDs.
-
-    Deterministic for equal inputs except `run_id` (a fresh uuid per run) and `duration_s`
-    (wall time); in parallel and remote modes also the order of `submission_order` and
-    `routing` (they follow completion order).
-    """
-
-    format: int = MANIFEST_FORMAT
-    run_id: str
-    plan_signature: str
-    reduced_signature: str
-    schedule_artifact_id: str
-    validation_artifact_id: str
-    mode: str
-    executor: str
-    max_tasks: int
-    selected: tuple[str, ...] | None
-    read_from_store: tuple[str, ...]
-    submission_order: tuple[str, ...]
-    routing: tuple[RoutingDecision, ...]
-    outputs: tuple[OutputVersion, ...]
-    inputs: dict[str, str]
-    cache: tuple[CacheLineage, ...]
-    executed: tuple[str, ...]
-    duration_s: float
-    warnings: tuple[str, ...] = ()
 
 
 TestStatus = Literal["passed", "failed", "error"]
@@ -245,6 +216,49 @@ class DataTestReport(
     def ok(self) -> bool:
         """No error-severity test failed or errored (warnings do not count)."""
         return not any(r.severity == "error" and r.status != "passed" for r in self.results)
+
+
+class BlockedView(_Contract, frozen=True, kw_only=True):
+    """A view a build did not run: `blocked_by` are the ids of the error-severity tests that
+    did not pass, on a view it reads or further upstream."""
+
+    view: str
+    blocked_by: tuple[str, ...]
+
+
+class RunManifest(_Contract, frozen=True, kw_only=True, tag="run_manifest", tag_field="kind"):
+    """One build, linked to the plan's schedule and validation artifacts by their IDs.
+
+    Deterministic for equal inputs except `run_id` (a fresh uuid per run) and `duration_s`
+    (wall time), each data test result's `duration_s` and `cached`; in parallel and remote
+    modes also the order of `submission_order` and `routing` (they follow completion order).
+
+    `data_tests`: the build's data tests (None when it ran none), each evaluated right after
+    the tables it reads were computed; `blocked`: views not run because an error-severity test
+    of a view they read did not pass.
+    """
+
+    format: int = MANIFEST_FORMAT
+    run_id: str
+    plan_signature: str
+    reduced_signature: str
+    schedule_artifact_id: str
+    validation_artifact_id: str
+    mode: str
+    executor: str
+    max_tasks: int
+    selected: tuple[str, ...] | None
+    read_from_store: tuple[str, ...]
+    submission_order: tuple[str, ...]
+    routing: tuple[RoutingDecision, ...]
+    outputs: tuple[OutputVersion, ...]
+    inputs: dict[str, str]
+    cache: tuple[CacheLineage, ...]
+    executed: tuple[str, ...]
+    duration_s: float
+    warnings: tuple[str, ...] = ()
+    data_tests: DataTestReport | None = None
+    blocked: tuple[BlockedView, ...] = ()
 
 
 Artifact = (

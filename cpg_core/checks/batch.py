@@ -1,7 +1,8 @@
 """Evaluate many tests at once: the tests of one table that a count decides share one query.
 
 A DataFusion query costs about a millisecond before it reads a row (planning, physical plan,
-start-up), more than a small table's scan. So the row-wise tests of a table (not_null,
+start-up), more than a small table's scan. So tests Arrow decides as passing over in-memory
+tables (`in_arrow`: null counts, distinct counts, membership, the row count) take no query. So the row-wise tests of a table (not_null,
 accepted_values, expression, is_empty), its row_count tests and its single-column unique tests
 are first decided together by one aggregate query — `count(*) FILTER (WHERE <failing row>)`
 per row-wise test, `count(DISTINCT c)` against `count(c)` per unique test (a key repeats when
@@ -28,6 +29,7 @@ from cpg_core.checks.evaluate import (
     register,
     result_of,
 )
+from cpg_core.checks.in_arrow import passes_in_arrow
 from cpg_core.checks.outcome import Outcome
 from cpg_core.checks.tables import TableInput
 from cpg_core.plan.data_tests import quote
@@ -116,7 +118,11 @@ def evaluate_all(
     results: dict[int, DataTestResult] = {}
     shared: dict[str, list[int]] = {}
     for index, test in enumerate(tests):
-        if shares_a_count(test) and test.reads[0] in tables:
+        started = time.perf_counter()
+        passing = passes_in_arrow(test, tables)
+        if passing is not None:
+            results[index] = result_of(test, passing, versions.get(test.id), started)
+        elif shares_a_count(test) and test.reads[0] in tables:
             shared.setdefault(test.reads[0], []).append(index)
     for table, indexes in shared.items():
         if len(indexes) < 2:

@@ -21,13 +21,12 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 from datafusion import SessionContext
 
 from cpg_core.artifacts.contracts import DataTestResult, TestStatus
 from cpg_core.checks.dangling import dangling_edges
 from cpg_core.checks.outcome import SAMPLE_ROWS, EvaluationError, Outcome, plain
-from cpg_core.checks.tables import TableInput
+from cpg_core.checks.tables import NativeTable, TableInput
 from cpg_core.plan.data_tests import OCCURRENCES
 from cpg_core.plan.engine_check import READ_ONLY
 from cpg_core.plan.engine_session import RESOURCES_EXHAUSTED, session_context
@@ -203,7 +202,7 @@ def unique_outcome(
 
 
 def _rows(table: TableInput) -> int:
-    return table.num_rows if isinstance(table, pa.Table) else table.count_rows()
+    return table.num_rows
 
 
 def _materialize(table: TableInput) -> pa.Table:
@@ -211,8 +210,8 @@ def _materialize(table: TableInput) -> pa.Table:
 
 
 def register(ctx: SessionContext, name: str, table: TableInput) -> None:
-    if isinstance(table, pads.Dataset):
-        ctx.register_dataset(name, table)
+    if isinstance(table, NativeTable):
+        table.register(ctx, name)
         return
     batches = table.to_batches(max_chunksize=BATCH_ROWS)
     if batches:

@@ -78,6 +78,20 @@ class DataTestSession:
         ]
         return self._evaluate(ready)
 
+    def provide(self, name: str, table: pa.Table, data_version: str) -> None:
+        """A table the build holds but does not store (an input, a view read from the
+        store): tests read it from memory instead of the store."""
+        self.tables[name] = table
+        self.versions[name] = data_version
+
+    def not_stored(self, name: str, reason: str) -> list[DataTestResult]:
+        """View `name` will not be stored by this build (`reason`): the tests reading it are
+        errors saying why (never left waiting, never passed)."""
+        waiting = [t for t in self.tests if t.id not in self.results and name in t.reads]
+        found = [error_result(t, f"not evaluated: {reason}") for t in waiting]
+        self.results.update((r.id, r) for r in found)
+        return found
+
     def _evaluate(self, tests: Sequence[PlannedTest]) -> list[DataTestResult]:
         found: dict[str, DataTestResult] = {}
         pending: list[PlannedTest] = []

@@ -4,17 +4,28 @@ Views (and evidence tables a build stored) are Delta tables in the store: their 
 is the content hash cpg recorded in the table's last data commit, read from the log files
 without loading the table. External sources are read from their files: a Parquet or CSV
 source's version is a hash of its files' names, sizes and modification times, a Delta source's
-its table version. A small table is read into memory once for all its tests; a large one opens
-as a lazy Arrow dataset, so a test scans what it needs and memory stays bounded.
+its table version.
+
+A small table is read into memory once for all its tests. A large one is a `NativeTable`:
+DataFusion scans it with its own readers (deltalake's table provider for Delta tables, its
+Parquet reader for Parquet files), so memory stays bounded and the scan never calls back into
+Python. An Arrow dataset would be scanned through Python on DataFusion's threads, and such a
+scan still winding down when the interpreter exits aborts the process (docs/cli.md, "Why cpg
+query never aborts").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeAlias
 
 import pyarrow as pa
-import pyarrow.dataset as pads
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from datafusion import SessionContext
+from deltalake import DeltaTable
 
 from cpg_core.checks.outcome import EvaluationError
 from cpg_core.plan.hashing import hash_value
@@ -22,8 +33,35 @@ from cpg_core.project import SourceSpec
 from cpg_core.store.delta_store import DeltaStore, latest_log_version
 from cpg_core.store.errors import TableNotFoundError
 
-TableInput: TypeAlias = pa.Table | pads.Dataset
-IN_MEMORY_BYTES = 32 * 2**20  # stored tables with at most this much Parquet are read whole
+IN_MEMORY_BYTES = 32 * 2**20  # tables with at most this much Parquet are read whole
+
+
+@dataclass(frozen=True)
+class NativeTable:
+    """A table too big to read whole, which DataFusion scans natively: a Delta table (`delta`)
+    or Parquet files (`parquet`: a file or a folder of them)."""
+
+    schema: pa.Schema
+    num_rows: int
+    delta: DeltaTable | None = None
+    parquet: Path | None = None
+
+    def register(self, ctx: SessionContext, name: str) -> None:
+        if self.delta is not None:
+            ctx.register_table(name, self.delta)
+        else:
+            assert self.parquet is not None
+            ctx.register_parquet(name, str(self.parquet), file_extension="")
+
+    def to_table(self) -> pa.Table:
+        """Every row, read whole before this returns (for tests evaluated with Arrow compute)."""
+        if self.delta is not None:
+            return self.delta.to_pyarrow_table()
+        assert self.parquet is not None
+        return pq.ParquetDataset(_files(self.parquet)).read()
+
+
+TableInput: TypeAlias = pa.Table | NativeTable
 
 
 def source_version(spec: SourceSpec) -> str | None:
@@ -32,30 +70,48 @@ def source_version(spec: SourceSpec) -> str | None:
         version = latest_log_version(spec.path)
         return None if version is None else hash_value(("delta", str(spec.path), version))
     try:
-        if spec.path.is_file():
-            files = [spec.path]
-        else:
-            files = sorted(p for p in spec.path.rglob("*") if p.is_file())
-        stats = [(f.as_posix(), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+        stats = [(f.as_posix(), f.stat().st_size, f.stat().st_mtime_ns) for f in _files(spec.path)]
     except OSError:
         return None
     return hash_value(("files", stats)) if stats else None
 
 
-def open_source(spec: SourceSpec) -> pads.Dataset:
-    """A lazy dataset over an external source."""
+def _files(path: Path) -> list[Path]:
+    return [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+
+
+def open_source(spec: SourceSpec) -> TableInput:
+    """An external source: in memory when small (CSV always: read as the build reads it)."""
     try:
         if spec.format == "delta":
-            from deltalake import DeltaTable
-
-            return DeltaTable(str(spec.path)).to_pyarrow_dataset()
-        return pads.dataset(spec.path, format=spec.format)
+            return _delta(DeltaTable(str(spec.path)))
+        if spec.format == "csv":
+            return pacsv.read_csv(spec.path)
+        files = _files(spec.path)
+        if sum(f.stat().st_size for f in files) <= IN_MEMORY_BYTES:
+            return pq.ParquetDataset(files).read()
+        schema = pq.read_schema(files[0])
+        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        return NativeTable(schema=schema, num_rows=rows, parquet=spec.path)
     except (OSError, ValueError, pa.ArrowException) as error:
         raise EvaluationError(f"source {spec.name!r} cannot be read: {error}") from error
 
 
+def _delta(table: DeltaTable) -> TableInput:
+    """A Delta table: read whole when its files are small, else scanned natively."""
+    actions = pa.table(table.get_add_actions(flatten=True))
+    size = sum(actions.column("size_bytes").to_pylist()) if actions.num_rows else 0
+    if size <= IN_MEMORY_BYTES:
+        return table.to_pyarrow_table()
+    ctx = SessionContext()
+    ctx.register_table("t", table)
+    schema = ctx.table("t").schema()
+    rows = int(ctx.sql("SELECT count(*) AS n FROM t").to_pylist()[0]["n"])
+    return NativeTable(schema=schema, num_rows=rows, delta=table)
+
+
 class StoredTables:
-    """Data versions and lazy datasets of the tables a plan's tests read."""
+    """Data versions and readable tables of the tables a plan's tests read."""
 
     def __init__(self, store: DeltaStore, sources: Sequence[SourceSpec] = ()) -> None:
         self.store = store
@@ -73,30 +129,18 @@ class StoredTables:
         return self._versions[name]
 
     def open(self, name: str) -> TableInput:
-        """The table, read into memory when its files are small, else as a lazy dataset;
+        """The table, read into memory when its files are small, else a `NativeTable`;
         raises `EvaluationError` when it cannot be read."""
         if name not in self._open:
             spec = self.sources.get(name)
             if spec is not None:
-                dataset = open_source(spec)
+                self._open[name] = open_source(spec)
             else:
                 try:
-                    dataset = self.store.table(name).to_pyarrow_dataset()
+                    self._open[name] = _delta(self.store.table(name))
                 except TableNotFoundError:
                     raise EvaluationError(
-                        f"table {name!r} is not in the store {self.store.root} (run `cpg build`)"
+                        f"table {name!r} is not in the store {self.store.root}: build it first "
+                        f"(`cpg build --select {name}`, or materialize it in Dagster)"
                     ) from None
-            self._open[name] = dataset.to_table() if _small(dataset) else dataset
         return self._open[name]
-
-
-def _small(dataset: pads.Dataset) -> bool:
-    """Are the dataset's files at most `IN_MEMORY_BYTES`? (A test scans a lazy dataset through
-    Python's Arrow bindings: about 2 ms more per query than a table in memory, measured.)"""
-    if not isinstance(dataset, pads.FileSystemDataset):
-        return False
-    try:
-        size = sum(dataset.filesystem.get_file_info(path).size or 0 for path in dataset.files)
-    except (OSError, pa.ArrowException):
-        return False
-    return size <= IN_MEMORY_BYTES

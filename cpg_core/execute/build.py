@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from cpg_core.artifacts.contracts import OutputVersion, RunManifest
+from cpg_core.artifacts.contracts import BlockedView, DataTestReport, OutputVersion, RunManifest
 from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.artifacts.from_plan import schedule_artifact, validation_artifact
 from cpg_core.execute.codegen import fingerprint_input, task_input
@@ -33,6 +33,7 @@ from cpg_core.execute.pools import RemotePool, open_pool
 from cpg_core.execute.run import OnRunEvent, Run, prepare_run
 from cpg_core.execute.runner import TaskFailedError
 from cpg_core.execute.scope import scope_of
+from cpg_core.execute.sources import InputTable
 from cpg_core.execute.task_spec import view_task
 from cpg_core.execute.versions import data_version, register_fingerprints
 from cpg_core.execute.writer import TableWriteError
@@ -68,29 +69,33 @@ def build(
     plan: ExecutionPlan,
     *,
     store: Path | str,
-    inputs: Mapping[str, pa.Table],
+    inputs: Mapping[str, InputTable],
     config: ExecutorConfig = SERIAL,
     select: Sequence[str] | None = None,
     upstream: bool = True,
     on_event: OnRunEvent | None = None,
     store_inputs: Sequence[str] = (),
+    tests: Collection[str] | None = None,
 ) -> RunResult:
     """Build the plan's persisted views (or `select`ed ones: with their upstream closure, or
     alone when `upstream=False`, reading their inputs from the store) into `store`.
     `store_inputs` names evidence tables (in `inputs`) to store even when no view of the
-    selection reads them (a Dagster run that selected only evidence assets).
+    selection reads them (a Dagster run that selected only evidence assets). `tests`: the data
+    tests to run, by id (None: every test of the views it stores; empty: none).
 
     Raises `BuildError` (naming the failing view) when a view fails; outputs written before the
     failure stay in the store and the incremental state is not committed. `on_event` receives
     every run event as it happens, each table's in dependency order.
     """
     scope = scope_of(plan, select, upstream).storing(store_inputs)
-    run = prepare_run(plan, DeltaStore(store), config=config, scope=scope, on_event=on_event)
+    run = prepare_run(
+        plan, DeltaStore(store), config=config, scope=scope, on_event=on_event, tests=tests
+    )
     with run.store.run_lock(f"cpg build {run.run_id}"):
         return execute_run(run, inputs)
 
 
-def execute_run(run: Run, inputs: Mapping[str, pa.Table]) -> RunResult:
+def execute_run(run: Run, inputs: Mapping[str, InputTable]) -> RunResult:
     """Run `run` (its caller holds the store lock): inputs, the driver, the writer, the commit."""
     register_fingerprints()
     entry, warnings = driver_for(run.plan, run.store)
@@ -101,6 +106,8 @@ def execute_run(run: Run, inputs: Mapping[str, pa.Table]) -> RunResult:
             results, overrides, tables = _drive(run, entry, inputs)
         except Exception as error:
             run.writer.close()  # what was queued before the failure is written (and kept)
+            if run.tests is not None:
+                run.tests.close()
             if run.ordered is not None:
                 run.ordered.flush()
             raise _failure(run, error) from error
@@ -109,16 +116,22 @@ def execute_run(run: Run, inputs: Mapping[str, pa.Table]) -> RunResult:
                 run.pool.close()
     if results["plan_signature"] != run.plan.signature:
         raise BuildError("the driver ran a different plan than it was given")
-    return _commit(run, results, {**tables, **overrides})
+    try:
+        return _commit(run, results, {**tables, **overrides})
+    finally:
+        if run.tests is not None:
+            run.tests.close()
 
 
 def _drive(
-    run: Run, entry: DriverEntry, inputs: Mapping[str, pa.Table]
-) -> tuple[dict[str, Any], dict[str, pa.Table], dict[str, pa.Table]]:
+    run: Run, entry: DriverEntry, inputs: Mapping[str, InputTable]
+) -> tuple[dict[str, Any], dict[str, InputTable], dict[str, pa.Table]]:
     """Read and store the inputs, run the views through the driver, wait for every write."""
     plan, scope = run.plan, run.scope
     overrides = stored_views(run.store, scope.from_store)
     tables = table_inputs(run, inputs)
+    if run.tests is not None:
+        run.tests.start({**tables, **overrides})
     hamilton_inputs: dict[str, Any] = {PLAN_INPUT: plan, RUN_INPUT: run, **tables}
     partitions = run.config.partitions()
     memory = run.config.task_memory_bytes()
@@ -190,12 +203,14 @@ def _outside_views(error: BaseException) -> str:
     return f"the build failed outside the views ({kind}): {error}"
 
 
-def _commit(run: Run, results: Mapping[str, Any], read: Mapping[str, pa.Table]) -> RunResult:
+def _commit(run: Run, results: Mapping[str, Any], read: Mapping[str, InputTable]) -> RunResult:
     """The run succeeded: record the incremental state and durations, flush the events, and
     return the manifest with the output tables."""
+    report = run.tests.finish() if run.tests is not None else None
     datasets = dict(run.input_states)
     outputs = []
-    for view in run.scope.views:
+    built = [v for v in run.scope.views if v not in run.blocked]
+    for view in built:
         stored, written = run.written[view]
         fingerprint = run.fingerprints[view]
         assert stored.data_version is not None
@@ -233,20 +248,21 @@ def _commit(run: Run, results: Mapping[str, Any], read: Mapping[str, pa.Table]) 
         RunFinish(
             duration_s=duration,
             tasks_run=len(executed),
-            cache_hits=len(run.scope.views) - len(executed),
+            cache_hits=len(built) - len(executed),
         )
     )
     run.events.flush()
-    manifest = _manifest(run, tuple(outputs), executed, read, duration)
-    return RunResult(manifest=manifest, tables={v: results[v] for v in run.scope.views})
+    manifest = _manifest(run, tuple(outputs), executed, read, duration, report)
+    return RunResult(manifest=manifest, tables={v: results[v] for v in built})
 
 
 def _manifest(
     run: Run,
     outputs: tuple[OutputVersion, ...],
     executed: tuple[str, ...],
-    read: Mapping[str, pa.Table],
+    read: Mapping[str, InputTable],
     duration: float,
+    report: DataTestReport | None,
 ) -> RunManifest:
     plan, scope, record, config = run.plan, run.scope, run.record, run.config
     return RunManifest(
@@ -268,4 +284,8 @@ def _manifest(
         executed=executed,
         duration_s=duration,
         warnings=tuple(run.warnings),
+        data_tests=report,
+        blocked=tuple(
+            BlockedView(view=v, blocked_by=run.blocked[v]) for v in scope.views if v in run.blocked
+        ),
     )

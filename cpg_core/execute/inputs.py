@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from cpg_core.execute.errors import BuildError
 from cpg_core.execute.run import Run
+from cpg_core.execute.sources import InputTable, as_table
 from cpg_core.execute.versions import known_partitions, known_version, remember
 from cpg_core.extract.schema import PARTITION_COLUMN
 from cpg_core.store.content_hash import CanonicalTable, canonicalize, trusted
@@ -38,7 +39,7 @@ def stored_views(store: DeltaStore, names: tuple[str, ...]) -> dict[str, pa.Tabl
     return tables
 
 
-def table_inputs(run: Run, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
+def table_inputs(run: Run, inputs: Mapping[str, InputTable]) -> dict[str, InputTable]:
     """The input tables the run needs; evidence tables handed in are written to the store as well
     (by the run's background writer: `run.input_states` fills in as their writes commit).
 
@@ -63,7 +64,7 @@ def table_inputs(run: Run, inputs: Mapping[str, pa.Table]) -> dict[str, pa.Table
     tables = {n: from_store[n] if n in from_store else inputs[n] for n in names}
     run.partitions.input_maps(run.scope.views, tables)  # before anything hashes them whole
     for name in sorted(evidence - set(from_store)):
-        table = inputs[name]
+        table = as_table(inputs[name])
         pmap = known_partitions(table, PARTITION_COLUMN)
         if pmap is not None:
             run.partitions.note(name, pmap)

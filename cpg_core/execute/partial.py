@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import pyarrow as pa
 
 from cpg_core.execute.errors import ViewExecutionError
+from cpg_core.execute.sources import InputTable, as_table
 from cpg_core.execute.task_spec import PartialRun, ViewTask
 from cpg_core.execute.versions import remember, remember_partitions
 from cpg_core.store.partitions import partition, rows_in
@@ -27,15 +28,16 @@ class PartitionClaimError(RuntimeError):
     """A partial run produced rows of partitions it was not recomputing."""
 
 
-def driver_tables(task: ViewTask, tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
-    """The node's input tables, each driver filtered to the partitions to recompute."""
+def driver_tables(task: ViewTask, tables: Mapping[str, InputTable]) -> dict[str, InputTable]:
+    """The node's input tables, each driver filtered to the partitions to recompute (the
+    others as given: a lazy source stays lazy)."""
     partial = task.partial
     if partial is None:
         return dict(tables)
     out = dict(tables)
     for table, column in partial.drivers:
         if table in out:
-            out[table] = rows_in(out[table], column, partial.keys)
+            out[table] = rows_in(as_table(out[table]), column, partial.keys)
     return out
 
 

@@ -19,7 +19,7 @@ commit (`commit`), which also deletes map files no record refers to any more.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ import msgspec
 import pyarrow as pa
 
 from cpg_core.execute.codegen import task_input
+from cpg_core.execute.sources import InputTable, SourceTable
 from cpg_core.execute.task_spec import PartialRun, ViewTask
 from cpg_core.execute.versions import data_version, known_partitions, remember_partitions
 from cpg_core.plan.execution_plan import ExecutionPlan
@@ -80,15 +81,29 @@ class PartitionRun:
         self.note(name, pmap)
         return pmap
 
-    def input_maps(self, views: tuple[str, ...], tables: Mapping[str, pa.Table]) -> None:
+    def input_maps(self, views: tuple[str, ...], tables: Mapping[str, InputTable]) -> None:
         """Maps of the input tables (sources, evidence) that drive partitioned views of the
-        run, before anything hashes them whole (their data version is then the map's)."""
+        run, before anything hashes them whole (their data version is then the map's). A
+        driving source is handed in as rows (`pipeline` reads it at the start); a lazy one has
+        no map, and its views are rebuilt whole."""
         for view in views:
             partitioning = self.partitioning(view)
             for driver in partitioning.drivers if partitioning is not None else ():
                 table = tables.get(driver.table)
-                if table is not None:
+                if isinstance(table, pa.Table):
                     self.map_of(driver.table, table, driver.column)
+
+    def driver_columns(self, views: Sequence[str], table: str) -> list[str]:
+        """The columns by which partition-incremental views among `views` are driven by
+        `table` (empty: it drives none)."""
+        columns = {
+            driver.column
+            for view in views
+            if (partitioning := self.partitioning(view)) is not None
+            for driver in partitioning.drivers
+            if driver.table == table
+        }
+        return sorted(columns)
 
     def saw_inputs(self, name: str, kwargs: Mapping[str, Any]) -> None:
         """Note the driver maps a partitioned view's node is given, when already known."""
@@ -167,8 +182,10 @@ class PartitionRun:
         drivers = {d.table: d.column for d in partitioning.drivers}
         for table in task.inputs:
             value = kwargs.get(table)
-            if not isinstance(value, pa.Table):
+            if not isinstance(value, pa.Table | SourceTable):
                 return f"input {table!r} is missing"
+            if table in drivers and not isinstance(value, pa.Table):
+                return f"driving input {table!r} has no partition map (a lazy source)"
             if table not in drivers and data_version(value) != record.inputs.get(table):
                 return f"lookup input {table!r} changed"
         keys: set[str] = set()

@@ -19,18 +19,21 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
 from cpg_core.artifacts.contracts import CacheLineage
+from cpg_core.checks.evaluate import Limits
+from cpg_core.execute.build_tests import BuildTests
 from cpg_core.execute.in_order import InOrder
 from cpg_core.execute.partition_run import PartitionRun
 from cpg_core.execute.pools import RemotePool
-from cpg_core.execute.runner import RunRecord
+from cpg_core.execute.runner import BLOCKED, RunRecord
 from cpg_core.execute.scope import Scope, scope_of
+from cpg_core.execute.sources import SourceTable
 from cpg_core.execute.versions import data_version
 from cpg_core.execute.writer import BackgroundWriter
 from cpg_core.plan.execution_plan import ExecutionPlan
@@ -39,9 +42,11 @@ from cpg_core.settings import SERIAL, ExecutorConfig
 from cpg_core.store.content_hash import CanonicalTable
 from cpg_core.store.delta_store import DeltaStore, StoredVersion
 from cpg_core.store.events import (
+    DataTestFinish,
     EventLog,
     EventPayload,
     InputStored,
+    TaskBlocked,
     TaskError,
     TaskFinish,
     TaskStart,
@@ -52,35 +57,63 @@ OnRunEvent = Callable[[EventPayload], None]
 
 
 class OrderedEvents:
-    """Forwards run events to `target`, each table's (`InputStored`, `TaskFinish`) in `order`.
-
-    Other events pass at once. Thread-safe: events come from task threads and the writer."""
+    """Forwards run events to `target`, each table's (`InputStored`, `TaskFinish`,
+    `TaskBlocked`) in `order`, and each `DataTestFinish` once the tables it checks and read
+    are forwarded (a check result comes after its asset). Other events pass at once.
+    Thread-safe: events come from task threads, the writer and the tester."""
 
     def __init__(self, order: Sequence[str], target: OnRunEvent) -> None:
         self._order: InOrder[EventPayload] = InOrder(order)
         self._target = target
         self._lock = threading.Lock()
+        self._tests: list[DataTestFinish] = []
+        self._done: set[str] = set()  # tables whose event was forwarded, or that have none
 
     def __call__(self, event: EventPayload) -> None:
         with self._lock:
-            if isinstance(event, InputStored | TaskFinish) and event.task in self._order:
-                ready = self._order.add(event.task, event)
+            if isinstance(event, InputStored | TaskFinish | TaskBlocked) and (
+                event.task in self._order
+            ):
+                self._forward(self._order.add(event.task, event))
+            elif isinstance(event, DataTestFinish):
+                self._tests.append(event)
+                self._forward([])
             else:
-                ready = [event]
-            for item in ready:
-                self._target(item)
+                self._forward([event])
+
+    def _forward(self, ready: Sequence[EventPayload]) -> None:
+        self._release_tests()
+        for item in ready:
+            self._target(item)
+            if isinstance(item, InputStored | TaskFinish | TaskBlocked):
+                self._done.add(item.task)
+                self._release_tests()
+
+    def _release_tests(self) -> None:
+        """Forward the held test events whose tables have all been forwarded (or are not in
+        the order: read from the store, sources)."""
+        held = []
+        for test in self._tests:
+            tables = [test.task, *test.reads] if test.task is not None else [*test.reads]
+            if all(name in self._done or name not in self._order for name in tables):
+                self._target(test)
+            else:
+                held.append(test)
+        self._tests = held
 
     def skip(self, names: Sequence[str]) -> None:
         """Tables of the order that will report nothing (read from the store, not written)."""
         with self._lock:
-            for item in self._order.skip(names):
-                self._target(item)
+            self._done.update(names)
+            self._forward(self._order.skip(names))
 
     def flush(self) -> None:
         """The run ended: forward whatever is still held, in order."""
         with self._lock:
-            for item in self._order.rest():
-                self._target(item)
+            self._forward(self._order.rest())
+            for test in self._tests:
+                self._target(test)
+            self._tests = []
 
 
 @dataclass
@@ -102,6 +135,8 @@ class Run:
     record: RunRecord = field(default_factory=RunRecord)
     writer: BackgroundWriter = field(default_factory=BackgroundWriter)
     pool: RemotePool | None = None
+    tests: BuildTests | None = None
+    blocked: dict[str, tuple[str, ...]] = field(default_factory=dict)  # view → failed tests
     stored: dict[str, StoredVersion] = field(default_factory=dict)  # latest at run start
     input_states: dict[str, DatasetState] = field(default_factory=dict)
     written: dict[str, tuple[StoredVersion, bool]] = field(default_factory=dict)
@@ -114,13 +149,37 @@ class Run:
 
     # -- the executor's view hooks (called from task threads) ---------------------------------
 
+    def view_blocked(self, name: str, kwargs: Mapping[str, Any]) -> bool:
+        """Before a view starts: wait for the gating tests of the views of this run it reads.
+        When one did not pass, or a view it reads was blocked, the view is not run: reported
+        (`TaskBlocked`), its own tests made errors, and True returned."""
+        if self.tests is None:
+            return False
+        upstream = [u for u in kwargs if u in self.fingerprints]
+        with self._lock:
+            inherited = {i for u in upstream if u in self.blocked for i in self.blocked[u]}
+            readers_of = [u for u in upstream if kwargs[u] is not BLOCKED]
+        failed = self.tests.blocked_by(readers_of)
+        if not inherited and not failed:
+            return False
+        by = tuple(sorted(inherited | set(failed)))
+        if self.tests.stopped is not None:
+            reason = f"not run: {self.tests.stopped}"
+        else:
+            reason = "not run: data test(s) upstream did not pass: " + ", ".join(by)
+        with self._lock:
+            self.blocked[name] = by
+        self.events.emit(TaskBlocked(task=name, blocked_by=by, reason=reason))
+        self.tests.not_stored(name, f"view {name} was {reason}")
+        return True
+
     def view_started(self, name: str, kwargs: Mapping[str, Any], executor: str) -> None:
         """A view node starts: nothing new starts after a failed write."""
         self.writer.check()  # an earlier output could not be stored: start nothing new
         upstream = {
             table: data_version(value)
             for table, value in sorted(kwargs.items())
-            if isinstance(value, pa.Table)
+            if isinstance(value, pa.Table | SourceTable)
         }
         with self._lock:
             self._starts[name] = time.perf_counter()
@@ -134,6 +193,8 @@ class Run:
         return self.partitions.prepare(name, kwargs, self.stored.get(name))
 
     def view_failed(self, name: str, error: BaseException) -> None:
+        if self.tests is not None:
+            self.tests.stop(f"view {name} failed")
         self.events.emit(
             TaskError(
                 task=name,
@@ -151,6 +212,8 @@ class Run:
         duration = self._elapsed(name)
         fingerprint = self.fingerprints[name]
         version = data_version(result)
+        if self.tests is not None:
+            self.tests.stored(name, result, version)
         hit = name not in self.record.executed
         recomputed = self.partitions.recomputed(name, result, executed=not hit)
         with self._lock:
@@ -177,6 +240,7 @@ class Run:
                     executor=self.record.executor_of.get(name),
                     cache_hit=hit,
                     delta_version=stored.version,
+                    written=written,
                     partitions_recomputed=recomputed,
                 )
             )
@@ -228,23 +292,34 @@ def prepare_run(
     upstream: bool = True,
     scope: Scope | None = None,
     on_event: OnRunEvent | None = None,
+    tests: Collection[str] | None = None,
 ) -> Run:
     """A new run of `plan` into `store`: its id, its scope (computed here unless given) and its
-    event log. Nothing is read or written yet: that happens under the store lock."""
+    event log. `tests`: the ids of the data tests to run (None: every test of the views it
+    stores). Nothing is read or written yet: that happens under the store lock."""
     scope = scope or scope_of(plan, select, upstream)
     run_id = uuid.uuid4().hex
     ordered = None
     if on_event is not None:
         evidence = scope.inputs_of_kind(plan, "evidence")
         ordered = OrderedEvents([*evidence, *scope.views], on_event)
+    events = EventLog(store, run_id, plan.signature, ordered)
     return Run(
         plan=plan,
         scope=scope,
         store=store,
         config=config,
         run_id=run_id,
-        events=EventLog(store, run_id, plan.signature, ordered),
+        events=events,
         ordered=ordered,
+        tests=BuildTests(
+            plan,
+            scope.views,
+            store.root,
+            events.emit,
+            tests,
+            limits=Limits(memory_limit_bytes=config.task_memory_bytes()),
+        ),
         started=time.perf_counter(),
         ranks=priority_ranks(scope.pruned.schedule),
         costs={v: plan.costs[v].seconds for v in scope.views},

@@ -41,6 +41,16 @@ from cpg_core.settings import ExecutionMode, ExecutorConfig
 from cpg_core.views.names import RUN_INPUT
 
 
+class _Blocked:
+    """The value of a view node that was not run (`ExecutedRun.view_blocked`)."""
+
+    def __repr__(self) -> str:
+        return "BLOCKED"
+
+
+BLOCKED = _Blocked()
+
+
 class TaskFailedError(RuntimeError):
     """A node raised; `task` names it and `error` is the original exception."""
 
@@ -69,6 +79,8 @@ class ExecutedRun(Protocol):
     costs: Mapping[str, float]  # the views of the run → planned seconds
     record: RunRecord
     pool: RemotePool | None
+
+    def view_blocked(self, name: str, kwargs: Mapping[str, Any]) -> bool: ...
 
     def view_started(self, name: str, kwargs: Mapping[str, Any], executor: str) -> None: ...
 
@@ -162,8 +174,11 @@ class PlanGraphExecutor(GraphExecutor):
     def _run_one(
         self, node_: hamilton_node.Node, kwargs: dict[str, Any], hamilton_run: str, run: ExecutedRun
     ) -> Any:
-        """Run one node through Hamilton's lifecycle; tell the run about views."""
+        """Run one node through Hamilton's lifecycle; tell the run about views. A view the
+        run blocks (a failed test upstream) is not run: its value is `BLOCKED`."""
         name = node_.name
+        if name in run.costs and run.view_blocked(name, kwargs):
+            return BLOCKED
         executor, reason, pool = self._route(name, run)
         run.record.routing.append(RoutingDecision(task=name, executor=executor, reason=reason))
         run.record.executor_of[name] = executor
@@ -245,7 +260,7 @@ class PlanGraphExecutor(GraphExecutor):
         else:
             self._run_concurrently(ready, pending, kwargs_of, complete, run_id, run)
         record.scheduling_s = time.perf_counter() - started
-        return {name: values[name] for name in final_vars if name in values}
+        return {n: values[n] for n in final_vars if n in values and values[n] is not BLOCKED}
 
     def _run_concurrently(
         self,

@@ -12,6 +12,7 @@ from datafusion import SessionContext
 
 from cpg_core.execute.errors import ViewExecutionError
 from cpg_core.execute.partial import driver_tables, partitioned_output
+from cpg_core.execute.sources import InputTable, SourceTable, as_table
 from cpg_core.execute.task_spec import Step, ViewTask
 from cpg_core.execute.versions import remember
 from cpg_core.plan.engine_check import READ_ONLY
@@ -58,7 +59,17 @@ def _batched(table: pa.Table) -> pa.Table:
     return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), schema=table.schema)
 
 
-def run_view_task(task: ViewTask, fingerprint: str, tables: Mapping[str, pa.Table]) -> pa.Table:
+def _register(ctx: SessionContext, name: str, table: InputTable) -> None:
+    """An input of the view: a Parquet source DataFusion scans itself (only what the query
+    reads), anything else as rows."""
+    file = table.parquet_file() if isinstance(table, SourceTable) else None
+    if isinstance(table, SourceTable) and file is not None:
+        ctx.register_parquet(name, str(file), schema=table.schema, file_extension="")
+    else:
+        ctx.from_arrow(_batched(as_table(table)), name=name)
+
+
+def run_view_task(task: ViewTask, fingerprint: str, tables: Mapping[str, InputTable]) -> pa.Table:
     """Run the task's steps in a fresh DataFusion context; return the view's rows canonicalized.
 
     The output is in store types and canonical row order, so its data version (content hash)
@@ -72,7 +83,7 @@ def run_view_task(task: ViewTask, fingerprint: str, tables: Mapping[str, pa.Tabl
         )
     ctx = _context(task)
     for name, table in driver_tables(task, tables).items():
-        ctx.from_arrow(_batched(table), name=name)
+        _register(ctx, name, table)
     *inline, last = task.steps
     limit = task.memory_limit_bytes
     for step in inline:

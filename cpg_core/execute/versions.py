@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 from hamilton.caching import fingerprinting
 
+from cpg_core.execute.sources import SourceTable
 from cpg_core.store.content_hash import content_hash
 from cpg_core.store.partitions import PartitionMap
 
@@ -68,8 +69,10 @@ def known_version(table: pa.Table) -> str | None:
     return entry[1] if entry is not None and entry[0]() is table else None
 
 
-def data_version(table: pa.Table) -> str:
-    """The content hash of `table` (memoized by identity)."""
+def data_version(table: pa.Table | SourceTable) -> str:
+    """The content hash of `table` (memoized by identity); a source's recorded version."""
+    if isinstance(table, SourceTable):
+        return table.version
     with _lock:
         entry = _known.get(id(table))
     if entry is not None and entry[0]() is table:
@@ -79,7 +82,7 @@ def data_version(table: pa.Table) -> str:
     return version
 
 
-def _hash_table(obj: pa.Table, *args: Any, depth: int = 0, **kwargs: Any) -> str:
+def _hash_table(obj: pa.Table | SourceTable, *args: Any, depth: int = 0, **kwargs: Any) -> str:
     return data_version(obj)
 
 
@@ -102,6 +105,7 @@ def register_fingerprints() -> None:
     from cpg_core.plan.execution_plan import ExecutionPlan
 
     fingerprinting.hash_value.register(pa.Table)(_hash_table)
+    fingerprinting.hash_value.register(SourceTable)(_hash_table)  # its recorded version
     # Plans, tasks and the run are inputs the cache ignores; a cheap hash avoids walking them.
     fingerprinting.hash_value.register(ExecutionPlan)(_hash_signature)
     fingerprinting.hash_value.register(ViewTask)(_hash_fingerprint)

@@ -38,6 +38,32 @@ GIT_TIMEOUT_S = 120
 _GIT_UNREADABLE_DIR = re.compile(rb"could not open directory '(.*)': ([^\n]*)")
 
 
+class RepositoryUnavailableError(Exception):
+    """The repository to extract is not there (moved, deleted, not a folder, not listable)."""
+
+
+def check_repository(root: str | os.PathLike[str]) -> Path:
+    """`root`, resolved, once it is a folder that can be listed; else a clear error.
+
+    Why: a missing root scans as an empty repository, and an empty CPG built "successfully"
+    from a folder that vanished hides the problem."""
+    path = Path(root)
+    try:
+        with os.scandir(path):
+            pass
+    except FileNotFoundError:
+        raise RepositoryUnavailableError(
+            f"repository {path} does not exist (moved or deleted?)"
+        ) from None
+    except NotADirectoryError:
+        raise RepositoryUnavailableError(f"repository {path} is not a folder") from None
+    except OSError as error:
+        raise RepositoryUnavailableError(
+            f"repository {path} cannot be read: {error.strerror or error}"
+        ) from None
+    return path.resolve()
+
+
 def scan_repo(
     root: str | os.PathLike[str],
     *,

@@ -61,6 +61,7 @@ def admit(
                 view=name,
                 path=result.view.path,
                 message="not admitted: upstream view(s) " + ", ".join(bad) + " are invalid",
+                table=bad[0] if bad else None,
             )
         )
     problems += cycle_problems

@@ -24,10 +24,10 @@ from cpg_core.plan.analysis_pool import Analysis, AnalysisPool
 from cpg_core.plan.catalog import Dataset
 from cpg_core.plan.compile_cache import CachedView, CompileCache, schema_from_bytes
 from cpg_core.plan.data_tests import data_test_problems, reference_problems
-from cpg_core.plan.hashing import hash_value, schema_hash, sha256_hex
+from cpg_core.plan.hashing import schema_hash, sha256_hex, upstream_key
 from cpg_core.plan.singular_tests import table_refs
 from cpg_core.plan.sql_parse import ParsedView, Position, parse_view, split_lines
-from cpg_core.plan.view_analysis import analyze_view, front_entry
+from cpg_core.plan.view_analysis import analyze_view, front_entry, resolve_front
 from cpg_core.problems import Problem, ProblemCode
 from cpg_core.views.model import ViewDef
 
@@ -161,6 +161,7 @@ class _Analyzer:
     def _front(self, name: str, entry: CachedView) -> Analyzed:
         """A view's pass-1 result, with its unknown tables as problems."""
         view = self.views[name]
+        entry = resolve_front(entry, self.views, self.datasets)
         analyzed = Analyzed(view=view, entry=entry)
         analyzed.own_problems += entry.parse_problems
         for table in entry.tables:
@@ -223,7 +224,7 @@ class _Analyzer:
             schema = self._schema_of(table)
             if schema is not None:
                 inputs[table] = schema
-        return hash_value(sorted((t, self._schema_hash(t, s)) for t, s in inputs.items())), inputs
+        return upstream_key({t: self._schema_hash(t, s) for t, s in inputs.items()}), inputs
 
     def _analyze_here(
         self,

@@ -10,6 +10,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 
 from cpg_core.project import SourceSpec
+from cpg_core.store.store_types import source_schema
 
 DatasetKind = Literal["evidence", "source", "view"]
 
@@ -32,20 +33,21 @@ class SourceError(ValueError):
 
 
 def read_source(spec: SourceSpec) -> Dataset:
-    """Read a source's real schema (and row count / size when the format records them)."""
+    """Read a source's schema as views see it (`source_schema`: per column, a uint64 is read
+    as decimal(20, 0)...) and its row count / size when the format records them."""
     try:
         if spec.format == "delta":
             from deltalake import DeltaTable
 
             table = DeltaTable(str(spec.path))
-            schema = pa.schema(table.schema().to_arrow())
+            schema = source_schema(pa.schema(table.schema().to_arrow()))
             actions = pa.table(table.get_add_actions(flatten=True))
             rows = sum(v for v in actions.column("num_records").to_pylist() if v is not None)
             size = sum(v for v in actions.column("size_bytes").to_pylist() if v is not None)
             return Dataset(spec.name, "source", schema, rows, size, str(spec.path))
         if spec.format == "csv":
             with pacsv.open_csv(spec.path) as reader:
-                schema = reader.schema
+                schema = source_schema(reader.schema)
             return Dataset(
                 spec.name, "source", schema, None, spec.path.stat().st_size, str(spec.path)
             )
@@ -59,6 +61,7 @@ def read_source(spec: SourceSpec) -> Dataset:
                 fragment.metadata.row_group(i).total_byte_size
                 for i in range(fragment.metadata.num_row_groups)
             )
-        return Dataset(spec.name, "source", dataset.schema, rows, size, str(spec.path))
+        schema = source_schema(dataset.schema)
+        return Dataset(spec.name, "source", schema, rows, size, str(spec.path))
     except (OSError, ValueError, pa.ArrowException) as error:
         raise SourceError(f"source {spec.name!r} ({spec.format}, {spec.path}): {error}") from error

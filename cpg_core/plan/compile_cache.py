@@ -21,7 +21,7 @@ from cpg_core.store.atomic import atomic_write
 
 SQLGLOT_VERSION = version("sqlglot")
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 
 class CachedView(msgspec.Struct, frozen=True):
@@ -37,6 +37,12 @@ class CachedView(msgspec.Struct, frozen=True):
     sql_hash: str = ""
     lineage: dict[str, tuple[tuple[str, str], ...]] = {}
     problems: tuple[Problem, ...] = ()
+    # sqlglot could not follow the view; DataFusion's plan gave its facts (this says why)
+    lineage_unknown: str | None = None
+    # pass 1 of a view sqlglot cannot parse: the problem DataFusion may overrule, and every
+    # word that could name a table (what the view reads is decided by planning it)
+    deferred: tuple[Problem, ...] = ()
+    candidates: tuple[str, ...] = ()
     partitioning: Partitioning | None = None  # `@incremental` views whose shape was proven
 
 

@@ -37,6 +37,7 @@ from cpg_core.plan.partitioning import (
     check_partitioning,
     partitioned_fingerprint,
 )
+from cpg_core.plan.positions import with_positions
 from cpg_core.plan.schedule import compute_schedule
 from cpg_core.plan.singular_tests import compile_singular_tests, table_refs
 from cpg_core.problems import Problem, sort_key
@@ -93,21 +94,23 @@ def compile_loaded(loaded: Loaded) -> ExecutionPlan:
         fingerprints,
         {n: d.bytes for n, d in loaded.datasets.items()},
         loaded.history,
+        inline := {n for n in admission.order if named.views[n].materialize == "inline"},
     )
     admitted = admission.admitted
     schedule = compute_schedule(
         admission.order,
         [(u, v) for u, v in admission.edges if u in admitted and v in admitted],
         {n: c.seconds for n, c in costs.items()},
+        hidden=inline,
     )
     readable = {n: results[n].output_schema for n in admission.order}  # what a test can read
     singular, test_problems = compile_singular_tests(
         loaded.singular_tests,
         table_refs(named.views, readable, {n: d.schema for n, d in loaded.datasets.items()}),
     )
-    problems = sorted(
-        [*loaded.problems, *named.problems, *admission.problems, *test_problems], key=sort_key
-    )
+    found = [*loaded.problems, *named.problems, *admission.problems]
+    positioned = with_positions(found, loaded.views, loaded.project.config_path)
+    problems = sorted([*positioned, *test_problems], key=sort_key)
     return assemble_plan(
         loaded.project,
         tasks=_tasks(
@@ -154,6 +157,7 @@ def _tasks(
             output_schema=result.output_schema,
             fingerprint=fingerprints.get(name, ""),
             lineage=MappingProxyType(dict(result.entry.lineage)),
+            lineage_unknown=result.entry.lineage_unknown,
             admitted=name in admitted,
             problems=tuple(by_view.get(name, ())),
             partitioning=partitionings.get(name),

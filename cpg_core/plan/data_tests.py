@@ -17,7 +17,9 @@ non-nullable in the plan) and a compile-time failure there would reject correct 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+import operator
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -55,6 +57,32 @@ def failure_predicate(test: DeclaredTest) -> str | None:
     if test.kind in ("expression", "row_count"):
         return f"NOT ({test.condition})"
     return None
+
+
+_ROW_COUNT = re.compile(
+    r"NOT \(row_count (?:(?P<op>>=|<=|<>|!=|=|<|>) (?P<n>-?\d+)"
+    r"|BETWEEN (?P<low>-?\d+) AND (?P<high>-?\d+))\)"
+)
+_COMPARE: dict[str, Callable[[int, int], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "<>": operator.ne,
+    "!=": operator.ne,
+    "=": operator.eq,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+
+
+def row_count_holds(predicate: str, rows: int) -> bool | None:
+    """Does a row_count test's condition hold for `rows` rows? (its `failure_predicate`, as
+    the test syntax writes it; None when the text has another form)."""
+    found = _ROW_COUNT.fullmatch(predicate)
+    if found is None:
+        return None
+    if found["op"] is not None:
+        return _COMPARE[found["op"]](rows, int(found["n"]))
+    return int(found["low"]) <= rows <= int(found["high"])
 
 
 def failure_sql(view: str, test: DeclaredTest) -> str:

@@ -36,6 +36,9 @@ class Task(msgspec.Struct, frozen=True, kw_only=True):
     lineage: Lineage
     admitted: bool
     problems: tuple[Problem, ...] = ()
+    # why `lineage` is empty: sqlglot could not follow the query (DataFusion's plan gave the
+    # dependencies, required columns and schema); None when the lineage is sqlglot's
+    lineage_unknown: str | None = None
     partitioning: Partitioning | None = None  # `@incremental`: rebuilt by partition
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -36,3 +37,8 @@ def schema_text(schema: pa.Schema) -> str:
 def schema_hash(schema: pa.Schema) -> str:
     """sha256 of `schema_text` (Arrow IPC bytes may carry metadata and vary across versions)."""
     return sha256_hex(schema_text(schema))
+
+
+def upstream_key(schema_hashes: Mapping[str, str]) -> str:
+    """The compile cache's key of a view's inputs: each input's name and `schema_hash`."""
+    return hash_value(sorted(schema_hashes.items()))

@@ -72,6 +72,7 @@ class PlannedTest(msgspec.Struct, frozen=True, kw_only=True):
     description: str
     columns: tuple[str, ...] = ()
     predicate: str | None = None  # row-wise kinds: a failing row's condition (see data_tests)
+    references: str | None = None  # relationships: the column of `reads[-1]` values must be in
     nodes: str | None = None
     path: str | None = None
     line: int | None = None
@@ -162,6 +163,7 @@ def declared_test(
             description=_describe(test),
             columns=test.columns,
             predicate=failure_predicate(test),
+            references=test.to_column if test.kind == "relationships" else None,
             path=path,
             line=test.line or None,
             blocked=blocked,
@@ -270,15 +272,75 @@ def singular_test(test: SingularTest) -> PlannedTest:
     )
 
 
+def _persisted_order(plan: ExecutionPlan) -> list[str]:
+    """Persisted views in schedule order, then those that are not admitted, by name."""
+    admitted = [n for n in plan.schedule.order if plan.tasks[n].view.persisted]
+    rest = sorted(n for n, t in plan.tasks.items() if not t.admitted and t.view.persisted)
+    return [*admitted, *rest]
+
+
+def check_view(plan: ExecutionPlan, test: PlannedTest) -> str | None:
+    """The view `test` is a check of: its own view, or for a singular test the last persisted
+    view it reads in plan order — the one whose build completes its inputs, so a failure can
+    stop that view's readers without waiting for anything built after it (None: it reads no
+    persisted view)."""
+    if test.view is not None:
+        return test.view
+    reads = set(test.reads)
+    return next((n for n in reversed(_persisted_order(plan)) if n in reads), None)
+
+
+def upstream_views(plan: ExecutionPlan, name: str) -> set[str]:
+    """Every view `name` reads, directly or through other views (inline ones included)."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        for upstream in plan.tasks[todo.pop()].inputs:
+            if upstream in plan.tasks and upstream not in seen:
+                seen.add(upstream)
+                todo.append(upstream)
+    return seen
+
+
+def gates_readers(plan: ExecutionPlan, test: PlannedTest) -> bool:
+    """Does `test` failing stop the views that read the view it checks (`check_view`)? When
+    its severity is error and every view it reads is that view or upstream of it: a test that
+    read a view built later could wait for a reader of its own view, which waits for it."""
+    view = check_view(plan, test)
+    if test.severity != "error" or view is None:
+        return False
+    inputs = plan.tasks[view].inputs
+    others = {n for n in test.reads if n in plan.tasks and n != view and n not in inputs}
+    return not others or others <= upstream_views(plan, view)
+
+
+_BLOCKING: list[tuple[ExecutionPlan, dict[str, frozenset[str]]]] = []  # the latest plans
+
+
+def blocking_tests(plan: ExecutionPlan, view: str) -> frozenset[str]:
+    """The names of the tests checked on `view` whose failure stops its readers in a build
+    (`gates_readers`). Computed once per plan object (a Dagster definition asks per check;
+    the plan signature does not cover tests, so the plan itself is the key)."""
+    for known, found in _BLOCKING:
+        if known is plan:
+            return found.get(view, frozenset())
+    names: dict[str, set[str]] = {}
+    for test in planned_tests(plan):
+        checked = check_view(plan, test)
+        if checked is not None and gates_readers(plan, test):
+            names.setdefault(checked, set()).add(test.name)
+    found = {v: frozenset(n) for v, n in names.items()}
+    _BLOCKING[:] = [*_BLOCKING[-3:], (plan, found)]
+    return found.get(view, frozenset())
+
+
 def planned_tests(plan: ExecutionPlan) -> tuple[PlannedTest, ...]:
     """Every test of the plan: views' tests in schedule order (then views that are not
     admitted, by name), then singular tests by name."""
     nodes = node_views(plan)
     edges = set(edge_views(plan)) if nodes else set()
-    admitted = [n for n in plan.schedule.order if plan.tasks[n].view.persisted]
-    rest = sorted(n for n, t in plan.tasks.items() if not t.admitted and t.view.persisted)
     out: list[PlannedTest] = []
-    for name in [*admitted, *rest]:
+    for name in _persisted_order(plan):
         out += view_tests(plan, name, nodes[0] if name in edges else None)
     out += [singular_test(t) for t in sorted(plan.singular_tests, key=lambda t: t.name)]
     return tuple(out)

@@ -92,7 +92,10 @@ def prune(
     from_store = sorted({u for name in active for u in plan.view_inputs(name) if u not in active})
     edges = [(u, v) for u, v in plan.task_edges() if u in active and v in active]
     schedule = compute_schedule(
-        sorted(active), edges, {name: plan.costs[name].seconds for name in active}
+        sorted(active),
+        edges,
+        {name: plan.costs[name].seconds for name in active},
+        hidden={name for name in active if not plan.tasks[name].view.persisted},
     )
     return PrunedPlan(
         plan=plan,

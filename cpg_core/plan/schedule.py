@@ -6,7 +6,7 @@ the input order or PYTHONHASHSEED (every tie is broken by name).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import msgspec
 import rustworkx as rx
@@ -44,9 +44,17 @@ def _graph(
 
 
 def compute_schedule(
-    tasks: Sequence[str], edges: Iterable[tuple[str, str]], costs: Mapping[str, float]
+    tasks: Sequence[str],
+    edges: Iterable[tuple[str, str]],
+    costs: Mapping[str, float],
+    *,
+    hidden: Collection[str] = (),
 ) -> Schedule:
-    """Schedule an acyclic task graph (`edges` are upstream → downstream task pairs)."""
+    """Schedule an acyclic task graph (`edges` are upstream → downstream task pairs).
+
+    `hidden` tasks (inline views: no table, no node of their own) are scheduled like the others
+    but left out of the critical path, which then names only tasks that exist on their own;
+    where a hidden and a visible task are equally heavy, the path follows the visible one."""
     graph, index = _graph(tasks, edges)
     names: list[str] = [graph[i] for i in graph.node_indices()]
     cost = {n: round(float(costs.get(n, 1.0)), _DIGITS) for n in names}
@@ -66,12 +74,17 @@ def compute_schedule(
     # Critical path: from the heaviest entry task, follow the heaviest successor (ties by name).
     path: list[str] = []
     entries = [n for n in names if not pred[n]]
+
+    def heaviest(n: str) -> tuple[float, bool, str]:
+        return (-bottom[n], n in hidden, n)
+
     if entries:
-        current = min(entries, key=lambda n: (-bottom[n], n))
+        current = min(entries, key=heaviest)
         path.append(current)
         while succ[current]:
-            current = min(succ[current], key=lambda n: (-bottom[n], n))
+            current = min(succ[current], key=heaviest)
             path.append(current)
+    path = [n for n in path if n not in hidden]
 
     # Total order: among ready tasks, the most urgent first (see `priority_ranks`).
     rank = {n: f"{i:09d}" for n, i in _ranks(names, bottom, slack).items()}

@@ -60,7 +60,7 @@ def _resolve_source(scope: Scope, table: str) -> exp.Table | Scope | None:
 def _unknown_column(
     parsed: ParsedView, column: exp.Column, message: str, hint: str | None
 ) -> Problem:
-    pos = node_position(column, parsed.view.sql)
+    pos = node_position(column, parsed.view.sql) or first_token_position(parsed.view.sql)
     return Problem(
         code=ProblemCode.UNKNOWN_COLUMN,
         view=parsed.view.name,
@@ -84,8 +84,9 @@ def _required_columns(
             isinstance(source, exp.Table) and not isinstance(source.this, exp.Identifier)
             for source in scope.sources.values()
         )
+        outputs = _set_operation_outputs(scope)
         for column in scope.columns:
-            if not column.table and functions:
+            if not column.table and (functions or column.name in outputs):
                 continue
             if not column.table:
                 visible = sorted(
@@ -131,6 +132,18 @@ def _required_columns(
                     continue
                 required.setdefault(source.name, set()).add(column.name)
     out.required = {table: tuple(sorted(cols)) for table, cols in sorted(required.items())}
+
+
+def _set_operation_outputs(scope: Scope) -> set[str]:
+    """The output names of a set operation: what its own ORDER BY (by name or by position,
+    which qualification turns into a name) refers to."""
+    if not scope.set_operation_scopes:
+        return set()
+    left = scope.set_operation_scopes[0]
+    while left.set_operation_scopes:
+        left = left.set_operation_scopes[0]
+    query = left.expression
+    return {s.alias_or_name for s in query.selects} if isinstance(query, exp.Query) else set()
 
 
 def _close(name: str, candidates: list[str]) -> str | None:
@@ -191,7 +204,9 @@ _COLUMN_IN_MESSAGE = re.compile(r"(?:Unknown column: |Column ')(?P<name>[^']+)")
 _POSITION_IN_MESSAGE = re.compile(r"Line: (?P<line>\d+), Col: (?P<col>\d+)")
 
 
-def _qualify_problem(parsed: ParsedView, ast: exp.Expr, message: str) -> Problem:
+def _qualify_problem(
+    parsed: ParsedView, ast: exp.Expr, message: str, schemas: Mapping[str, pa.Schema]
+) -> Problem:
     """Turn a sqlglot OptimizeError into a problem, locating the column it names."""
     column_match = _COLUMN_IN_MESSAGE.search(message)
     name = column_match["name"] if column_match else None
@@ -210,8 +225,55 @@ def _qualify_problem(parsed: ParsedView, ast: exp.Expr, message: str) -> Problem
         line=pos.line,
         col=pos.col,
         message=f"unknown column {name!r}" if name else message,
+        hint=_did_you_mean(name, schemas) if name else None,
         column=name,
     )
+
+
+def _did_you_mean(name: str, schemas: Mapping[str, pa.Schema]) -> str | None:
+    near = _close(name, sorted({c for schema in schemas.values() for c in schema.names}))
+    return f"did you mean {near!r}?" if near else None
+
+
+def _name_values_columns(ast: exp.Expr) -> None:
+    """VALUES columns are named column1..N (Postgres and DataFusion); sqlglot says _col_0.
+    Only for analysis: DataFusion runs the original text."""
+    for values in ast.find_all(exp.Values):
+        rows = values.expressions
+        first = rows[0] if rows else None
+        width = len(first.expressions) if isinstance(first, exp.Tuple) else 1
+        alias = values.args.get("alias")
+        if isinstance(alias, exp.TableAlias) and alias.columns:
+            continue
+        names = [exp.to_identifier(f"column{i}") for i in range(1, width + 1)]
+        if isinstance(alias, exp.TableAlias):
+            alias.set("columns", names)
+        elif not isinstance(values.parent, exp.From | exp.Join):
+            continue  # a bare VALUES or a set-operation branch: named by the engine
+        else:
+            values.set("alias", exp.TableAlias(this=exp.to_identifier("values"), columns=names))
+
+
+def _flip_right_semi_joins(ast: exp.Expr) -> None:
+    """`a RIGHT SEMI/ANTI JOIN b` keeps b's rows and columns, but sqlglot hides b like the
+    right side of a left semi join. For the first join of a FROM, analyze the equivalent
+    `b LEFT SEMI/ANTI JOIN a` instead (columns, lineage, fingerprint of the same result)."""
+    for select in ast.find_all(exp.Select):
+        joins = select.args.get("joins") or []
+        from_ = select.args.get("from") or select.args.get("from_")
+        if not joins or from_ is None:
+            continue
+        join = joins[0]
+        if join.side.upper() != "RIGHT" or join.kind.upper() not in ("SEMI", "ANTI"):
+            continue
+        left, right = from_.this, join.this
+        from_.set("this", right.copy())
+        join.set("this", left.copy())
+        join.set("side", "LEFT")
+
+
+def _has_qualified_star(ast: exp.Expr) -> bool:
+    return any(isinstance(c.this, exp.Star) and c.table for c in ast.find_all(exp.Column))
 
 
 def analyze_columns(parsed: ParsedView, schemas: Mapping[str, pa.Schema]) -> ColumnAnalysis:
@@ -237,17 +299,20 @@ def _analyze_columns(parsed: ParsedView, schemas: Mapping[str, pa.Schema]) -> Co
         dialect=DIALECT,
         normalize=False,  # view and column names are already normalized (lower-case identifiers)
     )
+    _name_values_columns(ast)
+    _flip_right_semi_joins(ast)
     try:
         qualified = qualify(
             ast,
             schema=mapping,
             dialect=DIALECT,
             validate_qualify_columns=False,
-            canonicalize_table_aliases=True,
+            # sqlglot 30.30 loses `alias.*` when it renames aliases: keep them for such views
+            canonicalize_table_aliases=not _has_qualified_star(ast),
             quote_identifiers=True,
         )
     except (OptimizeError, SqlglotError) as error:
-        out.problems.append(_qualify_problem(parsed, ast, str(error)))
+        out.problems.append(_qualify_problem(parsed, ast, str(error), schemas))
         return out
     root = build_scope(qualified)
     if root is None:

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.scope import traverse_scope
+from sqlglot.tokenizer_core import Token, TokenType
 
 from cpg_core.problems import Problem, ProblemCode
 from cpg_core.views.model import ViewDef
@@ -36,11 +38,15 @@ class ParsedView:
     """A view after parsing: its AST (None when it failed) and the tables it reads."""
 
     view: ViewDef
-    ast: exp.Query | None
+    ast: exp.Query | exp.Values | None
     tables: dict[str, Position | None] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     # Tables named like a CTE of a non-recursive WITH: likely a CTE that reads itself.
     cte_named_tables: set[str] = field(default_factory=set)
+    # sqlglot could not parse the text: its problem waits for DataFusion's verdict (DataFusion
+    # may plan it), and every word of the text that could name a table is a candidate input.
+    deferred: list[Problem] = field(default_factory=list)
+    candidates: tuple[str, ...] = ()
 
 
 def node_position(node: exp.Expr, text: str) -> Position | None:
@@ -194,7 +200,7 @@ def _check_read_only(
 ) -> Problem | None:
     """Reject anything but one read-only query of a sane depth; collect the WITH and LATERAL
     clauses in the same walk (one walk per view: it is on the compile's hot path)."""
-    if not isinstance(ast, exp.Query):
+    if not isinstance(ast, exp.Query | exp.Values):
         kind = ast.key.upper()
         return _problem(
             view,
@@ -261,17 +267,61 @@ def parse_view(view: ViewDef) -> ParsedView:
     try:
         return _parse_view(view)
     except RecursionError:
-        problem = too_deep(view, ProblemCode.SYNTAX_ERROR)
-    except Exception as error:  # a bug of sqlglot (or ours) on odd text: one view's problem
-        problem = internal_problem(view, ProblemCode.SYNTAX_ERROR, error)
-    return ParsedView(view=view, ast=None, problems=[problem])
+        return ParsedView(view=view, ast=None, problems=[too_deep(view, ProblemCode.SYNTAX_ERROR)])
+    except Exception as error:  # a bug of sqlglot (or ours) on odd text: DataFusion decides
+        return unparsed(view, internal_problem(view, ProblemCode.SYNTAX_ERROR, error))
+
+
+def unparsed(view: ViewDef, problem: Problem) -> ParsedView:
+    """A view sqlglot cannot follow: its problem is deferred to DataFusion's verdict, unless the
+    text is too long to hand DataFusion without knowing how deeply it nests."""
+    tokens = _tokens(view.sql)
+    if tokens is not None and len(tokens) > MAX_FALLBACK_TOKENS:
+        return ParsedView(view=view, ast=None, problems=[problem])
+    candidates = tuple(c for c in table_candidates(view.sql, tokens) if c != view.name)
+    return ParsedView(view=view, ast=None, deferred=[problem], candidates=candidates)
+
+
+# Past this many tokens, text sqlglot cannot parse is not handed to DataFusion: its nesting
+# depth is unknown, and a deep enough expression overflows DataFusion's stack (`MAX_DEPTH`).
+MAX_FALLBACK_TOKENS = 2 * MAX_DEPTH  # at most ~1,000 binary operators
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NOT_NAMES = frozenset({TokenType.STRING, TokenType.NUMBER, TokenType.NATIONAL_STRING})
+
+
+def _tokens(sql: str) -> list[Token] | None:
+    try:
+        return Dialect.get_or_raise(DIALECT).tokenize(sql)
+    except Exception:  # sqlglot's tokenizer gave up on odd text: the words are found by regex
+        return None
+
+
+def is_keyword(word: str) -> bool:
+    """Whether sqlglot reads `word` as a SQL keyword."""
+    return word.upper() in Dialect.get_or_raise(DIALECT).tokenizer_class.KEYWORDS
+
+
+def table_candidates(sql: str, tokens: list[Token] | None = None) -> tuple[str, ...]:
+    """Every word of `sql` that could name a table, normalized like an identifier (quoted: as
+    written; else lower-case). A superset of what the view reads: DataFusion's plan of the view
+    over the candidates that exist tells which ones it really reads."""
+    tokens = tokens if tokens is not None else _tokens(sql)
+    if tokens is None:
+        return tuple(sorted({w.lower() for w in _WORD.findall(sql)}))
+    names: set[str] = set()
+    for token in tokens:
+        if token.token_type is TokenType.IDENTIFIER:
+            names.add(token.text)
+        elif token.token_type not in _NOT_NAMES and _WORD.fullmatch(token.text):
+            names.add(token.text.lower())
+    return tuple(sorted(names))
 
 
 def _parse_view(view: ViewDef) -> ParsedView:
     try:
         statements = [s for s in sqlglot.parse(view.sql, read=DIALECT) if s is not None]
     except (ParseError, TokenError) as error:
-        return ParsedView(view=view, ast=None, problems=[_parse_error(view, error)])
+        return unparsed(view, _parse_error(view, error))
     if len(statements) != 1:
         what = "no statement" if not statements else f"{len(statements)} statements"
         return ParsedView(
@@ -290,7 +340,7 @@ def _parse_view(view: ViewDef) -> ParsedView:
     withs: list[exp.With] = []
     laterals: list[exp.Lateral] = []
     forbidden = _check_read_only(view, ast, withs, laterals)
-    if forbidden is not None or not isinstance(ast, exp.Query):
+    if forbidden is not None or not isinstance(ast, exp.Query | exp.Values):
         return ParsedView(view=view, ast=None, problems=[forbidden] if forbidden else [])
     parsed = ParsedView(view=view, ast=ast)
     plain_ctes = {
@@ -302,17 +352,10 @@ def _parse_view(view: ViewDef) -> ParsedView:
     try:
         _collect_tables(parsed, ast, plain_ctes, laterals)
     except SqlglotError as error:  # scope building rejects some shapes sqlglot parsed
-        return ParsedView(
-            view=view,
-            ast=None,
-            problems=[
-                _problem(
-                    view,
-                    ProblemCode.SYNTAX_ERROR,
-                    str(error).splitlines()[0] if str(error) else type(error).__name__,
-                    first_token_position(view.sql),
-                )
-            ],
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return unparsed(
+            view,
+            _problem(view, ProblemCode.SYNTAX_ERROR, message, first_token_position(view.sql)),
         )
     return parsed
 
@@ -356,7 +399,10 @@ def _table_function_problem(
 
 
 def _collect_tables(
-    parsed: ParsedView, ast: exp.Query, plain_ctes: set[str], laterals: list[exp.Lateral]
+    parsed: ParsedView,
+    ast: exp.Query | exp.Values,
+    plain_ctes: set[str],
+    laterals: list[exp.Lateral],
 ) -> None:
     """Source tables of every scope (CTE names shadow), forbidden table functions, positions."""
     view = parsed.view

@@ -5,9 +5,10 @@ same rows can arrive in any chunking; a data version must change only when the *
 
 How (the canonical-order design):
 
-1. **Store types.** Columns are cast to the types Delta Lake stores and gives back (``large_string``
-   and ``string_view`` → ``string``, dictionaries decoded, ``uint32`` → ``int64``, timestamps → µs,
-   …; see `store_type`). So the hash of a table equals the hash of what a store read returns.
+1. **Store types.** Columns are converted to the types Delta Lake stores and gives back
+   (``large_string`` and ``string_view`` → ``string``, dictionaries decoded, ``uint32`` →
+   ``int64``, timestamps → µs, …; see `store_types`). So the hash of a table equals the hash of
+   what a store read returns.
 2. **Canonical row order.** Rows are sorted by every column (a deterministic total order, not a
    meaningful one: floats sort by their bit pattern, so ``-0.0`` and ``0.0`` are distinct values and
    ties can only be identical rows). Struct fields are sort keys; list and map columns cannot be, so
@@ -26,12 +27,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from cpg_core.store.store_types import StoreTypeError, store_schema, store_type, to_store_types
 
 if TYPE_CHECKING:
     from hashlib import _Hash
@@ -48,87 +52,6 @@ def _sort_indices(table: pa.Table, columns: list[str]) -> pa.Array:
     """Stable ascending sort on `columns`, nulls last."""
     keys = [(name, "ascending", "at_end") for name in columns]
     return _call("sort_indices", table, options=pc.SortOptions(sort_keys=keys))
-
-
-class StoreTypeError(TypeError):
-    """A column type that Delta Lake cannot store (or cannot store without losing information)."""
-
-
-# --------------------------------------------------------------------------- store types
-
-
-def store_type(t: pa.DataType) -> pa.DataType:
-    """The type Delta Lake stores for `t` (raises `StoreTypeError` when there is none)."""
-    if pa.types.is_dictionary(t):
-        return store_type(t.value_type)
-    if (
-        pa.types.is_boolean(t)
-        or pa.types.is_null(t)
-        or pa.types.is_signed_integer(t)
-        or pa.types.is_float32(t)
-        or pa.types.is_float64(t)
-        or pa.types.is_date32(t)
-        or pa.types.is_decimal128(t)
-    ):
-        return t
-    if pa.types.is_float16(t):
-        return pa.float32()
-    if pa.types.is_unsigned_integer(t):
-        widened = {8: pa.int16(), 16: pa.int32(), 32: pa.int64(), 64: pa.int64()}
-        return widened[t.bit_width]  # uint64 casts safely: values above 2**63-1 raise
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return pa.string()
-    if (
-        pa.types.is_binary(t)
-        or pa.types.is_large_binary(t)
-        or pa.types.is_binary_view(t)
-        or pa.types.is_fixed_size_binary(t)
-    ):
-        return pa.binary()
-    if pa.types.is_date64(t):
-        return pa.date32()
-    if pa.types.is_timestamp(t):
-        assert isinstance(t, pa.TimestampType)
-        return pa.timestamp("us", tz="UTC" if t.tz is not None else None)
-    if isinstance(t, pa.MapType):
-        return pa.map_(store_type(t.key_type), store_type(t.item_type))
-    if isinstance(
-        t,
-        pa.ListType
-        | pa.LargeListType
-        | pa.FixedSizeListType
-        | pa.ListViewType
-        | pa.LargeListViewType,
-    ):
-        value_field = t.value_field
-        return pa.list_(pa.field("element", store_type(value_field.type), value_field.nullable))
-    if isinstance(t, pa.StructType):
-        return pa.struct(
-            [pa.field(f.name, store_type(f.type), f.nullable, f.metadata) for f in t.fields]
-        )
-    raise StoreTypeError(f"type {t} cannot be stored in Delta Lake")
-
-
-def store_schema(schema: pa.Schema) -> pa.Schema:
-    """`schema` with every field's type replaced by its `store_type` (names, nullability kept)."""
-    fields: list[pa.Field] = []
-    for f in schema:
-        try:
-            fields.append(pa.field(f.name, store_type(f.type), f.nullable, f.metadata))
-        except StoreTypeError as exc:
-            raise StoreTypeError(f"column {f.name!r}: {exc}") from None
-    return pa.schema(fields)
-
-
-def to_store_types(table: pa.Table) -> pa.Table:
-    """Cast `table` to its store schema; lossy casts (ns → µs truncation, uint64 overflow) raise."""
-    target = store_schema(table.schema)
-    if target.equals(table.schema):
-        return table
-    try:
-        return table.cast(target, safe=True)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise StoreTypeError(f"cannot convert to store types without loss: {exc}") from exc
 
 
 def type_text(t: pa.DataType) -> str:
@@ -299,6 +222,8 @@ def _values_bytes(array: pa.Array) -> memoryview:
 
 
 def _zero(t: pa.DataType) -> pa.Scalar:
+    if pa.types.is_decimal(t):  # int64 0 cast to decimal(p, s) needs p - s >= 19 digits
+        return pa.scalar(Decimal(0), t)
     return pa.scalar(0, pa.int64()).cast(t) if not pa.types.is_date32(t) else pa.scalar(0, t)
 
 
@@ -400,3 +325,14 @@ def canonicalize(table: pa.Table) -> CanonicalTable:
 def content_hash(table: pa.Table) -> str:
     """The data version of `table`'s content: same rows (any order, any chunking) → same hash."""
     return canonicalize(table).data_version
+
+
+__all__ = [
+    "CanonicalTable",
+    "StoreTypeError",
+    "canonicalize",
+    "content_hash",
+    "store_schema",
+    "store_type",
+    "to_store_types",
+]

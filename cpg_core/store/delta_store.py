@@ -28,6 +28,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFoundError
 
 from cpg_core.store.content_hash import CanonicalTable, StoreTypeError, canonicalize, trusted
+from cpg_core.store.delta_stats import STATS_COLUMNS, stats_columns
 from cpg_core.store.errors import (
     InvalidNameError,
     StoreConflictError,
@@ -244,12 +245,16 @@ class DeltaStore:
             try:
                 canonical = _canonical(table, partition_by)
             except StoreTypeError as exc:
-                raise StoreWriteError(f"cannot store table {name!r}: {exc}") from exc
+                hint = f" ({exc.hint})" if exc.hint else ""
+                raise StoreWriteError(f"cannot store table {name!r}: {exc}{hint}") from exc
             version = data_version or canonical.data_version
             if current is not None and current.data_version == version:
                 return current
             metadata = _metadata(version, fingerprint, run_id, partition_by)
-            self._commit(name, existing or path, canonical.table, metadata, current)
+            configuration = self._keep_stats_readable(name, existing, canonical.table)
+            self._commit(
+                name, existing or path, canonical.table, metadata, current, config=configuration
+            )
             # the open table follows its own commit: no second log replay, no commit-file read
             written = existing if existing is not None else DeltaTable(str(path))
             return _version_of(name, written, metadata)
@@ -284,6 +289,7 @@ class DeltaStore:
             if current.data_version == data_version:
                 return current
             metadata = _metadata(data_version, fingerprint, run_id, partition_by)
+            self._keep_stats_readable(name, existing, rows)  # new rows' dates, as `write`
             self._commit(name, existing, rows, metadata, current, where=where)
             return _version_of(name, existing, metadata)
 
@@ -305,6 +311,7 @@ class DeltaStore:
         *,
         mode: str = "overwrite",
         where: str | None = None,
+        config: Mapping[str, str] | None = None,
     ) -> None:
         if isinstance(target, Path):
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -338,6 +345,7 @@ class DeltaStore:
                     target_file_size=(
                         PARTITIONED_FILE_BYTES if META_PARTITION_BY in metadata else None
                     ),
+                    configuration=dict(config) if config else None,
                     commit_properties=CommitProperties(custom_metadata=dict(metadata)),
                     writer_properties=_WRITER,
                 )
@@ -354,6 +362,26 @@ class DeltaStore:
             raise StoreWriteError(
                 f"writing table {name!r} failed ({previous} is intact): {_first_line(exc)}"
             ) from exc
+
+    def _keep_stats_readable(
+        self, name: str, existing: DeltaTable | None, table: pa.Table
+    ) -> dict[str, str] | None:
+        """Keep columns readers could not parse out of the statistics (`delta_stats`): the
+        property of a new table, or set on an existing one (its own commit, no data change)."""
+        columns = stats_columns(table)
+        if columns is None:
+            return None
+        if existing is None:
+            return {STATS_COLUMNS: columns}
+        if existing.metadata().configuration.get(STATS_COLUMNS) != columns:
+            try:
+                existing.alter.set_table_properties({STATS_COLUMNS: columns})
+            except Exception as exc:  # deltalake raises bare `Exception` for Rust-side errors
+                raise StoreWriteError(
+                    f"writing table {name!r} failed (its previous version is intact): "
+                    f"{_first_line(exc)}"
+                ) from exc
+        return None
 
     def append_internal(self, name: str, table: pa.Table, metadata: Mapping[str, str]) -> None:
         """Append rows to a reserved internal table (events) in one commit, without the store lock.

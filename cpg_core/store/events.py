@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final, Literal
 
 import msgspec
 import pyarrow as pa
@@ -34,6 +34,9 @@ EVENTS_SCHEMA: Final = pa.schema(
 )
 _APPEND_ATTEMPTS: Final = 3
 
+Outcome = Literal["built", "unchanged", "cached"]
+"""What happened to a table in a run, in the words the CLI and Dagster both use."""
+
 
 class _Payload(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
     """Base of every event payload; the tag is the `event` column's value."""
@@ -52,6 +55,9 @@ class TaskStart(_Payload, frozen=True, kw_only=True, tag="task_start"):
 
 
 class TaskFinish(_Payload, frozen=True, kw_only=True, tag="task_finish"):
+    """A view is in the store: computed or from the cache (`cache_hit`), and a new table
+    version written (`written`) or the stored rows already equal to the result."""
+
     task: str
     duration_s: float
     rows: int | None = None
@@ -60,7 +66,16 @@ class TaskFinish(_Payload, frozen=True, kw_only=True, tag="task_finish"):
     executor: str | None = None
     cache_hit: bool = False
     delta_version: int | None = None
+    written: bool = False
     partitions_recomputed: int | None = None  # partition-incremental views only
+
+    @property
+    def outcome(self) -> Outcome:
+        """`cached` (reused from the cache), `built` (a new table version) or `unchanged`
+        (computed, and the same rows as stored)."""
+        if self.cache_hit:
+            return "cached"
+        return "built" if self.written else "unchanged"
 
 
 class TaskError(_Payload, frozen=True, kw_only=True, tag="task_error"):
@@ -94,6 +109,45 @@ class InputStored(_Payload, frozen=True, kw_only=True, tag="input_stored"):
     delta_version: int | None = None
     written: bool = False
 
+    @property
+    def outcome(self) -> Outcome:
+        """`built` (a new table version) or `unchanged` (the stored rows are the same)."""
+        return "built" if self.written else "unchanged"
+
+
+class TaskBlocked(_Payload, frozen=True, kw_only=True, tag="task_blocked"):
+    """A view of the run was not run: an error-severity data test of a view it reads (or of
+    a view upstream of that) did not pass. It is not stored, and neither are its readers."""
+
+    task: str
+    blocked_by: tuple[str, ...]  # ids of the tests that did not pass
+    reason: str
+
+
+class DataTestFinish(_Payload, frozen=True, kw_only=True, tag="data_test_finish"):
+    """A data test of the run was decided. `task` is the view it is a check of (a singular
+    test: the last view it reads in plan order); the other fields are its result, field for
+    field `cpg_core.artifacts.contracts.DataTestResult` (a test pins that they agree: this
+    layer sits below the artifacts)."""
+
+    task: str | None
+    id: str
+    name: str
+    view: str | None
+    kind: str
+    severity: Literal["error", "warn"]
+    status: Literal["passed", "failed", "error"]
+    failing_rows: int | None
+    sample: tuple[dict[str, Any], ...] = ()
+    message: str | None = None
+    details: dict[str, Any] = {}
+    reads: dict[str, str] = {}
+    definition_hash: str
+    duration_s: float
+    cached: bool = False
+    path: str | None = None
+    line: int | None = None
+
 
 class RunError(_Payload, frozen=True, kw_only=True, tag="run_error"):
     duration_s: float
@@ -102,7 +156,16 @@ class RunError(_Payload, frozen=True, kw_only=True, tag="run_error"):
 
 
 EventPayload = (
-    RunStart | TaskStart | TaskFinish | TaskError | CacheHit | InputStored | RunFinish | RunError
+    RunStart
+    | TaskStart
+    | TaskFinish
+    | TaskError
+    | TaskBlocked
+    | CacheHit
+    | InputStored
+    | DataTestFinish
+    | RunFinish
+    | RunError
 )
 
 _encoder: Final = msgspec.msgpack.Encoder()

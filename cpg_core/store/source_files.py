@@ -20,6 +20,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from cpg_core.store.partitions import PartitionMap, key_text, schema_of
+from cpg_core.store.store_types import as_compiled
 
 
 class NotByFile(ValueError):
@@ -27,8 +28,11 @@ class NotByFile(ValueError):
     of other schemas): read it whole and hash its rows instead."""
 
 
-def read_by_file(path: Path, columns: Sequence[str]) -> tuple[pa.Table, list[PartitionMap]]:
-    """The Parquet file or folder at `path` and its partition map by each of `columns`."""
+def read_by_file(
+    path: Path, columns: Sequence[str], schema: pa.Schema | None = None
+) -> tuple[pa.Table, list[PartitionMap]]:
+    """The Parquet file or folder at `path` and its partition map by each of `columns`; each
+    file's rows as views were compiled against them (`store_types.as_compiled`, `schema`)."""
     files = sorted(pads.dataset(path, format="parquet").files)
     parts: list[pa.Table] = []
     holders: dict[str, dict[str, list[str]]] = {c: {} for c in columns}
@@ -39,6 +43,11 @@ def read_by_file(path: Path, columns: Sequence[str]) -> tuple[pa.Table, list[Par
         for column in columns:
             if column not in table.column_names:
                 raise NotByFile(f"{file} has no column {column!r}")
+        try:
+            table = as_compiled(table, schema)
+        except (KeyError, pa.ArrowInvalid) as error:  # a file unlike the compiled schema
+            raise NotByFile(f"{file} does not have the source's schema: {error}") from error
+        for column in columns:
             for value in table.column(column).unique().to_pylist():
                 holders[column].setdefault(key_text(value), []).append(digest)
         parts.append(table)
@@ -48,11 +57,11 @@ def read_by_file(path: Path, columns: Sequence[str]) -> tuple[pa.Table, list[Par
         table = pa.concat_tables(parts)
     except pa.ArrowInvalid as error:
         raise NotByFile(f"the files of {path} differ in schema: {error}") from error
-    schema = schema_of(table.schema)
+    recorded = schema_of(table.schema)
     maps = [
         PartitionMap(
             column=column,
-            schema=schema,
+            schema=recorded,
             hashes={k: _combine(v) for k, v in sorted(holders[column].items())},
         )
         for column in columns

@@ -125,6 +125,7 @@ class _DataDeclarations:
         self.tests: list[tuple[int, int, DraftTest]] = []
         self.columns: dict[str, ColumnDoc] = {}
         self.contract = False
+        self.contract_line: tuple[int, str] | None = None  # where `@contract: enforced` is
 
     def add(self, key: str, value: str, lineno: int, raw: str, value_col: int) -> None:
         if key == "test":
@@ -145,6 +146,7 @@ class _DataDeclarations:
                 self.columns[column.name] = column
         elif value.lower() == "enforced":
             self.contract = True
+            self.contract_line = (lineno, raw)
         else:
             message = f"@contract must be 'enforced', not {value!r}"
             self.problems.append(_problem(self.view, self.path, lineno, raw, message))
@@ -165,16 +167,11 @@ class _DataDeclarations:
         meta.tests = tuple(tests)
         meta.columns = tuple(self.columns.values())
         meta.contract = self.contract
-        if self.contract and not self.columns:
-            self.problems.append(
-                Problem(
-                    code=ProblemCode.INVALID_METADATA,
-                    view=self.view,
-                    path=self.path,
-                    message="@contract: enforced but no @column is declared",
-                    hint="declare every output column: `-- @column name: type -- description`",
-                )
-            )
+        if self.contract_line is not None and not self.columns:
+            lineno, raw = self.contract_line
+            message = "@contract: enforced but no @column is declared"
+            hint = "declare every output column: `-- @column name: type -- description`"
+            self.problems.append(_problem(self.view, self.path, lineno, raw, message, hint))
 
 
 def parse_metadata(text: str, *, view: str, path: str | None) -> ViewMetadata:

@@ -1,8 +1,8 @@
-"""Regenerate the screenshots of docs/dagster_guide.md from a real `dagster dev`.
+"""Regenerate the screenshots of docs/dagster_guide.md from a real `dg dev`.
 
     .venv/bin/python docs/screenshots/take_screenshots.py            # writes docs/screenshots/*.png
 
-Starts `dagster dev -w workspace.yaml` the way the tests do (tests/dagster/webserver.py: its own
+Starts `dg dev -w workspace.yaml` the way the tests do (tests/dagster/webserver.py: its own
 process group, a temporary DAGSTER_HOME and store, CPG_REPO = the fixture repository unless
 `--repo` says otherwise), materializes every asset of `cpg_build_all` over GraphQL, then drives
 the system Chromium (headless, over the DevTools pipe; `CPG_CHROMIUM` names another binary)
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     shots = tuple(s for s in SHOTS if not args.only or s.name in args.only)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cpg-screenshots-") as folder:
-        print("starting dagster dev ...", flush=True)
+        print("starting dg dev ...", flush=True)
         server = DagsterDev.start(Path(folder), repo=args.repo)
         try:
             server.graphql("mutation { setNuxSeen }")  # no community pop-up over the pages

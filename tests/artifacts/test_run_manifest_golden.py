@@ -1,8 +1,9 @@
 """Golden tests for the `RunManifest` contract: JSON, MsgPack, envelope, validation-error text.
 
 The manifest comes from a real serial build of the artifact goldens' project (same views, same
-fixed costs) into a fresh store. Two fields are not deterministic and are fixed before the
-comparison: `run_id` (a fresh uuid4 per run) and `duration_s` (wall time). Everything else —
+fixed costs) into a fresh store. Its non-deterministic fields are fixed before the comparison:
+`run_id` (a fresh uuid4 per run), `duration_s` and each data test result's `duration_s` (wall
+time). Everything else —
 signatures, artifact IDs, data and Delta versions, rows, bytes, Hamilton cache keys, routing,
 submission order — is equal on every run of a serial build of the same plan and inputs (tested
 below). Its JSON Schema is checked with the others in test_contract_goldens.py.
@@ -41,6 +42,7 @@ from tests.plan.projects import write_project
 
 FIXED_RUN_ID = "0" * 32
 FIXED_DURATION_S = 1.5
+FIXED_TEST_S = 0.25
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +73,14 @@ def _manifest(plan: ExecutionPlan, root: Path, store: Path) -> RunManifest:
 
 
 def _fixed(manifest: RunManifest) -> RunManifest:
-    """The manifest with its two non-deterministic fields fixed."""
-    return msgspec.structs.replace(manifest, run_id=FIXED_RUN_ID, duration_s=FIXED_DURATION_S)
+    """The manifest with its non-deterministic fields fixed (run id, wall times)."""
+    tests = manifest.data_tests
+    if tests is not None:
+        results = tuple(msgspec.structs.replace(r, duration_s=FIXED_TEST_S) for r in tests.results)
+        tests = msgspec.structs.replace(tests, results=results)
+    return msgspec.structs.replace(
+        manifest, run_id=FIXED_RUN_ID, duration_s=FIXED_DURATION_S, data_tests=tests
+    )
 
 
 def test_run_manifest_goldens_round_trip(
@@ -138,6 +146,7 @@ MALFORMED = {
     "missing_field": {k: v for k, v in MANIFEST.items() if k != "plan_signature"},
     "unknown_field": {**MANIFEST, "extra": 1},
     "bad_routing": {**MANIFEST, "routing": [{"task": "v", "executor": "main"}]},
+    "bad_blocked": {**MANIFEST, "blocked": [{"view": "w", "blocked_by": "v.keys_unique"}]},
     "bad_output": {
         **MANIFEST,
         "outputs": [

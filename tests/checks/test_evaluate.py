@@ -10,13 +10,16 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 import pytest
 
 from cpg_core.artifacts.contracts import DataTestResult
 from cpg_core.checks.evaluate import Limits, evaluate
 from cpg_core.checks.isolated import IsolatedRunner
+from cpg_core.checks.tables import NativeTable
 from cpg_core.plan.planned_tests import PlannedTest, declared_test
+from cpg_core.store.content_hash import CanonicalTable
+from cpg_core.store.delta_store import DeltaStore
 from cpg_core.views.model import DeclaredTest
 
 ROWS = 300_000
@@ -111,18 +114,29 @@ def test_an_engine_failure_at_run_time_is_an_error() -> None:
     assert (missing.status, missing.message) == ("error", "table(s) not available: t")
 
 
-def test_tables_and_lazy_datasets_give_the_same_result() -> None:
+def test_tables_and_native_scans_give_the_same_result(tmp_path: Path) -> None:
+    """A big stored table is scanned by DataFusion natively (Delta provider, Parquet reader):
+    the same result as the table in memory."""
     table = pa.table({"k": [1, 1, 2, None, None], "v": ["a", "b", "c", "d", "e"]})
     test = declared_test("t", DeclaredTest(name="u", kind="unique", columns=("k",)))
+    store = DeltaStore(tmp_path / "store")
+    store.write("t", CanonicalTable(table), fingerprint="f", data_version="d", run_id="r")
+    pq.write_table(table, tmp_path / "t.parquet")
+    natives = {
+        "delta": NativeTable(schema=table.schema, num_rows=5, delta=store.table("t")),
+        "parquet": NativeTable(schema=table.schema, num_rows=5, parquet=tmp_path / "t.parquet"),
+    }
     in_memory = evaluate(test, {"t": table})
-    lazy = evaluate(test, {"t": pads.dataset(table)})
-    assert (in_memory.status, in_memory.failing_rows, in_memory.sample, in_memory.details) == (
-        lazy.status,
-        lazy.failing_rows,
-        lazy.sample,
-        lazy.details,
-    )
     assert in_memory.sample == ({"k": 1, "occurrences": 2}, {"k": None, "occurrences": 2})
+    for native in natives.values():
+        scanned = evaluate(test, {"t": native})
+        assert (scanned.status, scanned.failing_rows, scanned.sample, scanned.details) == (
+            in_memory.status,
+            in_memory.failing_rows,
+            in_memory.sample,
+            in_memory.details,
+        )
+        assert native.to_table().sort_by("v").equals(table)
 
 
 def test_the_sample_is_bounded_and_the_count_is_not() -> None:

@@ -25,7 +25,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> ExecutionPlan:
     project = write_tests_project(tmp_path_factory.mktemp("tests"))
     plan = compile_plan(project, cache=False)
     assert plan.problems == ()
-    build_project(project, plan=plan)
+    build_project(project, plan=plan, tests=())
     return plan
 
 
@@ -103,7 +103,7 @@ def test_results_are_cached_on_definition_and_data_version(tmp_path: Path) -> No
     views = {**VIEWS, "customers_v": "-- @test unique: customer_id\nselect * from customers"}
     project = write_tests_project(tmp_path, views)
     plan = compile_plan(project, cache=False)
-    build_project(project, plan=plan)
+    build_project(project, plan=plan, tests=())
     first = run_tests(plan)
     assert first.counts.cached == 0 and (tmp_path / ".cpg/store" / CACHE_FILE).is_file()
     second = run_tests(plan)
@@ -115,7 +115,7 @@ def test_results_are_cached_on_definition_and_data_version(tmp_path: Path) -> No
     )
     # new orders: the views over orders change, customers_v does not
     pq.write_table(ORDERS.slice(0, 3), tmp_path / "data" / "orders.parquet")
-    build_project(project, plan=plan)
+    build_project(project, plan=plan, tests=())
     third = _by_id(run_tests(plan))
     assert third["customers_v.unique_customer_id"].cached
     assert not third["orders_v.not_null_order_id"].cached
@@ -132,7 +132,7 @@ def test_results_are_cached_on_definition_and_data_version(tmp_path: Path) -> No
 
 def test_a_damaged_cache_file_is_ignored(built: ExecutionPlan, tmp_path: Path) -> None:
     store = tmp_path / "store"
-    build_project(built.project, plan=built, store=store)
+    build_project(built.project, plan=built, store=store, tests=())
     run_tests(built, store=store)
     (store / CACHE_FILE).write_bytes(b"not msgpack")
     again = run_tests(built, store=store)
@@ -147,7 +147,7 @@ def test_tests_that_cannot_run_are_errors_never_passes(tmp_path: Path) -> None:
     }
     project = write_tests_project(tmp_path, views)
     plan = compile_plan(project, cache=False)
-    build_project(project, plan=plan, select=["orders_v"])
+    build_project(project, plan=plan, select=["orders_v"], tests=())
     # the store's orders_v predates a new column a test needs (rebuild pending)
     views["orders_v"] = (
         "-- @test not_null: order_id, status\nselect order_id, amount, status from orders\n"
@@ -163,8 +163,8 @@ def test_tests_that_cannot_run_are_errors_never_passes(tmp_path: Path) -> None:
     assert errors == {
         "orders_v.not_null_order_id": drift,
         "orders_v.not_null_status": drift,
-        "unbuilt.not_null_order_id": f"not evaluated: table 'unbuilt' is not in the store {store} "
-        "(run `cpg build`)",
+        "unbuilt.not_null_order_id": f"not evaluated: table 'unbuilt' is not in the store {store}: "
+        "build it first (`cpg build --select unbuilt`, or materialize it in Dagster)",
         "broken.not_null_order_id": "not evaluated: view broken is not admitted (1 problem(s))",
         "void_orders": drift,
         "no_negative": drift,
@@ -202,7 +202,7 @@ def test_a_table_of_every_type_samples_as_plain_data(tmp_path: Path) -> None:
     )
     project = write_tests_project(tmp_path, {"typed": view})
     plan = compile_plan(project, cache=False)
-    build_project(project, plan=plan)
+    build_project(project, plan=plan, tests=())
     (result,) = [r for r in run_tests(plan).results if r.view == "typed"]
     assert result.sample == (
         {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+
+import dagster as dg
 
 from tests.plan.projects import write_project
 
@@ -33,3 +36,20 @@ def write_user_project(root: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(sql, encoding="utf-8")
     return toml
+
+
+def materialize_defs(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    selection: Sequence[str] | dg.AssetSelection | None = None,
+) -> dg.ExecuteInJobResult:
+    """`dg.materialize` the assets of `defs` (every one, or `selection`) with its resources on
+    `instance`, reporting failures in the result instead of raising."""
+    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition | dg.SourceAsset)]
+    return dg.materialize(
+        assets,
+        instance=instance,
+        resources=defs.resources,
+        selection=selection,
+        raise_on_error=False,
+    )

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
-from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._core.definitions.data_version import StaleStatus
 from dagster._core.definitions.observe import observe
-from dagster._core.definitions.temporal_context import TemporalContext
-from dagster._time import get_current_datetime
 
 from cpg_core.plan import compile_plan
 from cpg_core.project import Project, load_project
 from cpg_core.store.delta_store import DeltaStore
 from cpg_dagster.definitions import cpg_definitions
 from cpg_dagster.resource import CpgResource
+from tests.dagster.projects import materialize_defs
+from tests.dagster.rebuilds import stale_status
 from tests.paths import FIXTURE_REPO, copy_fixture_repo
 from tests.plan.projects import write_project
 
@@ -35,19 +33,6 @@ def _defs(toml: Path) -> tuple[dg.Definitions, Project]:
     return cpg_definitions(compile_plan(project, cache=False), project=project), project
 
 
-def _materialize(
-    defs: dg.Definitions, instance: dg.DagsterInstance, selection: Sequence[str] | None = None
-) -> dg.ExecuteInJobResult:
-    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition | dg.SourceAsset)]
-    return dg.materialize(
-        assets,
-        instance=instance,
-        resources=defs.resources,
-        selection=selection,
-        raise_on_error=False,
-    )
-
-
 def _keys(result: dg.ExecuteInJobResult) -> list[str]:
     return [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
 
@@ -62,22 +47,11 @@ def plan_run_id(result: dg.ExecuteInJobResult) -> str:
     raise AssertionError("no plan materialization")
 
 
-def _status(defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> StaleStatus:
-    graph = defs.get_repository_def().asset_graph
-    view = AssetGraphView(
-        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
-        instance=instance,
-        asset_graph=graph,
-    )
-    resolver = CachingStaleStatusResolver(instance, graph, loading_context=view)
-    return resolver.get_status(dg.AssetKey(name))
-
-
 def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
     defs, project = _defs(write_project(tmp_path, VIEWS))
     plan = compile_plan(project, cache=False)  # as loaded: before any measured duration
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance)
+        result = materialize_defs(defs, instance)
         assert result.success
         keys = _keys(result)
         assert keys[-1] == "cpg/plan"
@@ -94,7 +68,7 @@ def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
         assert info is not None and b.tags["dagster/data_version"] == info.data_version
         assert b.metadata["cpg.fingerprint"].value == plan.tasks["b"].fingerprint
         assert b.metadata["cpg.plan_signature"].value == plan.signature
-        assert b.metadata["cpg.cache_hit"].value is False
+        assert b.metadata["cpg.outcome"].value == "built"
         assert b.metadata["cpg.run_id"].value == plan_run_id(result)
         assert isinstance(b.metadata["dagster/column_lineage"], dg.TableColumnLineageMetadataValue)
         plan_event = events["cpg/plan"].materialization
@@ -113,7 +87,7 @@ def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
         assert checks[("b", "admitted")] and checks[("b", "keys_unique")]
 
         before = {n: store.info(n) for n in ("a", "other")}
-        subset = _materialize(defs, instance, ["c"])
+        subset = materialize_defs(defs, instance, ["c"])
         assert subset.success
         assert _keys(subset) == ["c"]  # only the selection; a and b read from the store
         assert {n: store.info(n) for n in ("a", "other")} == before
@@ -122,7 +96,7 @@ def test_materialize_everything_then_a_subset(tmp_path: Path) -> None:
 def test_subset_with_nothing_stored_upstream_fails_naming_the_view(tmp_path: Path) -> None:
     defs, _ = _defs(write_project(tmp_path, VIEWS))
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance, ["c"])
+        result = materialize_defs(defs, instance, ["c"])
         assert not result.success
         failure = result.get_step_failure_events()[0]
         assert "'b' is read by the selection but is not in the store" in str(
@@ -134,7 +108,7 @@ def test_invalid_view_fails_its_check_and_valid_branches_materialize(tmp_path: P
     views = {**VIEWS, "bad": "select nope from a", "after_bad": "select * from bad"}
     defs, _ = _defs(write_project(tmp_path, views))
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance)
+        result = materialize_defs(defs, instance)
         # the failed blocking checks fail the step (Dagster raises after it), once everything
         # valid was materialized
         assert not result.success
@@ -160,7 +134,7 @@ def test_a_failing_view_fails_the_run_and_keeps_what_finished(tmp_path: Path) ->
     }
     defs, project = _defs(write_project(tmp_path, views))
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance)
+        result = materialize_defs(defs, instance)
         assert not result.success
         assert "a" in _keys(result)  # upstream finished and was reported before the failure
         message = str(result.get_step_failure_events()[0].step_failure_data.error)
@@ -172,8 +146,8 @@ def test_staleness_follows_code_versions_and_data_versions(tmp_path: Path) -> No
     toml = write_project(tmp_path, VIEWS)
     defs, _ = _defs(toml)
     with dg.instance_for_test() as instance:
-        assert _materialize(defs, instance).success
-        assert {_status(defs, instance, n) for n in ("a", "b", "c")} == {StaleStatus.FRESH}
+        assert materialize_defs(defs, instance).success
+        assert {stale_status(defs, instance, n) for n in ("a", "b", "c")} == {StaleStatus.FRESH}
 
         # a semantic edit whose output is the same: b is stale by code version, c is not
         b_sql = tmp_path / "views" / "b.sql"
@@ -183,12 +157,12 @@ def test_staleness_follows_code_versions_and_data_versions(tmp_path: Path) -> No
             encoding="utf-8",
         )
         defs, _ = _defs(toml)
-        assert _status(defs, instance, "b") == StaleStatus.STALE
-        assert _status(defs, instance, "a") == StaleStatus.FRESH
-        assert _status(defs, instance, "c") == StaleStatus.FRESH
-        assert _materialize(defs, instance, ["b"]).success
-        assert _status(defs, instance, "b") == StaleStatus.FRESH
-        assert _status(defs, instance, "c") == StaleStatus.FRESH  # same data version
+        assert stale_status(defs, instance, "b") == StaleStatus.STALE
+        assert stale_status(defs, instance, "a") == StaleStatus.FRESH
+        assert stale_status(defs, instance, "c") == StaleStatus.FRESH
+        assert materialize_defs(defs, instance, ["b"]).success
+        assert stale_status(defs, instance, "b") == StaleStatus.FRESH
+        assert stale_status(defs, instance, "c") == StaleStatus.FRESH  # same data version
 
         # an edit that changes the output: after rebuilding b, its child c is stale
         b_sql.write_text(
@@ -197,9 +171,9 @@ def test_staleness_follows_code_versions_and_data_versions(tmp_path: Path) -> No
             encoding="utf-8",
         )
         defs, _ = _defs(toml)
-        assert _materialize(defs, instance, ["b"]).success
-        assert _status(defs, instance, "b") == StaleStatus.FRESH
-        assert _status(defs, instance, "c") == StaleStatus.STALE
+        assert materialize_defs(defs, instance, ["b"]).success
+        assert stale_status(defs, instance, "b") == StaleStatus.FRESH
+        assert stale_status(defs, instance, "c") == StaleStatus.STALE
 
 
 @pytest.mark.slow
@@ -209,7 +183,7 @@ def test_cpg_of_a_repository_with_evidence_assets_and_checks(tmp_path: Path) -> 
     )
     defs = cpg_definitions(compile_plan(project, cache=False), project=project)
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance)
+        result = materialize_defs(defs, instance)
         assert result.success
         keys = _keys(result)
         assert {"files", "defs", "cpg_nodes", "cpg_edges", "cpg/plan"} <= set(keys)
@@ -238,12 +212,12 @@ def test_evidence_alone_then_a_view_reading_stored_evidence(tmp_path: Path) -> N
     )
     defs = cpg_definitions(compile_plan(project, cache=False), project=project)
     with dg.instance_for_test() as instance:
-        evidence = _materialize(defs, instance, ["files", "defs"])
+        evidence = materialize_defs(defs, instance, ["files", "defs"])
         assert evidence.success
         assert sorted(_keys(evidence)) == ["defs", "files"]
         store = DeltaStore(project.store)
         assert store.info("files") is not None and store.info("refs") is None
-        view = _materialize(defs, instance, ["idx_modules"])  # reads files (stored)
+        view = materialize_defs(defs, instance, ["idx_modules"])  # reads files (stored)
         assert view.success, view.get_step_failure_events()
         assert _keys(view) == ["idx_modules"]
 
@@ -298,7 +272,7 @@ def test_memory_limit_on_the_resource_fails_the_view_that_cannot_fit(tmp_path: P
     assert resource.executor_config().memory_limit_mb == 1
     defs = cpg_definitions(compile_plan(project, cache=False), project=project, resource=resource)
     with dg.instance_for_test() as instance:
-        result = _materialize(defs, instance)
+        result = materialize_defs(defs, instance)
         assert not result.success
         message = str(result.get_step_failure_events()[0].step_failure_data.error)
         assert "view 'wide' failed" in message and "memory limit of 1 MiB" in message

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pytest
+from dagster._core.definitions.sensor_definition import SensorExecutionData
 
 from cpg_core.plan import compile_plan
 from cpg_core.project import load_project
@@ -28,27 +30,33 @@ def _defs(toml: Path) -> dg.Definitions:
 
 def _tick(
     defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None
-) -> dg.SensorResult:
+) -> SensorExecutionData:
+    """One tick of the change sensor, evaluated as the daemon does (`evaluate_tick`)."""
     sensor = defs.get_sensor_def(SENSOR_NAME)
     with dg.build_sensor_context(
         instance=instance, cursor=cursor, definitions=defs, resources=defs.resources
     ) as context:
-        result = sensor(context)
-    assert isinstance(result, dg.SensorResult)
-    return result
+        return sensor.evaluate_tick(context)
 
 
-def _requested(result: dg.SensorResult) -> set[str]:
+def _requested(result: SensorExecutionData) -> set[str]:
     requests = result.run_requests or []
     return {k.to_user_string() for r in requests for k in r.asset_selection or []}
+
+
+def _build_everything(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
+    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
+    assert dg.materialize(assets, instance=instance, resources=defs.resources).success
 
 
 def test_sensor_requests_exactly_the_changed_view_and_its_downstream(tmp_path: Path) -> None:
     toml = write_project(tmp_path, VIEWS)
     defs = _defs(toml)
     with dg.instance_for_test() as instance:
-        first = _tick(defs, instance, None)
+        _build_everything(defs, instance)
+        first = _tick(defs, instance, None)  # compared with what was just built: nothing
         assert not first.run_requests and first.cursor
+        assert "no change since the last build" in str(first.skip_message)
         unchanged = _tick(defs, instance, first.cursor)
         assert not unchanged.run_requests
         # a cosmetic edit keeps the fingerprint: nothing requested
@@ -68,6 +76,7 @@ def test_sensor_requests_exactly_the_changed_view_and_its_downstream(tmp_path: P
         assert not _tick(defs, instance, changed.cursor).run_requests
 
 
+@pytest.mark.slow
 def test_sensor_requests_evidence_and_downstream_when_the_repository_changes(
     tmp_path: Path,
 ) -> None:
@@ -77,7 +86,9 @@ def test_sensor_requests_evidence_and_downstream_when_the_repository_changes(
     )
     defs = _defs(tmp_path / "cpg.toml")
     with dg.instance_for_test() as instance:
+        _build_everything(defs, instance)
         first = _tick(defs, instance, None)
+        assert not first.run_requests, _requested(first)
         assert not _tick(defs, instance, first.cursor).run_requests
         next(repo.rglob("*.py")).write_text("x = 1\n", encoding="utf-8")
         changed = _tick(defs, instance, first.cursor)

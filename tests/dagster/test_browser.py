@@ -1,7 +1,8 @@
 """Smoke test of the Dagster UI in a headless system Chromium, after a build of every asset.
 
-Shares the session's `dagster dev` (and its run of every asset) with test_webserver.py through
-the fixtures of tests/dagster/webserver.py. Skipped when no Chromium is installed (`apt-get
+Shares the session's `dg dev` (and its run of every asset) with test_webserver.py through
+the fixtures of tests/dagster/webserver.py; the failed-then-fixed rebuild uses the day-two
+server (an editable copy of the fixture repository) it shares with test_webserver_day_two.py. Skipped when no Chromium is installed (`apt-get
 install chromium`, or set `CPG_CHROMIUM` to a Chromium or Chrome binary).
 
 Column lineage is not asserted here: the open-source UI does not display it (a Dagster+
@@ -14,7 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.dagster.webserver import Built, Chromium, chromium_executable
+from cpg_dagster.assets import RUN_ID_TAG
+from tests.dagster.webserver import Built, Chromium, DayTwo, chromium_executable
 
 pytest_plugins = ["tests.dagster.webserver"]
 CHROMIUM = chromium_executable()
@@ -88,9 +90,50 @@ def test_plan_page_shows_summary_manifest_and_schedule(built: Built, browser: Ch
     path = latest.metadata["critical_path"]
 
     browser.goto(f"{server.url}/assets/cpg/plan")
-    text = browser.wait_for_text("cpg.run_manifest_id", manifest, "Critical path", timeout_s=120)
-    assert " → ".join(path) in text  # the summary's critical path
+    text = browser.wait_for_text("cpg.run_manifest_id", manifest, "summary", timeout_s=120)
     assert latest.metadata["cpg.plan_signature"] in text
+    assert "```mermaid" not in text and "flowchart" not in text
+    # the summary is Markdown tables the open-source UI renders: planned vs measured seconds
+    browser.click_text("[Show Markdown]")
+    summary = browser.wait_for_text("Critical path", "planned s", "measured s", "Generations")
+    rows = [line for line in summary.splitlines() if line.split("\t")[1:2] in ([v] for v in path)]
+    assert [line.split("\t")[1] for line in rows] == list(path), summary
+    browser.shortcut("Escape")
+    browser.wait_for_text("cpg.run_manifest_id", absent=["planned s"])
     browser.click_text("[Show JSON]")  # the first one is the schedule artifact
     dialog = browser.wait_for_text("ordered_tasks", "generations")
     assert "critical_path_length" in dialog
+
+
+def test_column_lineage_reads_as_a_table(built: Built, browser: Chromium) -> None:
+    server = built.server
+    browser.goto(f"{server.url}/assets/cpg_nodes")
+    browser.wait_for_text("cpg.column_lineage", timeout_s=120)
+    browser.click_text("[Show Markdown]")
+    text = browser.wait_for_text("from (asset.column)", "node_id")
+    assert "defs.def_id" in text and "files.file_id" in text
+
+
+def test_a_failed_rebuild_then_the_fixed_one(day_two: DayTwo, browser: Chromium) -> None:
+    """Day two in the UI: the repository is gone when a rebuild runs (the run fails saying so,
+    in words, not a stack trace); it is back, the next rebuild succeeds and the assets show it."""
+    server = day_two.server
+    moved = day_two.repo.with_name("repo_moved_away")
+    day_two.repo.rename(moved)
+    try:
+        failed = server.launch(["files", "defs"])
+        assert server.wait_for_run(failed, check=False) == "FAILURE"
+    finally:
+        moved.rename(day_two.repo)
+    browser.goto(f"{server.url}/runs/{failed}")
+    browser.wait_for_text(
+        "cpg build did not start", "does not exist (moved or deleted?)", timeout_s=120
+    )
+    fixed = server.launch(["files", "defs"])
+    server.wait_for_run(fixed)
+    browser.goto(f"{server.url}/runs/{fixed}")
+    browser.wait_for_text("Success", "evidence files: ", "cpg run ", timeout_s=120)
+    assert server.asset_nodes()["files"].latest_run == fixed
+    cpg_run = server.runs()[fixed].tags[RUN_ID_TAG]  # the asset page shows cpg's run id
+    browser.goto(f"{server.url}/assets/files")
+    browser.wait_for_text("Latest materialization", "cpg.outcome", cpg_run, timeout_s=120)

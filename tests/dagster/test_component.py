@@ -26,7 +26,12 @@ from cpg_core.plan.plan_file import (
 )
 from cpg_core.project import load_project
 from cpg_core.settings import ExecutorConfigError
-from cpg_dagster.component import CpgComponent, CpgComponentStateError, CpgExecution
+from cpg_dagster.component import (
+    CpgComponent,
+    CpgComponentStateError,
+    CpgExecution,
+    CpgTranslation,
+)
 from cpg_dagster.resource import CpgResource
 from tests.dagster.projects import write_user_project
 from tests.paths import FIXTURE_REPO
@@ -69,7 +74,9 @@ def state_error(error: BaseException) -> CpgComponentStateError:
 
 def test_missing_state_fails_loudly(sandbox: DefsFolderSandbox, tmp_path: Path) -> None:
     toml = write_user_project(tmp_path)
-    path = add_component(sandbox, "shop", {"project": str(toml), "key_prefix": ["shop"]})
+    path = add_component(
+        sandbox, "shop", {"project": str(toml), "translation": {"key_prefix": ["shop"]}}
+    )
     with pytest.raises(Exception) as caught, sandbox.load_component_and_build_defs(defs_path=path):
         pass
     error = state_error(caught.value)
@@ -87,7 +94,7 @@ def test_refreshed_state_builds_the_definitions(sandbox: DefsFolderSandbox, tmp_
         "shop",
         {
             "project": str(toml),
-            "key_prefix": ["shop"],
+            "translation": {"key_prefix": ["shop"]},
             "execution": {"mode": "parallel", "max_tasks": 3},
         },
     )
@@ -104,7 +111,7 @@ def test_refreshed_state_builds_the_definitions(sandbox: DefsFolderSandbox, tmp_
         spec = defs.resolve_assets_def(key).specs_by_key[key]
         plan = compile_plan(load_project(toml), cache=False)
         assert spec.code_version == plan.tasks["customer_totals"].fingerprint
-        resource = defs.resources["cpg"] if defs.resources else None
+        resource = defs.resources["shop_cpg"] if defs.resources else None
         assert isinstance(resource, CpgResource)
         assert resource.project_file == str(toml) and resource.mode == "parallel"
         assert resource.max_tasks == 3
@@ -115,7 +122,9 @@ def test_definitions_of_a_project_with_sources_are_loadable(
     sandbox: DefsFolderSandbox, tmp_path: Path
 ) -> None:
     toml = write_user_project(tmp_path)
-    path = add_component(sandbox, "shop", {"project": str(toml), "key_prefix": ["shop"]})
+    path = add_component(
+        sandbox, "shop", {"project": str(toml), "translation": {"key_prefix": ["shop"]}}
+    )
     with sandbox.build_component_tree() as tree:
         asyncio.run(load_component(tree, path).refresh_state(sandbox.project_root))
     with sandbox.load_component_and_build_defs(defs_path=path) as (_component, defs):
@@ -155,7 +164,11 @@ def test_changed_views_warn_that_the_state_is_stale(
 
 
 def test_builtin_project_defaults(tmp_path: Path) -> None:
-    component = CpgComponent(repo=FIXTURE_REPO, store=tmp_path / "store", key_prefix=("a", "b"))
+    component = CpgComponent(
+        repo=FIXTURE_REPO,
+        store=tmp_path / "store",
+        translation=CpgTranslation(key_prefix=("a", "b")),
+    )
     project = component.load_project()
     assert project.include_cpg and project.repo == FIXTURE_REPO.resolve()
     assert project.store == (tmp_path / "store").resolve()
@@ -266,7 +279,7 @@ def test_dg_check_and_list_defs_of_a_views_project(tmp_path: Path) -> None:
     project = dg_project(
         tmp_path / "dgproj",
         "cpg_dg_reports",
-        {"project": "../../../../views_project/cpg.toml", "key_prefix": "rep"},
+        {"project": "../../../../views_project/cpg.toml", "translation": {"key_prefix": "rep"}},
     )
     done = run_dg(project, "check", "defs")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -293,7 +306,7 @@ def test_dg_without_state_fails_until_refreshed(tmp_path: Path) -> None:
         {
             "repo": str(FIXTURE_REPO),
             "store": "../../../store",
-            "key_prefix": ["code"],
+            "translation": {"key_prefix": ["code"]},
             "defs_state": {"management_type": "LOCAL_FILESYSTEM", "refresh_if_dev": False},
         },
     )
@@ -320,3 +333,35 @@ def test_dg_lists_the_component_type(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     found = {item["key"]: item["summary"] for item in json.loads(done.stdout)["items"]}
     assert COMPONENT in found  # through the dagster_dg_cli.registry_modules entry point
+
+
+@pytest.mark.slow
+def test_dg_scaffold_with_init_and_with_a_project_path(tmp_path: Path) -> None:
+    """`dg scaffold defs ... NAME --init true` (dg 1.13 takes a boolean scaffolder option with a
+    value) writes a starter project that loads; `--project-path` must name a project."""
+    project = dg_project(tmp_path / "dgproj", "cpg_dg_scaffold", {})
+    shutil.rmtree(project / "cpg_dg_scaffold" / "defs" / "cpg")
+    scaffold = ["scaffold", "defs", COMPONENT]
+    done = run_dg(project, *scaffold, "reports", "--init", "true")
+    assert done.returncode == 0, done.stdout + done.stderr
+    folder = project / "cpg_dg_scaffold" / "defs" / "reports"
+    assert (folder / "cpg.toml").is_file() and (folder / "views").is_dir()
+    pointed = run_dg(project, *scaffold, "again", "--project-path", str(folder / "cpg.toml"))
+    assert pointed.returncode == 0, pointed.stdout + pointed.stderr
+    missing = run_dg(project, *scaffold, "missing", "--project-path", str(tmp_path / "nope"))
+    assert missing.returncode != 0
+    assert "--project-path" in missing.stdout + missing.stderr
+    assert "Traceback" not in missing.stdout + missing.stderr
+    assert not (project / "cpg_dg_scaffold" / "defs" / "missing").exists()
+    # two components of one project in one code location: different key prefixes needed
+    again = folder.parent / "again" / "defs.yaml"
+    document = yaml.safe_load(again.read_text("utf-8"))
+    document["attributes"]["translation"] = {"key_prefix": "again"}
+    again.write_text(yaml.safe_dump(document), encoding="utf-8")
+    refreshed = run_dg(project, "utils", "refresh-defs-state")
+    assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
+    defs = listed(project)
+    assets = {a["asset_key"] for a in defs["assets"]}
+    assert {"definitions_per_file", "again/definitions_per_file", "cpg_nodes"} <= assets
+    checked = run_dg(project, "check", "defs")
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -1,5 +1,6 @@
-"""Asset order, check specs, and the check evaluators on real tables: the CPG of the fixture
-repository (every check passes) and small tables made to fail each check."""
+"""Asset order, check specs, and check results translated from the core evaluator's results on
+real tables: the CPG of the fixture repository (every check passes) and small tables made to
+fail each check. Nothing is evaluated by cpg_dagster itself."""
 
 from __future__ import annotations
 
@@ -7,25 +8,26 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
+from cpg_core.checks.evaluate import evaluate
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.planned_tests import PlannedTest, builtin_test, declared_test, gates_readers
 from cpg_core.project import Project, load_project
+from cpg_core.views.model import DeclaredTest
 from cpg_dagster.specs import (
     ADMITTED,
     IS_EMPTY,
     KEYS_UNIQUE,
     NO_DANGLING_EDGES,
+    CheckOutcome,
     asset_names,
     asset_specs,
     check_result,
     check_specs,
     edge_views,
     evaluate_admitted,
-    evaluate_check,
-    evaluate_empty,
-    evaluate_keys_unique,
-    evaluate_no_dangling_edges,
     node_views,
+    outcome_of,
     planned_checks,
 )
 from cpg_dagster.translator import CpgTranslator
@@ -89,14 +91,18 @@ def test_builtin_checks(builtin_plan: ExecutionPlan) -> None:
     assert edge_views(builtin_plan) == ["cpg_edges"] and node_views(builtin_plan) == ["cpg_nodes"]
 
 
-def test_check_specs_are_real_and_blocking_only_for_admitted(builtin_plan: ExecutionPlan) -> None:
-    specs = check_specs(builtin_plan)
-    assert all(isinstance(s, dg.AssetCheckSpec) for s in specs)
-    assert {s.name for s in specs if s.blocking} == {ADMITTED}
-    dangling = next(s for s in specs if s.name == NO_DANGLING_EDGES)
-    assert dangling.asset_key == dg.AssetKey(["cpg_edges"])
+def test_check_specs_are_real_and_block_like_the_build(builtin_plan: ExecutionPlan) -> None:
+    """A check blocks downstream exactly when the core build stops the view's readers on its
+    failure: `admitted`, and error-severity tests reading nothing built after their view."""
+    specs = {(s.asset_key.path[-1], s.name): s for s in check_specs(builtin_plan)}
+    assert all(isinstance(s, dg.AssetCheckSpec) for s in specs.values())
+    for check in planned_checks(builtin_plan):
+        expected = check.test is None or gates_readers(builtin_plan, check.test)
+        assert specs[(check.view, check.name)].blocking == expected, check
+    assert specs[("cpg_nodes", KEYS_UNIQUE)].blocking
+    dangling = specs[("cpg_edges", NO_DANGLING_EDGES)]
     assert [d.asset_key for d in dangling.additional_deps] == [dg.AssetKey(["cpg_nodes"])]
-    assert len({s.key for s in specs}) == len(specs)
+    assert len(specs) == len(check_specs(builtin_plan))
 
 
 def test_blocking_is_a_translator_decision(builtin_plan: ExecutionPlan) -> None:
@@ -115,13 +121,17 @@ def test_user_project_checks(user_plan: ExecutionPlan) -> None:
     assert "orders_clean" not in checks  # inline: no asset, no checks
     outcome = evaluate_admitted(user_plan, "broken")
     assert not outcome.passed
-    assert outcome.metadata["codes"] == ["unknown_column"]
-    assert "nope" in outcome.metadata["problem_list"][0]
+    assert outcome.metadata["codes"] == "unknown_column"
+    # the description is the problem itself: file:line:col, code and message
+    problem = user_plan.tasks["broken"].problems[0]
+    assert outcome.description == problem.format()
+    assert outcome.description is not None
+    assert "views/broken.sql:" in outcome.description and "nope" in outcome.description
     after = evaluate_admitted(user_plan, "after_broken")
-    assert not after.passed and after.metadata["codes"] == ["upstream_invalid"]
+    assert not after.passed and after.metadata["codes"] == "upstream_invalid"
     ok = evaluate_admitted(user_plan, "customer_totals")
-    assert ok.passed and ok.metadata["problems"] == 0
-    assert ok.metadata["fingerprint"] == user_plan.tasks["customer_totals"].fingerprint
+    assert ok.passed and ok.description is None
+    assert ok.metadata == {"fingerprint": user_plan.tasks["customer_totals"].fingerprint}
 
 
 # -- outcomes on the real CPG -----------------------------------------------------------------------
@@ -132,17 +142,25 @@ def test_every_check_passes_on_the_fixture_cpg(
 ) -> None:
     translator = CpgTranslator(key_prefix="fx")
     tables = {**fixture_build.evidence, **fixture_build.outputs}
-    checks = planned_checks(builtin_plan, translator)
+    checks = [c for c in planned_checks(builtin_plan, translator) if c.test is not None]
+    assert checks
     for check in checks:
-        outcome = evaluate_check(builtin_plan, check, tables.__getitem__)
-        assert outcome.passed, (check.view, check.name, outcome.metadata)
+        assert check.test is not None
+        outcome = outcome_of(evaluate(check.test, tables))
+        assert outcome.passed, (check.view, check.name, outcome.description)
         result = check_result(translator, check, outcome)
         assert isinstance(result, dg.AssetCheckResult)
         assert result.asset_key == dg.AssetKey(["fx", check.view]) and result.passed
     dangling = next(c for c in checks if c.name == NO_DANGLING_EDGES)
-    metadata = evaluate_check(builtin_plan, dangling, tables.__getitem__).metadata
-    assert metadata["edges"] == tables["cpg_edges"].num_rows > 0
-    assert metadata["matched_on"] == ["node_id", "node_kind"]
+    assert dangling.test is not None
+    details = outcome_of(evaluate(dangling.test, tables)).metadata["details"].data
+    assert details["edges"] == tables["cpg_edges"].num_rows > 0
+    assert details["matched_on"] == ["node_id", "node_kind"]
+
+
+def _outcome(test: PlannedTest, tables: dict[str, pa.Table]) -> CheckOutcome:
+    """What a check shows for the core's result of `test` over `tables`."""
+    return outcome_of(evaluate(test, tables))
 
 
 def test_dangling_edges_fail_on_a_damaged_cpg(fixture_build: CpgBuild) -> None:
@@ -150,73 +168,82 @@ def test_dangling_edges_fail_on_a_damaged_cpg(fixture_build: CpgBuild) -> None:
     nodes = fixture_build.outputs["cpg_nodes"]
     victim = edges.column("dst_id")[0].as_py()
     kept = nodes.filter(pa.array([v != victim for v in nodes.column("node_id").to_pylist()]))
-    outcome = evaluate_no_dangling_edges(edges, kept)
+    test = builtin_test("cpg_edges", "no_dangling_edges", nodes="cpg_nodes")
+    outcome = _outcome(test, {"cpg_edges": edges, "cpg_nodes": kept})
     assert not outcome.passed
     pointing = sum(
         (e["src_id"] == victim) + (e["dst_id"] == victim)
         for e in edges.select(["src_id", "dst_id"]).to_pylist()
     )
-    assert outcome.metadata["missing_nodes"] == 1
-    assert outcome.metadata["dangling_edges"] == pointing
-    assert outcome.metadata["missing_sample"][0]["node_id"] == victim
-    assert all(row["node_id"] == victim for row in outcome.metadata["sample"])
-    assert outcome.description and "missing node" in outcome.description
+    details = outcome.metadata["details"].data
+    assert details["missing_nodes"] == 1 and details["dangling_edges"] == pointing
+    assert details["missing_sample"][0]["node_id"] == victim
+    assert outcome.metadata["failing_rows"] == pointing
+    assert victim in outcome.metadata["sample"].md_str
+    assert outcome.description is not None
+    assert outcome.description.startswith("FAIL  cpg_edges.no_dangling_edges")
+    assert "missing node" in outcome.description
 
 
-# -- outcomes on small tables -----------------------------------------------------------------------
+# -- translated outcomes on small tables ------------------------------------------------------------
 
 
-def test_keys_unique() -> None:
+def test_a_failed_data_check_describes_its_failing_rows() -> None:
+    """The description is what the test found (as `cpg test` prints it), the metadata a
+    failing row count, the sample as a table and the details as JSON: no count Dagster
+    would plot as if it meant something."""
     table = pa.table({"a": [1, 1, 2, None, None], "b": ["x", "x", "y", None, None], "v": range(5)})
-    assert evaluate_keys_unique(table, ["a", "b", "v"]).passed
-    outcome = evaluate_keys_unique(table, ["a", "b"])
+    unique = DeclaredTest(name=KEYS_UNIQUE, kind="unique", columns=("a", "b"))
+    outcome = _outcome(declared_test("t", unique), {"t": table})
     assert not outcome.passed
-    assert outcome.metadata == {
+    assert outcome.description == (
+        "FAIL  t.keys_unique [unique, severity error]\n"
+        "      2 key value(s) repeat\n"
+        '      {"a":1,"b":"x","occurrences":2}\n'
+        '      {"a":null,"b":null,"occurrences":2}'
+    )
+    assert outcome.metadata["failing_rows"] == 2
+    assert outcome.metadata["details"].data == {
         "rows": 5,
         "distinct_keys": 3,
         "duplicate_keys": 2,
         "duplicate_rows": 4,
-        "sample": [
-            {"a": 1, "b": "x", "occurrences": 2},
-            {"a": None, "b": None, "occurrences": 2},
-        ],
     }
-    missing = evaluate_keys_unique(table, ["a", "nope"])
-    assert not missing.passed and missing.metadata == {"missing_key_columns": ["nope"]}
-    assert evaluate_keys_unique(table.slice(0, 0), ["a"]).passed
+    assert outcome.metadata["sample"].md_str.splitlines() == [
+        "| a | b | occurrences |",
+        "|---|---|---|",
+        "| 1 | x | 2 |",
+        "| null | null | 2 |",
+    ]
+    numeric = {
+        k
+        for k, v in outcome.metadata.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    assert numeric == {"failing_rows"}  # booleans (`cached`) are not plotted
+    unique_ok = DeclaredTest(name=KEYS_UNIQUE, kind="unique", columns=("a", "b", "v"))
+    assert _outcome(declared_test("t", unique_ok), {"t": table}).passed
 
 
-def test_no_dangling_edges_without_kinds() -> None:
-    nodes = pa.table({"node_id": ["a", "b"]})
-    edges = pa.table({"edge_id": ["e1", "e2"], "src_id": ["a", "b"], "dst_id": ["b", "c"]})
-    outcome = evaluate_no_dangling_edges(edges, nodes)
+def test_a_check_that_cannot_be_evaluated_fails_and_says_why() -> None:
+    table = pa.table({"a": [1]})
+    test = declared_test("t", DeclaredTest(name="n", kind="not_null", columns=("nope",)))
+    outcome = _outcome(test, {"t": table})
     assert not outcome.passed
-    assert outcome.metadata["matched_on"] == ["node_id"]
-    assert outcome.metadata["sample"] == [{"edge_id": "e2", "node_id": "c", "end": "dst"}]
-    assert evaluate_no_dangling_edges(edges.slice(0, 1), nodes).passed
-
-
-def test_no_dangling_edges_checks_declared_kinds() -> None:
-    nodes = pa.table({"node_id": ["a", "b"], "node_kind": ["FUNCTION", "CLASS"]})
-    edges = pa.table(
-        {
-            "edge_id": ["e1"],
-            "src_id": ["a"],
-            "src_kind": ["FUNCTION"],
-            "dst_id": ["b"],
-            "dst_kind": ["FUNCTION"],  # b exists, but as a CLASS
-        }
+    assert outcome.metadata["error"].startswith("the stored table 't' lacks column(s) nope")
+    assert "could not be evaluated" in (outcome.description or "")
+    warn = declared_test(
+        "t", DeclaredTest(name="w", kind="not_null", columns=("a",), severity="warn")
     )
-    outcome = evaluate_no_dangling_edges(edges, nodes)
-    assert not outcome.passed and outcome.metadata["dangling_edges"] == 1
-    assert outcome.metadata["missing_sample"] == [{"node_id": "b", "node_kind": "FUNCTION"}]
+    assert _outcome(warn, {"t": pa.table({"a": [None, 1]})}).severity == dg.AssetCheckSeverity.WARN
 
 
 def test_empty() -> None:
-    assert evaluate_empty(pa.table({"x": pa.array([], pa.int64())})).passed
-    outcome = evaluate_empty(pa.table({"x": [1, 2], "d": pa.array([0, 1], pa.date32())}))
+    test = builtin_test("t", "is_empty")
+    assert _outcome(test, {"t": pa.table({"x": pa.array([], pa.int64())})}).passed
+    outcome = _outcome(test, {"t": pa.table({"x": [1, 2], "d": pa.array([0, 1], pa.date32())})})
     assert not outcome.passed
-    assert outcome.metadata == {
-        "rows": 2,
-        "sample": [{"x": 1, "d": "1970-01-01"}, {"x": 2, "d": "1970-01-02"}],
-    }
+    assert outcome.metadata["sample"].md_str.splitlines()[2:] == [
+        "| 1 | 1970-01-01 |",
+        "| 2 | 1970-01-02 |",
+    ]

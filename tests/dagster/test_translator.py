@@ -122,6 +122,26 @@ def test_column_lineage_entries(builtin_plan: ExecutionPlan) -> None:
         assert deps == sorted(deps, key=lambda d: (d.asset_key.path, d.column_name))
 
 
+def test_column_lineage_is_also_a_readable_table(builtin_plan: ExecutionPlan) -> None:
+    """The open-source UI does not draw `dagster/column_lineage`: the same facts as Markdown,
+    one row per output column, upstream as `asset.column`."""
+    translator = CpgTranslator(key_prefix="k")
+    for name in ("cpg_nodes", "cpg_edges"):
+        metadata = translator.get_asset_spec(builtin_plan, name).metadata
+        text = metadata["cpg.column_lineage"].value
+        lines = text.splitlines()
+        assert lines[:2] == ["| column | from (asset.column) |", "| --- | --- |"]
+        schema = builtin_plan.tasks[name].output_schema
+        assert schema is not None and len(lines) == 2 + len(schema.names)
+        rows = {line.split(" | ")[0].strip("| `"): line.split(" | ")[1] for line in lines[2:]}
+        assert list(rows) == schema.names
+        for column, deps in metadata["dagster/column_lineage"].deps_by_column.items():
+            for dep in deps:
+                assert f"`{dep.asset_key.to_user_string()}.{dep.column_name}`" in rows[column]
+    node_id = CpgTranslator().get_asset_spec(builtin_plan, "cpg_nodes").metadata
+    assert "`defs.def_id`" in node_id["cpg.column_lineage"].value
+
+
 def test_code_reference_points_at_the_sql_file(builtin_plan: ExecutionPlan) -> None:
     translator = CpgTranslator()
     for name, task in builtin_plan.tasks.items():
@@ -229,7 +249,11 @@ def render_spec(plan: ExecutionPlan, spec: dg.AssetSpec) -> dict[str, Any]:
             if refs
             else None
         ),
-        "cpg": {k: _plain(v) for k, v in sorted(md.items()) if k.startswith("cpg.")},
+        "cpg": {
+            k: _plain(v)
+            for k, v in sorted(md.items())
+            if k.startswith("cpg.") and k != "cpg.column_lineage"  # the table of "lineage"
+        },
     }
     if task is not None and "cpg.fingerprint" in out["cpg"]:
         out["cpg"]["cpg.fingerprint"] = "<fingerprint>"

@@ -1,4 +1,4 @@
-"""End to end through a real `dagster dev -w workspace.yaml` and its GraphQL API.
+"""End to end through a real `dg dev -w workspace.yaml` and its GraphQL API.
 
 The default code location (`cpg_dagster/defaults.py`) builds the CPG of the fixture repository
 into a store under the test's temporary folder. A run of every asset of `cpg_build_all` is
@@ -25,7 +25,7 @@ from cpg_core.project import Project
 from cpg_core.store.delta_store import DeltaStore
 from cpg_dagster.definitions import JOB_NAME, cpg_definitions
 from cpg_dagster.translator import CpgTranslator, asset_kind
-from tests.dagster.webserver import Built
+from tests.dagster.webserver import Built, metadata_of
 from tests.paths import FIXTURE_REPO
 
 pytest_plugins = ["tests.dagster.webserver"]
@@ -88,7 +88,8 @@ def test_a_run_of_every_asset_materializes_each_with_its_metadata(
     assert meta["critical_path"] == list(plan.schedule.critical_path)
     assert meta["problems"] == 0 and meta["validation"]["problems"] == []
     assert "Critical path" in meta["summary"]
-    assert meta["graph"].startswith("```mermaid")
+    assert "graph" not in meta  # no Mermaid: the open-source UI cannot draw it
+    assert "| # | view | planned s | planned from | measured s | this run |" in meta["summary"]
 
     # view assets: row counts, fingerprints, store URIs of this run
     store = DeltaStore(server.store)
@@ -103,7 +104,8 @@ def test_a_run_of_every_asset_materializes_each_with_its_metadata(
         info = store.info(view)
         assert info is not None, view
         assert m.metadata["dagster/row_count"] == info.rows, view
-        assert m.metadata["dagster/uri"] == str(store.table_path(view))
+        assert m.metadata["dagster/uri"] == store.table_path(view).as_uri()
+        assert m.metadata["dagster/uri"] == server.definition_metadata(view)["dagster/uri"]
     for view in ("cpg_nodes", "cpg_edges"):
         [m] = server.materializations(view, limit=1)
         assert m.metadata["dagster/row_count"] > 0
@@ -151,5 +153,25 @@ def test_a_subset_run_materializes_only_the_selected_asset(built: Built) -> None
     assert latest.run_id == run_id and older.run_id == previous.run_id
     assert latest.metadata["dagster/row_count"] == previous.metadata["dagster/row_count"]
     assert latest.metadata["cpg.fingerprint"] == previous.metadata["cpg.fingerprint"]
-    assert previous.metadata["cpg.cache_hit"] is False
-    assert latest.metadata["cpg.cache_hit"] is True  # same SQL, same inputs: from the cache
+    assert previous.metadata["cpg.outcome"] == "built"
+    assert latest.metadata["cpg.outcome"] == "cached"  # same SQL, same inputs: from the cache
+
+
+def test_a_check_run_alone_evaluates_it_against_the_store_and_builds_nothing(
+    built: Built,
+) -> None:
+    """The Checks tab's Execute: a run selecting one check and no asset reports a result
+    evaluated against the stored table (no longer a silent success) and materializes nothing."""
+    server = built.server
+    before = server.asset_nodes()
+    run_id = server.launch_checks([("cpg_nodes", "keys_unique")])
+    server.wait_for_run(run_id)
+
+    [latest, *_] = server.check_executions("cpg_nodes", "keys_unique")
+    assert (latest["runId"], latest["status"]) == (run_id, "SUCCEEDED")
+    evaluation = latest["evaluation"]
+    assert evaluation is not None and evaluation["success"] is True
+    metadata = metadata_of(evaluation["metadataEntries"])
+    assert metadata["failing_rows"] == 0 and metadata["test"] == "cpg_nodes.keys_unique"
+    after = server.asset_nodes()
+    assert {k for k in after if after[k].latest_run != before[k].latest_run} == set()

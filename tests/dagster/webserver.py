@@ -1,11 +1,13 @@
-"""A real `dagster dev` for end-to-end tests, and a headless Chromium to look at its UI.
+"""A real `dg dev` for end-to-end tests, and a headless Chromium to look at its UI.
 
-`DagsterDev.start` runs `dagster dev -w workspace.yaml` from the repository root in its own
-process group, exactly as a user would, with everything it writes kept under one folder:
-`DAGSTER_HOME` (telemetry off, runs launched at once by the `DefaultRunCoordinator`), the Delta
-store (`CPG_STORE`) and the server log. `CPG_REPO` names the repository whose CPG the default code
+`DagsterDev.start` runs `dg dev -w workspace.yaml` from the repository root in its own process
+group, exactly as a user would (the docs' command: Dagster 1.13's `dagster dev` says it is
+superseded by `dg dev`), with everything it writes kept under one folder: `DAGSTER_HOME`
+(telemetry off, runs launched at once by the `DefaultRunCoordinator`), the Delta store
+(`CPG_STORE`) and the server log. `CPG_REPO` names the repository whose CPG the default code
 location builds (`cpg_dagster/defaults.py`). It waits for `/server_info`, then for the code
-location to be LOADED, and `stop` ends the whole process group.
+location to be LOADED, and `stop` ends the whole process group. Sensors are started, stopped
+and read over GraphQL (`start_sensor`, `ticks`), runs listed (`runs`) and awaited.
 
 `Chromium` drives the system Chromium over the DevTools protocol on a pipe (`--remote-debugging-
 pipe`): no browser download, no extra Python package, no debugging port.
@@ -40,7 +42,7 @@ import pytest
 import requests
 from dagster_graphql import DagsterGraphQLClient
 
-from tests.paths import FIXTURE_REPO, REPO_ROOT
+from tests.paths import FIXTURE_REPO, REPO_ROOT, copy_fixture_repo
 
 LOCATION = "cpg"  # workspace.yaml's location_name
 REPOSITORY = "__repository__"  # the repository name Dagster gives a `Definitions` object
@@ -100,7 +102,7 @@ query Run($runId: ID!) {
           __typename
           ... on MessageEvent { message }
           ... on ExecutionStepFailureEvent { error { message } }
-          ... on RunFailureEvent { pythonError { message } }
+          ... on RunFailureEvent { error { message } }
         }
       }
     }
@@ -124,6 +126,29 @@ ASSET_NODES_QUERY = """
 }
 """
 
+LAUNCH_CHECKS = """
+mutation LaunchChecks($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on Error { message }
+  }
+}
+"""
+
+CHECK_EXECUTIONS_QUERY = (
+    """
+query CheckExecutions($key: AssetKeyInput!, $name: String!) {
+  assetCheckExecutions(assetKey: $key, checkName: $name, limit: 5) {
+    runId
+    status
+    evaluation { success description metadataEntries { ...Entry } }
+  }
+}
+"""
+    + METADATA_FRAGMENT
+)
+
 LOCATIONS_QUERY = """
 {
   workspaceOrError {
@@ -138,6 +163,62 @@ LOCATIONS_QUERY = """
   }
 }
 """
+
+
+WORKSPACE_YAML = """
+load_from:
+  - python_module:
+      module_name: {module}
+      attribute: defs
+      location_name: cpg
+      working_directory: {root}
+"""
+
+START_SENSOR = """
+mutation Start($selector: SensorSelector!) {
+  startSensor(sensorSelector: $selector) { __typename ... on PythonError { message } }
+}
+"""
+
+STOP_SENSOR = """
+mutation Stop($id: String!) {
+  stopSensor(id: $id) { __typename ... on PythonError { message } }
+}
+"""
+
+SENSOR_QUERY = """
+query Sensor($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename
+    ... on Sensor {
+      id
+      sensorState {
+        status
+        ticks(limit: 50) { status skipReason runIds error { message } }
+      }
+    }
+  }
+}
+"""
+
+RUNS_QUERY = """
+{ runsOrError(limit: 100) { ... on Runs { results { runId status tags { key value } } } } }
+"""
+
+
+@dataclass(frozen=True)
+class Tick:
+    status: str  # SUCCESS (runs requested), SKIPPED, FAILURE, STARTED
+    skip_reason: str | None
+    run_ids: tuple[str, ...]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    status: str
+    tags: dict[str, str]
 
 
 def free_port() -> int:
@@ -191,7 +272,7 @@ class Materialization:
 
 @dataclass
 class DagsterDev:
-    """A running `dagster dev` (see the module docstring)."""
+    """A running `dg dev` (see the module docstring)."""
 
     process: subprocess.Popen[bytes]
     port: int
@@ -212,9 +293,17 @@ class DagsterDev:
 
     @classmethod
     def start(
-        cls, folder: Path, *, repo: Path = FIXTURE_REPO, timeout_s: float = 240.0
+        cls,
+        folder: Path,
+        *,
+        repo: Path = FIXTURE_REPO,
+        timeout_s: float = 240.0,
+        env: Mapping[str, str] | None = None,
+        module: str | None = None,
     ) -> DagsterDev:
-        """Start `dagster dev -w workspace.yaml` (state under `folder`) and wait until loaded."""
+        """Start `dg dev -w workspace.yaml` (state under `folder`; `env` added to the
+        environment; `module`: load the location `cpg` from this module's `defs` instead)
+        and wait until loaded."""
         home = folder / "dagster_home"
         home.mkdir(parents=True, exist_ok=True)
         (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
@@ -226,10 +315,15 @@ class DagsterDev:
             "CPG_STORE": str(folder / "store"),
             "DAGSTER_DISABLE_TELEMETRY": "1",
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         log = folder / "dagster_dev.log"
-        command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml"]
+        workspace = REPO_ROOT / "workspace.yaml"
+        if module is not None:
+            workspace = folder / "workspace.yaml"
+            workspace.write_text(WORKSPACE_YAML.format(module=module, root=REPO_ROOT), "utf-8")
+        command = [str(Path(sys.executable).parent / "dg"), "dev", "-w", str(workspace)]
         command += ["-h", "127.0.0.1", "-p", str(port)]
         with log.open("wb") as out:
             process = subprocess.Popen(
@@ -257,16 +351,16 @@ class DagsterDev:
         return "\n".join(text.splitlines()[-lines:])
 
     def _fail(self, message: str) -> RuntimeError:
-        return RuntimeError(f"{message}\n--- dagster dev log (tail) ---\n{self.log_tail()}")
+        return RuntimeError(f"{message}\n--- dg dev log (tail) ---\n{self.log_tail()}")
 
     def wait_until_loaded(self, timeout_s: float) -> None:
         """Poll `/server_info`, then the workspace until the code location is LOADED."""
         deadline = time.monotonic() + timeout_s
         while True:
             if self.process.poll() is not None:
-                raise self._fail(f"dagster dev exited with {self.process.returncode}")
+                raise self._fail(f"dg dev exited with {self.process.returncode}")
             if time.monotonic() > deadline:
-                raise self._fail(f"dagster dev did not answer within {timeout_s:.0f} s")
+                raise self._fail(f"dg dev did not answer within {timeout_s:.0f} s")
             try:
                 if requests.get(f"{self.url}/server_info", timeout=5).ok:
                     break
@@ -282,15 +376,15 @@ class DagsterDev:
                     raise self._fail(f"code location {LOCATION!r} failed to load: {loaded}")
                 return
             if self.process.poll() is not None:
-                raise self._fail(f"dagster dev exited with {self.process.returncode}")
+                raise self._fail(f"dg dev exited with {self.process.returncode}")
             if time.monotonic() > deadline:
                 raise self._fail(f"code location {LOCATION!r} not loaded: {entry}")
             time.sleep(0.5)
 
     def stop(self, grace_s: float = 10.0) -> None:
-        """Ctrl-C `dagster dev` (its graceful shutdown), then SIGKILL the whole process group.
+        """Ctrl-C `dg dev` (its graceful shutdown), then SIGKILL the whole process group.
 
-        `dagster dev` often keeps waiting on its children after SIGINT/SIGTERM; everything it
+        `dg dev` often keeps waiting on its children after SIGINT/SIGTERM; everything it
         wrote is under `folder`, so a hard stop after a short grace period loses nothing.
         """
         if self.process.poll() is None:
@@ -312,7 +406,8 @@ class DagsterDev:
             json={"query": query, "variables": dict(variables or {})},
             timeout=120,
         )
-        response.raise_for_status()
+        if not response.ok:
+            raise RuntimeError(f"GraphQL HTTP {response.status_code}: {response.text[:2000]}")
         body = response.json()
         if body.get("errors"):
             raise RuntimeError(f"GraphQL errors: {body['errors']}")
@@ -335,8 +430,32 @@ class DagsterDev:
             asset_selection=[a.split("/") for a in assets] if assets is not None else None,
         )
 
-    def wait_for_run(self, run_id: str, timeout_s: float = 300.0) -> str:
-        """Poll until the run ends; its final status (the errors of a failed run are raised)."""
+    def launch_checks(self, checks: Sequence[tuple[str, str]]) -> str:
+        """Submit a run of only these checks (`(asset key, check name)`) and no asset, as the
+        Checks tab's Execute does."""
+        selector = {
+            "repositoryLocationName": LOCATION,
+            "repositoryName": REPOSITORY,
+            "pipelineName": JOB,
+            "assetSelection": [],
+            "assetCheckSelection": [
+                {"assetKey": {"path": key.split("/")}, "name": name} for key, name in checks
+            ],
+        }
+        params = {"selector": selector, "runConfigData": {}}
+        launched = self.graphql(LAUNCH_CHECKS, {"params": params})["launchRun"]
+        if launched["__typename"] != "LaunchRunSuccess":
+            raise self._fail(f"launching checks {checks}: {launched}")
+        return launched["run"]["runId"]
+
+    def check_executions(self, key: str, name: str) -> list[dict[str, Any]]:
+        """The check's latest executions, newest first (run id, status, evaluation)."""
+        variables = {"key": {"path": key.split("/")}, "name": name}
+        return self.graphql(CHECK_EXECUTIONS_QUERY, variables)["assetCheckExecutions"]
+
+    def wait_for_run(self, run_id: str, timeout_s: float = 300.0, *, check: bool = True) -> str:
+        """Poll until the run ends; its final status (with `check`, the errors of a run that
+        did not succeed are raised)."""
         deadline = time.monotonic() + timeout_s
         while True:
             status = self.client.get_run_status(run_id).value
@@ -345,7 +464,7 @@ class DagsterDev:
             if time.monotonic() > deadline:
                 raise self._fail(f"run {run_id} still {status} after {timeout_s:.0f} s")
             time.sleep(1.0)
-        if status != "SUCCESS":
+        if check and status != "SUCCESS":
             raise self._fail(f"run {run_id} ended {status}:\n{self.run_errors(run_id)}")
         return status
 
@@ -401,6 +520,70 @@ class DagsterDev:
         definition = self.asset(key, 1)["definition"]
         return metadata_of(definition["metadataEntries"] if definition else [])
 
+    # -- sensors and runs ------------------------------------------------------------------------
+
+    def _sensor_selector(self, name: str) -> dict[str, str]:
+        return {
+            "repositoryLocationName": LOCATION,
+            "repositoryName": REPOSITORY,
+            "sensorName": name,
+        }
+
+    def start_sensor(self, name: str) -> None:
+        """Turn a sensor on, as its toggle on the Automation page does."""
+        found = self.graphql(START_SENSOR, {"selector": self._sensor_selector(name)})
+        result = found["startSensor"]
+        if result["__typename"] != "Sensor":
+            raise RuntimeError(f"cannot start {name}: {result}")
+
+    def stop_sensor(self, name: str) -> None:
+        sensor = self.graphql(SENSOR_QUERY, {"selector": self._sensor_selector(name)})
+        result = self.graphql(STOP_SENSOR, {"id": sensor["sensorOrError"]["id"]})["stopSensor"]
+        if result["__typename"] != "StopSensorMutationResult":
+            raise RuntimeError(f"cannot stop {name}: {result}")
+
+    def ticks(self, name: str) -> list[Tick]:
+        """The sensor's ticks, newest first."""
+        sensor = self.graphql(SENSOR_QUERY, {"selector": self._sensor_selector(name)})
+        return [
+            Tick(
+                status=t["status"],
+                skip_reason=t["skipReason"],
+                run_ids=tuple(t["runIds"]),
+                error=(t["error"] or {}).get("message"),
+            )
+            for t in sensor["sensorOrError"]["sensorState"]["ticks"]
+        ]
+
+    def runs(self) -> dict[str, RunInfo]:
+        """Every run of the instance by id (the latest 100), with status and tags."""
+        found = self.graphql(RUNS_QUERY)["runsOrError"]["results"]
+        return {
+            r["runId"]: RunInfo(r["runId"], r["status"], {t["key"]: t["value"] for t in r["tags"]})
+            for r in found
+        }
+
+    def wait_for_new_run(
+        self, known: set[str], timeout_s: float = 240.0, *, check: bool = True
+    ) -> RunInfo:
+        """The first run not in `known` (launched by a sensor or automation), once it ended."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            new = [r for r in self.runs().values() if r.run_id not in known]
+            if new:
+                run = new[0]
+                self.wait_for_run(run.run_id, timeout_s, check=check)
+                return self.runs()[run.run_id]
+            if time.monotonic() > deadline:
+                raise self._fail(f"no new run within {timeout_s:.0f} s")
+            time.sleep(2.0)
+
+    def run_messages(self, run_id: str) -> list[str]:
+        """The messages of a run's events (its log lines among them), in order."""
+        run = self.graphql(RUN_QUERY, {"runId": run_id})["runOrError"]
+        events = run.get("eventConnection", {}).get("events", [])
+        return [e["message"] for e in events if e.get("message")]
+
 
 # -- Chromium over the DevTools protocol ---------------------------------------------------------
 
@@ -415,6 +598,9 @@ def chromium_executable() -> str | None:
         if found:
             return found
     return None
+
+
+NEWSLETTER = "Join the Dagster community"  # the UI's one-time dialog, skipped when it shows
 
 
 class BrowserError(RuntimeError):
@@ -599,6 +785,9 @@ class Chromium:
         settled = False
         while True:
             text = self.text()
+            if NEWSLETTER in text:  # a one-time dialog over the page: what a user would skip
+                self.click_text("Skip")
+                continue
             missing = [n for n in needles if n not in text]
             present = [a for a in absent if a in text]
             if not missing and not present:
@@ -661,7 +850,7 @@ class Built:
 
 @pytest.fixture(scope="session")
 def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDev]:
-    """One `dagster dev` of the fixture repository for the session."""
+    """One `dg dev` of the fixture repository for the session."""
     server = DagsterDev.start(tmp_path_factory.mktemp("dagster_dev"))
     try:
         yield server
@@ -676,3 +865,32 @@ def built(dagster_dev: DagsterDev) -> Built:
     run_id = dagster_dev.launch()
     dagster_dev.wait_for_run(run_id)
     return Built(dagster_dev, run_id, time.monotonic() - start)
+
+
+@dataclass(frozen=True)
+class DayTwo:
+    """A server of an editable copy of the fixture repository, built once, whose sensors look
+    at the repository every `OBSERVE_S` seconds and whose runs hold their Delta writes back
+    (the day-two loop, its race made certain: edit, notice, rebuild)."""
+
+    server: DagsterDev
+    repo: Path
+    run_id: str
+
+
+OBSERVE_S = 5
+
+
+@pytest.fixture(scope="session")
+def day_two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DayTwo]:
+    folder = tmp_path_factory.mktemp("day_two")
+    repo = copy_fixture_repo(folder / "repo")
+    env = {"CPG_OBSERVE_INTERVAL_S": str(OBSERVE_S)}
+    module = "tests.dagster.held_back_location"  # every run's writes held back: the race, always
+    server = DagsterDev.start(folder, repo=repo, env=env, module=module)
+    try:
+        run_id = server.launch()
+        server.wait_for_run(run_id)
+        yield DayTwo(server, repo, run_id)
+    finally:
+        server.stop()

@@ -13,16 +13,27 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from cpg_core.execute.errors import ViewExecutionError
 from cpg_core.execute.partial import partitioned_output
 from cpg_core.execute.partition_run import PartitionRun
+from cpg_core.execute.sources import source_version
 from cpg_core.execute.task_spec import PartialRun, Step, ViewTask
+from cpg_core.pipeline import build_project
+from cpg_core.project import load_project
 from cpg_core.settings import ExecutionMode, ExecutorConfig, ExecutorKind
-from cpg_core.store.partitions import partition
+from cpg_core.store.delta_store import DeltaStore
+from cpg_core.store.events import TaskFinish
+from cpg_core.store.partitions import load_map, partition
 from cpg_core.store.runs import load_state
-from tests.partitioned_project import EDITED_DAILY, PartitionedProject, assert_same_store
+from tests.partitioned_project import (
+    EDITED_DAILY,
+    Built,
+    PartitionedProject,
+    assert_same_store,
+)
 
 build_module = importlib.import_module("cpg_core.execute.build")  # the package exports `build`
 ALL_FOUR = {"daily": 4, "ranked": 4, "per_event": 4, "overall": None}
@@ -193,3 +204,64 @@ def test_changed_partitions_since_the_last_build_are_known(
     assert partitions.changed_since_last_build("daily", old_daily, "day") == {'"d01"'}
     assert partitions.changed_since_last_build("daily", after.store.read("daily"), "day") == set()
     assert partitions.changed_since_last_build("overall", old_daily, "day") is None
+
+
+def test_a_driving_parquet_source_is_read_by_file_in_its_compiled_types(tmp_path: Path) -> None:
+    """Sources are lazy, with cheap versions, except one that drives a partition-incremental
+    view: read by file at the start of the build, in the types the view was compiled against
+    (a uint64 column as decimal(20, 0)), its data version its partition map's. The view's
+    lookup stays lazy: its recorded version is the source's cheap one."""
+    root = tmp_path / "p"
+    events = root / "data" / "events"
+    events.mkdir(parents=True)
+    (root / "views").mkdir()
+
+    def set_day(day: str, salt: int) -> None:
+        qty = pa.array([2**63 + salt * 10 + i for i in range(3)], pa.uint64())
+        pq.write_table(pa.table({"day": [day] * 3, "qty": qty}), events / f"{day}.parquet")
+
+    for n in range(3):
+        set_day(f"d{n}", n)
+    pq.write_table(pa.table({"k": pa.array([1, 2], pa.int64())}), root / "data" / "lookup.parquet")
+    (root / "views" / "big.sql").write_text(
+        "-- @incremental: partition_by = day\n"
+        "select e.day, e.qty, l.k from events e cross join lookup l\n",
+        encoding="utf-8",
+    )
+    (root / "cpg.toml").write_text(
+        'views = ["views"]\ninclude_cpg = false\n'
+        '[sources.events]\npath = "data/events"\nformat = "parquet"\n'
+        '[sources.lookup]\npath = "data/lookup.parquet"\n',
+        encoding="utf-8",
+    )
+
+    def build(store: Path) -> Built:
+        events_seen: list[object] = []
+        project = load_project(root / "cpg.toml")
+        run = build_project(project, store=store, on_event=events_seen.append)
+        finished = {e.task: e for e in events_seen if isinstance(e, TaskFinish)}
+        return Built(run, finished, DeltaStore(store))
+
+    store = tmp_path / "store"
+    assert build(store).recomputed() == {"big": 3}
+    set_day("d1", 7)
+    built = build(store)
+    assert built.recomputed() == {"big": 1}
+    assert_same_store(built, build(tmp_path / "cold"))
+    rows = built.store.read("big")
+    assert rows.schema.field("qty").type == pa.decimal128(20, 0)
+    assert sorted(rows.column("qty").to_pylist())[-1] == 2**63 + 72
+    inputs = built.run.result.manifest.inputs
+    driver = load_map(store, "events", inputs["events"])
+    assert (
+        driver is not None
+        and driver.column == "day"
+        and set(driver.hashes)
+        == {
+            '"d0"',
+            '"d1"',
+            '"d2"',
+        }
+    )
+    lookup = next(s for s in load_project(root / "cpg.toml").sources if s.name == "lookup")
+    assert inputs["lookup"] == source_version(lookup, store)

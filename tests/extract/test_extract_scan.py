@@ -12,7 +12,7 @@ import pytest
 from cpg_core.extract import ScanUnit, extract_file, scan_repo
 from cpg_core.extract.model import ExtractOptions, FileInfo
 from cpg_core.extract.modules import module_for, package_dirs, resolve_relative
-from cpg_core.extract.scan import make_units
+from cpg_core.extract.scan import RepositoryUnavailableError, check_repository, make_units
 
 
 def _touch(root: Path, *paths: str) -> None:
@@ -194,3 +194,13 @@ def test_empty_repository_gives_empty_tables(tmp_path: Path) -> None:
     for name, table in tables.items():
         assert table.num_rows == 0
         assert table.schema.equals(EVIDENCE_SCHEMAS[name])
+
+
+def test_check_repository_names_what_is_wrong_with_the_root(tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "file.py").write_text("x = 1\n", encoding="utf-8")
+    assert check_repository(tmp_path / "repo") == (tmp_path / "repo").resolve()
+    with pytest.raises(RepositoryUnavailableError, match=r"gone does not exist \(moved"):
+        check_repository(tmp_path / "gone")
+    with pytest.raises(RepositoryUnavailableError, match=r"file\.py is not a folder"):
+        check_repository(tmp_path / "file.py")

@@ -107,7 +107,7 @@ def test_every_test_mistake_is_located_and_the_view_not_admitted(tmp_path: Path)
         "has no column 'ghost' (output columns: order_id, customer_id, amount, status)",
     ]
     assert problems[0] == (
-        "views/after.sql: after: [upstream_invalid] not admitted: upstream view(s) broken are "
+        "views/after.sql:1:22: after: [upstream_invalid] not admitted: upstream view(s) broken are "
         "invalid"
     )
     assert not plan.tasks["broken"].admitted and not plan.tasks["after"].admitted
@@ -146,7 +146,7 @@ def test_contract_breaks_are_located_problems_and_block_readers(tmp_path: Path) 
         "such output column (output columns: order_id, customer_id, amount, status, tags)",
         "views/orders_v.sql:6:12: orders_v: [invalid_metadata] @column customer_id: an enforced "
         "contract needs the column's type (e.g. `@column customer_id: bigint -- ...`)",
-        "views/reader.sql: reader: [upstream_invalid] not admitted: upstream view(s) orders_v "
+        "views/reader.sql:1:22: reader: [upstream_invalid] not admitted: upstream view(s) orders_v "
         "are invalid",
     ]
     assert [p.code.value for p in plan.tasks["orders_v"].problems].count("contract_violation") == 3
@@ -236,7 +236,7 @@ def test_singular_tests_compile_like_views(tmp_path: Path) -> None:
         },
     )
     assert [p.format() for p in plan.problems if p.path and p.path.startswith("tests/")] == [
-        "tests/Bad-Name.sql: Bad-Name: [invalid_name] invalid test name 'Bad-Name': use "
+        "tests/Bad-Name.sql:1:1: Bad-Name: [invalid_name] invalid test name 'Bad-Name': use "
         "lower-case letters, digits and '_', starting with a letter (at most 63 characters: it "
         "names the test in reports and in Dagster)",
         "tests/bad_column.sql:1:8: bad_column: [unknown_column] unknown column 'amount_eur' "

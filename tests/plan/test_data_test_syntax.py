@@ -163,7 +163,7 @@ def test_duplicates_and_an_empty_contract() -> None:
     ]
     _tests, _columns, problems = _parse("-- @contract: enforced\n")
     assert problems == [
-        "views/v.sql: v: [invalid_metadata] @contract: enforced but no @column is declared "
+        "views/v.sql:1:4: v: [invalid_metadata] @contract: enforced but no @column is declared "
         "(declare every output column: `-- @column name: type -- description`)"
     ]
 

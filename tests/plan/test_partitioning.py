@@ -241,3 +241,19 @@ def test_declared_twice_is_a_problem() -> None:
         "v.sql:2:4: v: [invalid_metadata] @incremental is declared twice (first on line 1)"
     ]
     assert view.incremental is not None and view.incremental.partition_by == "a"
+
+
+def test_a_declared_view_sqlglot_cannot_follow_is_refused_not_silently_whole(
+    tmp_path: Path,
+) -> None:
+    """DataFusion plans it (a plain view like it is admitted with its lineage unknown), but the
+    proof reads sqlglot's AST: the declaration cannot be proven, so it is a problem at the
+    @incremental line, not a view quietly rebuilt whole."""
+    sql = "select status, regexp from (select status, order_id as regexp from orders)"
+    plan = compile_views(tmp_path, {"plain": sql, "declared": H + sql})
+    assert plan.tasks["plain"].admitted and plan.tasks["plain"].lineage_unknown is not None
+    declared = plan.tasks["declared"]
+    assert not declared.admitted and declared.partitioning is None
+    [problem] = [p for p in declared.problems if p.code.value == "partitioning"]
+    assert (problem.path, problem.line, problem.col) == ("views/declared.sql", 1, 18)
+    assert problem.message.startswith("cannot prove the @incremental declaration: sqlglot")

@@ -95,3 +95,27 @@ def test_ready_tasks_run_by_bottom_level_then_slack_then_name(
         best = min(ready, key=lambda n: (-schedule.bottom_level[n], schedule.slack[n], n))
         assert name == best
         done.add(name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(dags(), st.data())
+def test_critical_path_names_no_hidden_task_and_keeps_its_length(
+    dag: tuple[list[str], list[tuple[str, str]], dict[str, float]], data: st.DataObject
+) -> None:
+    """Hidden tasks (inline views, cost 0: folded into their readers) never appear on the
+    critical path; what remains is an upstream→downstream chain as long as the whole path."""
+    names, edges, costs = dag
+    hidden = set(data.draw(st.lists(st.sampled_from(names), unique=True)))
+    costs = {n: 0.0 if n in hidden else c for n, c in costs.items()}
+    schedule = compute_schedule(names, edges, costs, hidden=hidden)
+    assert not hidden & set(schedule.critical_path)
+    assert abs(schedule.critical_path_length - _all_paths_longest(names, edges, costs)) < 1e-6
+    assert abs(sum(costs[n] for n in schedule.critical_path) - schedule.critical_path_length) < 1e-6
+    succ: dict[str, set[str]] = {n: set() for n in names}
+    for u, v in edges:
+        succ[u].add(v)
+
+    def reaches(u: str, v: str) -> bool:
+        return v in succ[u] or any(reaches(w, v) for w in succ[u])
+
+    assert all(reaches(u, v) for u, v in itertools.pairwise(schedule.critical_path))

@@ -148,9 +148,9 @@ def test_symlinked_table_dir_cannot_escape(store: DeltaStore, tmp_path: Path) ->
 
 def test_unstorable_types_fail_before_anything_is_written(store: DeltaStore) -> None:
     store.write("t", pa.table({"a": [1]}), fingerprint="f", run_id="r")
-    with pytest.raises(StoreWriteError, match="cannot store table 't'"):
+    with pytest.raises(StoreWriteError, match=r"cannot store table 't'.*DECIMAL"):
         store.write(
-            "t", pa.table({"d": pa.array([1], pa.duration("s"))}), fingerprint="f", run_id="r"
+            "t", pa.table({"d": pa.array([1], pa.decimal256(40, 0))}), fingerprint="f", run_id="r"
         )
     assert store.read("t").to_pydict() == {"a": [1]}
 

@@ -1,0 +1,90 @@
+"""Tests an in-memory table decides as passing without a query: null counts, distinct counts,
+membership, the row count.
+
+Why: a DataFusion query costs a millisecond or two before it reads a row, while a build's tests
+run over tables the build holds in memory, where a column's null count is metadata and a
+distinct count or a membership test over a few thousand rows takes microseconds. The common
+dbt tests — not_null, unique, relationships, row_count — are decided here when they pass,
+with exactly the outcome `evaluate` gives (the same details). A test that fails, or whose
+column types SQL and Arrow might compare differently (floats: -0.0 and NaN; nested and
+mixed types), is left to its query, which gives the failing rows and their sample.
+tests/checks/test_properties.py pins that both ways agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.types as pat
+
+from cpg_core.checks.outcome import Outcome
+from cpg_core.checks.tables import NativeTable, TableInput
+from cpg_core.plan.data_tests import row_count_holds
+from cpg_core.plan.planned_tests import PlannedTest
+
+
+def _exact(kind: pa.DataType) -> bool:
+    """Types whose equality is the same in SQL and in Arrow's hash kernels."""
+    return (
+        pat.is_integer(kind)
+        or pat.is_string(kind)
+        or pat.is_large_string(kind)
+        or pat.is_boolean(kind)
+        or pat.is_date(kind)
+        or pat.is_timestamp(kind)
+    )
+
+
+def _call(name: str, *args: Any, **options: Any) -> Any:
+    """`pyarrow.compute` by name (its kernels are generated at import, invisible to pyright)."""
+    return pc.call_function(name, list(args), **options)
+
+
+def passes_in_arrow(test: PlannedTest, tables: Mapping[str, TableInput]) -> Outcome | None:
+    """The outcome of `test` when Arrow shows it passes; None when a query must decide."""
+    held = [tables.get(n) for n in test.reads]
+    if test.blocked is not None or not held:
+        return None
+    table, target = held[0], held[-1]
+    if table is None or isinstance(table, NativeTable):
+        return None
+    if target is None or isinstance(target, NativeTable):
+        return None
+    if any(c not in table.column_names for c in test.columns):
+        return None  # the query reports the missing column
+    if test.kind == "not_null":
+        return Outcome(0) if table.column(test.columns[0]).null_count == 0 else None
+    if test.kind == "row_count" and test.predicate is not None:
+        return Outcome(0) if row_count_holds(test.predicate, table.num_rows) else None
+    if test.kind == "unique" and len(test.columns) == 1:
+        return _unique(table.column(test.columns[0]), table.num_rows)
+    if test.kind == "relationships" and test.references in target.column_names:
+        return _contained(table.column(test.columns[0]), target.column(test.references))
+    return None
+
+
+def _unique(column: pa.ChunkedArray, rows: int) -> Outcome | None:
+    """No key value repeats (and at most one row has no key: NULL keys group together)."""
+    if not _exact(column.type):
+        return None
+    options = pc.CountOptions(mode="only_valid")
+    distinct = _call("count_distinct", column, options=options).as_py()
+    if distinct != rows - column.null_count or column.null_count > 1:
+        return None
+    details = {"rows": rows, "distinct_keys": rows, "duplicate_keys": 0, "duplicate_rows": 0}
+    return Outcome(0, (), details)
+
+
+def _contained(child: pa.ChunkedArray, parent: pa.ChunkedArray) -> Outcome | None:
+    """Every non-null value of `child` is a value of `parent`."""
+    if child.type != parent.type or not _exact(child.type):
+        return None
+    values = _call("drop_null", child)
+    if not len(values):
+        return Outcome(0)
+    options = pc.SetLookupOptions(value_set=_call("unique", parent))
+    found = _call("is_in", values, options=options)
+    return Outcome(0) if _call("all", found).as_py() else None
