@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,23 +43,8 @@ from benchmarks.harness import (
     peak_rss,
     print_child_result,
 )
+from benchmarks.stdlib_copy import copy_python_tree, edit_one_file
 from tests.paths import REPO_ROOT
-
-EDITED = "json/encoder.py"
-EDIT = "\n\ndef _bench_added(value):\n    return encode_basestring(str(value))\n"
-SKIP = {"site-packages", "dist-packages", "__pycache__"}
-
-
-def copy_python_tree(source: Path, target: Path) -> None:
-    """Copy every ``*.py`` file (and the folders holding them) below `source` into `target`."""
-
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        here = Path(directory)
-        return {
-            n for n in names if n in SKIP or (not n.endswith(".py") and not (here / n).is_dir())
-        }
-
-    shutil.copytree(source, target, symlinks=True, ignore=ignore)
 
 
 def _phase(phase: str, root: str, state: str, workers: int) -> dict[str, Any]:
@@ -137,8 +121,7 @@ def run(source: Path, workers: int, hamilton: int, verify: bool) -> dict[str, An
                 phases[key] = measured
         for phase in ("cold", "nochange"):
             phases[phase] = _run_phase(phase, root, state, workers)
-        edited = root / EDITED
-        edited.write_text(edited.read_text(encoding="utf-8") + EDIT, encoding="utf-8")
+        edit_one_file(root)
         phases["onechange"] = _run_phase("onechange", root, state, workers)
         if verify:
             fresh = Path(scratch) / "fresh" / "_cpg" / "extract"

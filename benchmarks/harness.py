@@ -54,6 +54,10 @@ class Timer:
         self.cpu = time.process_time() - self._cpu
         self.children_cpu = children_cpu() - self._kids
 
+    def elapsed(self) -> float:
+        """Wall seconds since the block started (inside it: when an event arrived)."""
+        return time.perf_counter() - self._wall
+
     @property
     def cpu_with_children(self) -> float:
         """The work done, wherever it ran (a compile's analysis workers, an extraction's pool)."""

@@ -98,7 +98,9 @@ class BuildProgress:
                     self._task("evidence", None), advance=1, note=f"{name} {state}"
                 )
                 self.console.print(f"  [dim]evidence[/] {name}: {rows:,} rows, {state}")
-            case TaskFinish(task=view, rows=rows, duration_s=seconds, cache_hit=hit):
+            case TaskFinish(
+                task=view, rows=rows, duration_s=seconds, cache_hit=hit, partitions_recomputed=parts
+            ):
                 if hit:
                     self.hits += 1
                 else:
@@ -106,6 +108,8 @@ class BuildProgress:
                 note = f"{self.executed} run, {self.hits} cached"
                 self.progress.update(self._task("views", None), advance=1, note=note)
                 how = "[cyan]cached[/]" if hit else f"{event.outcome}, {seconds:.2f} s"
+                if parts is not None and not hit:  # a partition-incremental view
+                    how += f", {parts} partition(s) recomputed"
                 self.console.print(f"  [green]✓[/] {view}: {rows or 0:,} rows, {how}")
             case TaskError(task=view, error=error):
                 self.console.print(f"  [red]✗ {view}[/]: {error}")

@@ -234,7 +234,11 @@ def _gather_inputs(
         emit(StageStart(stage="sources", total=len(sources)))
         t0 = time.perf_counter()
         for spec in sources:
-            inputs[spec.name] = lazy_source(spec, plan, project.store)
+            columns = run.partitions.driver_columns(scope.views, spec.name)
+            if columns:
+                inputs[spec.name] = driving_source(spec, plan, columns)
+            else:
+                inputs[spec.name] = lazy_source(spec, plan, project.store)
         emit(StageFinish(stage="sources", seconds=time.perf_counter() - t0))
     return inputs, summary
 
@@ -244,10 +248,11 @@ def _extract(
 ) -> tuple[dict[str, pa.Table], ExtractSummary]:
     """Evidence tables of `root`, re-extracting only the files changed since the store's last build.
 
-    The incremental state lives in `<store>/_cpg/extract`. The tables come back canonical with
-    their data versions, which are handed to `remember` so the build does not hash them again.
+    The incremental state lives in `<store>/_cpg/extract`. The tables come back with their
+    partition maps (by `path`), which are remembered so the build neither hashes them again nor
+    stores more than the partitions (files) that changed.
     """
-    from cpg_core.execute.versions import remember
+    from cpg_core.execute.versions import remember_partitions
     from cpg_core.extract.incremental import extract_incremental
     from cpg_core.extract.progress import ExtractProgress
 
@@ -272,7 +277,7 @@ def _extract(
     if not started:
         emit(StageStart(stage="extract", total=0))
     for name, table in result.tables.items():
-        remember(table, result.data_versions[name])
+        remember_partitions(table, result.partitions[name])
     detail = f"{result.files} files, {len(result.extracted)} extracted, {result.reused} reused"
     if result.removed:
         detail += f", {len(result.removed)} removed"
@@ -297,10 +302,39 @@ def lazy_source(spec: SourceSpec, plan: ExecutionPlan, store: Path) -> SourceTab
         raise PipelineError(str(error)) from error
 
 
-def read_source_table(spec: SourceSpec) -> pa.Table:
-    """The rows of an external source (Parquet, CSV or Delta), as views see them."""
+def driving_source(spec: SourceSpec, plan: ExecutionPlan, columns: Sequence[str]) -> pa.Table:
+    """A source that drives partition-incremental views of the build (by `columns`), read now.
+
+    Its data version must be its partition map's (what the run state records and the next
+    build compares), so it is not lazy: a Parquet source is read file by file, its partition
+    maps from the files' bytes (`store.source_files`: no decode-and-sort of the whole source to
+    find one changed day), remembered on the table; any other (CSV, Delta, a folder whose
+    partition column is not in the files) is read whole and the run hashes it by partition."""
+    from cpg_core.execute.versions import remember_partitions
+    from cpg_core.store.source_files import NotByFile, read_by_file
+
+    dataset = plan.datasets.get(spec.name)
+    schema = dataset.schema if dataset else None
+    if spec.format != "parquet":
+        return read_source_table(spec, schema)
     try:
-        return read_table(spec)
+        table, maps = read_by_file(spec.path, columns, schema)
+    except NotByFile:
+        return read_source_table(spec, schema)  # hashed by its rows instead
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise PipelineError(
+            f"source {spec.name!r} ({spec.format}, {spec.path}): {error}"
+        ) from error
+    for pmap in maps:
+        remember_partitions(table, pmap)
+    return table
+
+
+def read_source_table(spec: SourceSpec, schema: pa.Schema | None = None) -> pa.Table:
+    """The rows of an external source (Parquet, CSV or Delta), as views see them (`schema`:
+    the compiled one, when known)."""
+    try:
+        return read_table(spec, schema)
     except (OSError, ValueError, pa.ArrowException) as error:
         raise PipelineError(
             f"source {spec.name!r} ({spec.format}, {spec.path}): {error}"

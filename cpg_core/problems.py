@@ -16,6 +16,7 @@ class ProblemCode(StrEnum):
     UNKNOWN_COLUMN = "unknown_column"
     TYPE_MISMATCH = "type_mismatch"
     PLANNING_ERROR = "planning_error"
+    PARTITIONING = "partitioning"
     CYCLE = "cycle"
     INVALID_METADATA = "invalid_metadata"
     INVALID_NAME = "invalid_name"

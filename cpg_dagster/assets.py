@@ -344,8 +344,13 @@ class _SelectionRun:
     def _view_result(self, event: TaskFinish) -> dg.MaterializeResult:
         name = event.task
         self.measured[name] = event
+        parts = event.partitions_recomputed
+        recomputed = ""
+        if parts is not None and not event.cache_hit:  # a partition-incremental view
+            recomputed = f", {parts} partition(s) recomputed"
         self.context.log.info(
-            f"view {name}: {event.outcome}, {event.rows or 0:,} rows, {event.duration_s:.2f} s"
+            f"view {name}: {event.outcome}, {event.rows or 0:,} rows, "
+            f"{event.duration_s:.2f} s{recomputed}"
         )
         metadata = self._common_metadata(event)
         metadata |= {
@@ -356,6 +361,8 @@ class _SelectionRun:
         lineage = self.translator.get_column_lineage(self.plan, name)
         if lineage is not None:  # on the materialization too, where Dagster's docs put it
             metadata["dagster/column_lineage"] = lineage
+        if event.partitions_recomputed is not None:  # a partition-incremental view
+            metadata["cpg.partitions_recomputed"] = event.partitions_recomputed
         return dg.MaterializeResult(
             asset_key=self.translator.get_asset_key(name),
             data_version=dg.DataVersion(event.data_version or ""),

@@ -132,7 +132,7 @@ class RoutingDecision(_Contract, frozen=True, kw_only=True):
     reason: str
 
 
-class OutputVersion(_Contract, frozen=True, kw_only=True):
+class OutputVersion(_Contract, frozen=True, kw_only=True, omit_defaults=True):
     """A persisted output as stored by this run (`written` is false when its rows were
     unchanged and no Delta commit was made)."""
 
@@ -143,6 +143,7 @@ class OutputVersion(_Contract, frozen=True, kw_only=True):
     rows: int
     bytes: int
     written: bool
+    partitions_recomputed: int | None = None  # partition-incremental views: how many this run
 
 
 class CacheLineage(_Contract, frozen=True, kw_only=True):

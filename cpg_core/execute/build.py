@@ -28,6 +28,7 @@ from cpg_core.execute.codegen import fingerprint_input, task_input
 from cpg_core.execute.driver_cache import DriverEntry, driver_for
 from cpg_core.execute.errors import BuildError, ViewExecutionError
 from cpg_core.execute.inputs import stored_views, table_inputs
+from cpg_core.execute.partition_run import partitioned_state
 from cpg_core.execute.pools import RemotePool, open_pool
 from cpg_core.execute.run import OnRunEvent, Run, prepare_run
 from cpg_core.execute.runner import TaskFailedError
@@ -213,8 +214,14 @@ def _commit(run: Run, results: Mapping[str, Any], read: Mapping[str, InputTable]
         stored, written = run.written[view]
         fingerprint = run.fingerprints[view]
         assert stored.data_version is not None
-        datasets[view] = DatasetState(
-            data_version=stored.data_version, fingerprint=fingerprint, delta_version=stored.version
+        datasets[view] = partitioned_state(
+            DatasetState(
+                data_version=stored.data_version,
+                fingerprint=fingerprint,
+                delta_version=stored.version,
+            ),
+            run.plan.tasks[view].partitioning,
+            run.lineage[view].upstream_versions,
         )
         outputs.append(
             OutputVersion(
@@ -225,11 +232,13 @@ def _commit(run: Run, results: Mapping[str, Any], read: Mapping[str, InputTable]
                 rows=stored.rows,
                 bytes=stored.bytes,
                 written=written,
+                partitions_recomputed=run.partitions.counts.get(view),
             )
         )
-    commit_run(
+    state = commit_run(
         run.store.root, run_id=run.run_id, plan_signature=run.plan.signature, datasets=datasets
     )
+    run.partitions.commit(state)
     if run.durations:
         record_durations(run.store.root, run.durations)
     record = run.record

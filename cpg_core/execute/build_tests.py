@@ -91,15 +91,15 @@ class BuildTests:
 
     def start(self, tables: Mapping[str, InputTable]) -> None:
         """Open the session (the result cache is read here, under the store lock) with the
-        tables the run holds that it does not build (inputs, views read from the store)."""
+        tables the run holds that it does not build (inputs, views read from the store). A
+        lazy source is not read for it: the session opens it, as `cpg test` does, only when
+        a test reading it is evaluated."""
         if not self.tests:
             return
         self._session = DataTestSession(
             self.plan, self.views, store=self.root, tests=self.tests, limits=self.limits
         )
         for name, table in tables.items():
-            # a source is not read for its tests: the session opens it like `cpg test` does,
-            # only if a test of it runs (a no-change build reads no source)
             if name in self._reads and name not in self.views and isinstance(table, pa.Table):
                 self._session.provide(name, table, data_version(table))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpg-tests")

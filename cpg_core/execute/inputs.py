@@ -14,10 +14,13 @@ import pyarrow as pa
 from cpg_core.execute.errors import BuildError
 from cpg_core.execute.run import Run
 from cpg_core.execute.sources import InputTable, as_table
-from cpg_core.execute.versions import known_version, remember
-from cpg_core.store.content_hash import CanonicalTable, canonicalize
+from cpg_core.execute.versions import known_partitions, known_version, remember
+from cpg_core.extract.schema import PARTITION_COLUMN
+from cpg_core.store.content_hash import CanonicalTable, canonicalize, trusted
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.events import InputStored
+from cpg_core.store.partition_writes import write_partitioned
+from cpg_core.store.partitions import PartitionMap
 from cpg_core.store.runs import DatasetState
 
 
@@ -58,27 +61,46 @@ def table_inputs(run: Run, inputs: Mapping[str, InputTable]) -> dict[str, InputT
         )
     if run.ordered is not None:
         run.ordered.skip(sorted(from_store))  # read, not stored: they report nothing
+    tables = {n: from_store[n] if n in from_store else inputs[n] for n in names}
+    run.partitions.input_maps(run.scope.views, tables)  # before anything hashes them whole
     for name in sorted(evidence - set(from_store)):
-        canonical = _canonical_input(as_table(inputs[name]))
-        run.writer.submit(name, _input_writer(run, name, canonical), wait=False)
-    return {n: from_store[n] if n in from_store else inputs[n] for n in names}
+        table = as_table(inputs[name])
+        pmap = known_partitions(table, PARTITION_COLUMN)
+        if pmap is not None:
+            run.partitions.note(name, pmap)
+        write = _input_writer(run, name, table, pmap)
+        run.writer.submit(name, write, wait=False)
+    return tables
 
 
-def _input_writer(run: Run, name: str, canonical: CanonicalTable) -> Callable[[], None]:
+def _input_writer(
+    run: Run, name: str, table: pa.Table, pmap: PartitionMap | None
+) -> Callable[[], None]:
     def write() -> None:
-        """Write one evidence table (on the background writer); record its state and event."""
+        """Write one evidence table (on the background writer); record its state and event.
+        One that comes with its partition map (incremental extraction) replaces only the
+        partitions (files) that changed."""
         fingerprint = f"evidence:{name}"
-        stored = run.store.write(
-            name,
-            canonical,
-            fingerprint=fingerprint,
-            data_version=canonical.data_version,
-            run_id=run.run_id,
-        )
+        if pmap is not None:
+            stored = write_partitioned(
+                run.store, name, table, pmap, fingerprint=fingerprint, run_id=run.run_id
+            ).stored
+            version = pmap.version
+        else:
+            canonical = _canonical_input(table)
+            stored = run.store.write(
+                name,
+                canonical,
+                fingerprint=fingerprint,
+                data_version=canonical.data_version,
+                run_id=run.run_id,
+            )
+            version = canonical.data_version
         run.input_states[name] = DatasetState(
-            data_version=canonical.data_version,
+            data_version=version,
             fingerprint=fingerprint,
             delta_version=stored.version,
+            partition_by=pmap.column if pmap is not None else None,
         )
         run.events.emit(
             InputStored(
@@ -103,6 +125,4 @@ def _canonical_input(table: pa.Table) -> CanonicalTable:
         canonical = canonicalize(table)
         remember(table, canonical.data_version)
         return canonical
-    canonical = CanonicalTable(table)
-    vars(canonical)["data_version"] = known  # the cached_property's slot: no re-hash
-    return canonical
+    return trusted(table, known)

@@ -29,6 +29,7 @@ from cpg_core.artifacts.contracts import CacheLineage
 from cpg_core.checks.evaluate import Limits
 from cpg_core.execute.build_tests import BuildTests
 from cpg_core.execute.in_order import InOrder
+from cpg_core.execute.partition_run import PartitionRun
 from cpg_core.execute.pools import RemotePool
 from cpg_core.execute.runner import BLOCKED, RunRecord
 from cpg_core.execute.scope import Scope, scope_of
@@ -130,6 +131,7 @@ class Run:
     ranks: Mapping[str, int]
     costs: Mapping[str, float]  # views of the run → planned seconds
     fingerprints: Mapping[str, str]  # views of the run → fingerprint
+    partitions: PartitionRun  # partitioned tables: what to recompute, maps to save
     record: RunRecord = field(default_factory=RunRecord)
     writer: BackgroundWriter = field(default_factory=BackgroundWriter)
     pool: RemotePool | None = None
@@ -182,7 +184,13 @@ class Run:
         with self._lock:
             self._starts[name] = time.perf_counter()
             self._upstream[name] = upstream
+        self.partitions.saw_inputs(name, kwargs)
         self.events.emit(TaskStart(task=name, executor=executor))
+
+    def view_inputs(self, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """A view is about to run (a cache miss): its inputs for this call — a partitioned
+        view's task made partial when only some partitions need recomputing."""
+        return self.partitions.prepare(name, kwargs, self.stored.get(name))
 
     def view_failed(self, name: str, error: BaseException) -> None:
         if self.tests is not None:
@@ -207,6 +215,7 @@ class Run:
         if self.tests is not None:
             self.tests.stored(name, result, version)
         hit = name not in self.record.executed
+        recomputed = self.partitions.recomputed(name, result, executed=not hit)
         with self._lock:
             self.lineage[name] = CacheLineage(
                 view=name,
@@ -232,6 +241,7 @@ class Run:
                     cache_hit=hit,
                     delta_version=stored.version,
                     written=written,
+                    partitions_recomputed=recomputed,
                 )
             )
 
@@ -241,16 +251,24 @@ class Run:
             return
 
         def write() -> None:
-            stored = self.store.write(
-                name,
-                CanonicalTable(result),
-                fingerprint=fingerprint,
-                data_version=version,
-                run_id=self.run_id,
-            )
+            stored = self._store(name, result, fingerprint, version)
             finish(stored, previous is None or previous.version != stored.version)
 
         self.writer.submit(name, write)
+
+    def _store(self, name: str, result: pa.Table, fingerprint: str, version: str) -> StoredVersion:
+        """Write a view's output: a partitioned view's changed partitions, any other whole."""
+        if self.partitions.partitioning(name) is not None:
+            return self.partitions.store_output(
+                name, result, fingerprint=fingerprint, run_id=self.run_id
+            ).stored
+        return self.store.write(
+            name,
+            CanonicalTable(result),
+            fingerprint=fingerprint,
+            data_version=version,
+            run_id=self.run_id,
+        )
 
     def _elapsed(self, name: str) -> float:
         with self._lock:
@@ -306,4 +324,5 @@ def prepare_run(
         ranks=priority_ranks(scope.pruned.schedule),
         costs={v: plan.costs[v].seconds for v in scope.views},
         fingerprints={v: plan.tasks[v].fingerprint for v in scope.views},
+        partitions=PartitionRun(plan, store),
     )

@@ -84,6 +84,8 @@ class ExecutedRun(Protocol):
 
     def view_started(self, name: str, kwargs: Mapping[str, Any], executor: str) -> None: ...
 
+    def view_inputs(self, name: str, kwargs: dict[str, Any]) -> dict[str, Any]: ...
+
     def view_finished(self, name: str, result: Any, cache_key: str | None) -> None: ...
 
     def view_failed(self, name: str, error: BaseException) -> None: ...
@@ -142,15 +144,20 @@ class PlanGraphExecutor(GraphExecutor):
         return "threads", reason, None
 
     def _runnable(
-        self, node_: hamilton_node.Node, record: RunRecord, pool: RemotePool | None
+        self, node_: hamilton_node.Node, run: ExecutedRun, pool: RemotePool | None
     ) -> hamilton_node.Node:
         """A copy of the node whose callable records that it ran (a cache miss) and may run
-        out of process. Hamilton's cache adapter calls it only on a miss."""
+        out of process. Hamilton's cache adapter calls it only on a miss; a view's inputs for
+        the call come from the run (`view_inputs`: e.g. a partial partition rebuild)."""
         name = node_.name
         original: Callable[..., Any] = node_.callable
         module = self.module
+        record = run.record
+        is_view = name in run.costs
 
         def call(**kwargs: Any) -> Any:
+            if is_view:
+                kwargs = run.view_inputs(name, kwargs)
             start = time.perf_counter()
             result = pool.call(module, name, kwargs) if pool is not None else original(**kwargs)
             record.executed[name] = time.perf_counter() - start
@@ -179,7 +186,7 @@ class PlanGraphExecutor(GraphExecutor):
         try:
             if is_view:
                 run.view_started(name, kwargs, executor)
-            runnable = self._runnable(node_, run.record, pool)
+            runnable = self._runnable(node_, run, pool)
             result = _execute_node(runnable, self.adapter, hamilton_run, kwargs)
         except Exception as error:
             if is_view:

@@ -11,6 +11,7 @@ import pyarrow as pa
 from datafusion import SessionContext
 
 from cpg_core.execute.errors import ViewExecutionError
+from cpg_core.execute.partial import driver_tables, partitioned_output
 from cpg_core.execute.sources import InputTable, SourceTable, as_table
 from cpg_core.execute.task_spec import Step, ViewTask
 from cpg_core.execute.versions import remember
@@ -73,18 +74,22 @@ def run_view_task(task: ViewTask, fingerprint: str, tables: Mapping[str, InputTa
 
     The output is in store types and canonical row order, so its data version (content hash)
     is computed once here and equal runs give equal versions whatever DataFusion's row order.
+    A partition-incremental view's output is hashed by partition instead, and a partial run
+    recomputes only some partitions (`execute.partial`).
     """
     if fingerprint != task.fingerprint:
         raise FingerprintMismatchError(
             f"view {task.name!r}: task fingerprint {task.fingerprint[:12]} != input {fingerprint[:12]}"
         )
     ctx = _context(task)
-    for name, table in tables.items():
+    for name, table in driver_tables(task, tables).items():
         _register(ctx, name, table)
     *inline, last = task.steps
     limit = task.memory_limit_bytes
     for step in inline:
         ctx.from_arrow(_run_step(ctx, step, limit), name=step.name)
     result = _run_step(ctx, last, limit)
+    if task.partition_by is not None:
+        return partitioned_output(task, result)
     canonical = canonicalize(result)
     return remember(canonical.table, canonical.data_version)

@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 from cpg_core.plan.hashing import hash_value
 from cpg_core.project import SourceSpec
 from cpg_core.store.runs import atomic_write
-from cpg_core.store.store_types import source_schema, to_source_types
+from cpg_core.store.store_types import as_compiled, source_schema
 
 VERSION_FORMAT = "cpg-source/1"
 _FOOTER_TAIL = 8  # a Parquet file ends with the footer's length (4 bytes) and b"PAR1"
@@ -131,10 +131,7 @@ def read_table(spec: SourceSpec, schema: pa.Schema | None = None) -> pa.Table:
         table = pacsv.read_csv(spec.path, convert_options=pacsv.ConvertOptions(column_types=types))
     else:
         table = pads.dataset(spec.path, format="parquet").to_table()
-    table = to_source_types(table)
-    if schema is not None and not table.schema.equals(schema):
-        table = table.select(schema.names).cast(schema)
-    return table
+    return as_compiled(table, schema)
 
 
 def source_version(spec: SourceSpec, store: Path) -> str:

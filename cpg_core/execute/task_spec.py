@@ -13,9 +13,11 @@ own SQL.
 from __future__ import annotations
 
 import msgspec
+import pyarrow as pa
 
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.inline import folded_inputs
+from cpg_core.store.partitions import PartitionMap
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,8 +28,25 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     path: str | None = None
 
 
+class PartialRun(msgspec.Struct, frozen=True, kw_only=True):
+    """A partition-incremental view recomputed for some partitions only (`execute.partial`).
+
+    `keys` name the partitions to recompute (JSON text of their values); each driver
+    (`table`, `column`) is filtered to them before the view's SQL runs; `kept` are the stored
+    rows of every other partition and `base` the stored table's partition map."""
+
+    keys: frozenset[str]
+    drivers: tuple[tuple[str, str], ...]
+    kept: pa.Table
+    base: PartitionMap
+
+
 class ViewTask(msgspec.Struct, frozen=True, kw_only=True):
-    """The steps of a view node (inline views first, the view itself last) and run settings."""
+    """The steps of a view node (inline views first, the view itself last) and run settings.
+
+    `partition_by`: the output column of a partition-incremental view (its output is then
+    hashed by partition); `partial`: set per run, on a cache miss, when only some partitions
+    are recomputed (the task is replaced for that call, never changed)."""
 
     name: str
     steps: tuple[Step, ...]
@@ -35,6 +54,8 @@ class ViewTask(msgspec.Struct, frozen=True, kw_only=True):
     fingerprint: str
     target_partitions: int = 1
     memory_limit_bytes: int | None = None  # DataFusion memory pool of this task (None: unbounded)
+    partition_by: str | None = None
+    partial: PartialRun | None = None
 
 
 def view_task(
@@ -57,4 +78,7 @@ def view_task(
         fingerprint=plan.tasks[name].fingerprint,
         target_partitions=target_partitions,
         memory_limit_bytes=memory_limit_bytes,
+        partition_by=partitioning.column
+        if (partitioning := plan.tasks[name].partitioning)
+        else None,
     )

@@ -19,9 +19,11 @@ from hamilton.caching import fingerprinting
 
 from cpg_core.execute.sources import SourceTable
 from cpg_core.store.content_hash import content_hash
+from cpg_core.store.partitions import PartitionMap
 
 _lock = threading.Lock()
 _known: dict[int, tuple[weakref.ref[pa.Table], str]] = {}
+_partitions: dict[int, tuple[weakref.ref[pa.Table], dict[str, PartitionMap]]] = {}
 
 
 def remember(table: pa.Table, data_version: str) -> pa.Table:
@@ -31,10 +33,33 @@ def remember(table: pa.Table, data_version: str) -> pa.Table:
     def forget(_: object, key: int = key) -> None:
         with _lock:
             _known.pop(key, None)
+            _partitions.pop(key, None)
 
     with _lock:
         _known[key] = (weakref.ref(table, forget), data_version)
     return table
+
+
+def remember_partitions(table: pa.Table, pmap: PartitionMap) -> pa.Table:
+    """Record `table`'s partition map by its column. A table with no known data version gets
+    the map's (its rows were hashed once, by partition: no second hash of the whole table)."""
+    if known_version(table) is None:
+        remember(table, pmap.version)
+    with _lock:
+        entry = _partitions.get(id(table))
+        if entry is None or entry[0]() is not table:
+            entry = _partitions[id(table)] = (weakref.ref(table), {})
+        entry[1][pmap.column] = pmap
+    return table
+
+
+def known_partitions(table: pa.Table, column: str) -> PartitionMap | None:
+    """The remembered partition map of `table` by `column`, or None (never computes)."""
+    with _lock:
+        entry = _partitions.get(id(table))
+    if entry is None or entry[0]() is not table:
+        return None
+    return entry[1].get(column)
 
 
 def known_version(table: pa.Table) -> str | None:

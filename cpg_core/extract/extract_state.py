@@ -6,8 +6,9 @@ Layout under ``state_dir`` (the store passes ``<store>/_cpg/extract``)::
     <table>-<version16>.arrow   one uncompressed Arrow IPC file per evidence table (memory-mapped)
 
 Why this shape: a no-change run must return the previous tables without re-extracting, re-sorting
-or re-hashing, so the tables are stored already canonical with their data versions, and IPC files
-can be memory-mapped (no copy, no parse). Writes are atomic (temp file, fsync, ``os.replace``), the
+or re-hashing, so the tables are stored with their partition maps (one partition per file, by
+`path`: `store.partitions`) and data versions, and IPC files can be memory-mapped (no copy, no
+parse). A run that changed some files rehashes only their partitions. Writes are atomic (temp file, fsync, ``os.replace``), the
 manifest is replaced last and only after the whole extraction succeeded, so a run that dies midway
 leaves the previous manifest and the files it names intact. Files are named by content, never
 rewritten in place: a table mapped by an earlier run keeps its pages even after cleanup unlinks it.
@@ -15,7 +16,7 @@ rewritten in place: a table mapped by an earlier run keeps its pages even after 
 Nothing on disk is trusted: the manifest carries a sha256 of its body; every table file must have
 its recorded size, schema and row count; and unless its inode, size, mtime and ctime are exactly
 those recorded right after it was written (the test git uses for its index), its content is
-re-hashed and must give its recorded data version. Any failure raises `StateError`; the caller
+re-hashed by partition and must give its recorded partition map. Any failure raises `StateError`; the caller
 rebuilds from scratch.
 """
 
@@ -33,10 +34,10 @@ from pathlib import Path
 import msgspec
 import pyarrow as pa
 
-from cpg_core.extract.schema import EVIDENCE_SCHEMAS, TABLE_NAMES
-from cpg_core.store.content_hash import hash_canonical
+from cpg_core.extract.schema import EVIDENCE_SCHEMAS, PARTITION_COLUMN, TABLE_NAMES
+from cpg_core.store.partitions import PartitionMap, partition
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 MANIFEST = "manifest.msgpack"
 LOCK = "lock"
 TABLE_SUFFIX = ".arrow"
@@ -48,12 +49,17 @@ class StateError(Exception):
 
 
 class TableState(msgspec.Struct, frozen=True, array_like=True):
-    """One stored table: its file, row count, data version and the file's stat right after writing."""
+    """One stored table: its file, row count, partition map (by `path`) and the file's stat
+    right after writing. Its data version is its map's."""
 
     file: str
     rows: int
-    data_version: str
+    partitions: PartitionMap
     stat: tuple[int, int, int, int]  # (inode, size, mtime_ns, ctime_ns)
+
+    @property
+    def data_version(self) -> str:
+        return self.partitions.version
 
 
 class Manifest(msgspec.Struct, frozen=True, kw_only=True):
@@ -131,8 +137,10 @@ def load_tables(
         if table.num_rows != entry.rows:
             raise StateError(f"{entry.file}: {table.num_rows} rows, expected {entry.rows}")
         looks_untouched = not verify_content and _stat_of(st) == entry.stat
-        if not looks_untouched and hash_canonical(table) != entry.data_version:
-            raise StateError(f"{entry.file}: content does not match its data version")
+        if not looks_untouched and partition(table, PARTITION_COLUMN)[1] != entry.partitions:
+            raise StateError(
+                f"{entry.file}: content does not match its data version (partition map)"
+            )
         tables[name] = table
     return tables
 
@@ -144,7 +152,7 @@ def save_state(
     canonical: str,
     files: Mapping[str, str],
     tables: Mapping[str, pa.Table],
-    data_versions: Mapping[str, str],
+    partitions: Mapping[str, PartitionMap],
     previous: Manifest | None = None,
 ) -> Manifest:
     """Write the tables (those not already stored) and then the manifest, atomically.
@@ -157,12 +165,12 @@ def save_state(
         stored = previous.tables if previous is not None else {}
         entries: dict[str, TableState] = {}
         for name in TABLE_NAMES:
-            version = data_versions[name]
+            pmap = partitions[name]
             old = stored.get(name)
-            if old is not None and old.data_version == version and _unchanged(state_dir, old):
+            if old is not None and old.partitions == pmap and _unchanged(state_dir, old):
                 entries[name] = old
                 continue
-            entries[name] = _write_table(state_dir, name, tables[name], version)
+            entries[name] = _write_table(state_dir, name, tables[name], pmap)
         manifest = Manifest(
             extractor=extractor, canonical=canonical, files=dict(files), tables=entries
         )
@@ -174,8 +182,8 @@ def save_state(
     return manifest
 
 
-def _write_table(state_dir: Path, name: str, table: pa.Table, version: str) -> TableState:
-    file = f"{name}-{version[:16]}{TABLE_SUFFIX}"
+def _write_table(state_dir: Path, name: str, table: pa.Table, pmap: PartitionMap) -> TableState:
+    file = f"{name}-{pmap.version[:16]}{TABLE_SUFFIX}"
     fd, temp_name = tempfile.mkstemp(prefix=f".{name}-", suffix=TEMP_SUFFIX, dir=state_dir)
     os.close(fd)
     temp = Path(temp_name)
@@ -188,7 +196,7 @@ def _write_table(state_dir: Path, name: str, table: pa.Table, version: str) -> T
         temp.unlink(missing_ok=True)
         raise
     st = (state_dir / file).stat()
-    return TableState(file=file, rows=table.num_rows, data_version=version, stat=_stat_of(st))
+    return TableState(file=file, rows=table.num_rows, partitions=pmap, stat=_stat_of(st))
 
 
 def _write_atomic(state_dir: Path, name: str, data: bytes) -> None:

@@ -8,11 +8,13 @@ changes the keys of the files it re-names — the `ExtractOptions`, and the extr
 of the source of ``cpg_core/extract/*.py``, the Python version and pyarrow's).
 
 Flow: scan; hash every file; compare keys with the manifest of the previous run. Nothing changed:
-return the previous canonical tables memory-mapped, with their recorded data versions (no
-extraction, sort or hash). Otherwise extract the changed and new files through the Hamilton flow
-(parallel units when many), drop the rows of changed and removed files from the previous tables
-(every evidence table has a ``path`` column), concatenate, canonicalize, and only then write the
-new state. A state that fails verification is never trusted: everything is rebuilt and `note`
+return the previous tables memory-mapped, with their recorded partition maps (no extraction, sort
+or hash). Otherwise extract the changed and new files through the Hamilton flow (parallel units
+when many), drop the rows of changed and removed files from the previous tables (every evidence
+table has a ``path`` column and is partitioned by it: `store.partitions`), append the fresh rows
+sorted and hashed by file, update each table's partition map for those files only — the data
+version is the map's, equal to a cold extraction's, with no sort or hash of the whole table —
+and only then write the new state. A state that fails verification is never trusted: everything is rebuilt and `note`
 says why.
 """
 
@@ -50,37 +52,37 @@ from cpg_core.extract.model import (
 )
 from cpg_core.extract.progress import ExtractProgress, ProgressFn
 from cpg_core.extract.scan import scan_with
-from cpg_core.extract.schema import TABLE_NAMES, empty_tables
+from cpg_core.extract.schema import PARTITION_COLUMN, TABLE_NAMES, empty_tables
 from cpg_core.extract.tables import SCAN_STAGE, rows_to_table, scan_problem_rows
-from cpg_core.store import content_hash
-from cpg_core.store.content_hash import (
-    CanonicalTable,
-    canonical_order,
-    canonicalize,
-    to_store_types,
-)
+from cpg_core.store import content_hash, partitions
+from cpg_core.store.partitions import PartitionMap, key_text, partition, rows_outside
 
 KEY_FORMAT = 1
 NO_REUSE = ""  # the key of a file whose rows must be re-extracted every run (could not be read)
-PATH_COLUMN = "path"
+PATH_COLUMN = PARTITION_COLUMN
 
 
 @dataclass(frozen=True)
 class IncrementalExtract:
-    """The evidence tables (canonical row order) and what this run did to produce them.
+    """The evidence tables and what this run did to produce them.
 
-    `data_versions` are the `canonicalize` data versions of `tables` (what the Delta store records),
-    so callers need not hash again.
+    `partitions` are the tables' partition maps by `path` (each file's rows sorted together
+    and hashed: `store.partitions`) and `data_versions` their versions — what the Delta store
+    records — so callers need not hash again.
     """
 
     tables: dict[str, pa.Table]
-    data_versions: dict[str, str]
+    partitions: dict[str, PartitionMap]
     files: int
     extracted: tuple[str, ...]
     reused: int
     removed: tuple[str, ...]
     seconds: float
     note: str | None = None
+
+    @property
+    def data_versions(self) -> dict[str, str]:
+        return {name: pmap.version for name, pmap in self.partitions.items()}
 
 
 @functools.cache
@@ -95,9 +97,12 @@ def extractor_version() -> str:
 
 @functools.cache
 def canonical_version() -> str:
-    """Hash of the code that orders rows and computes data versions (`store.content_hash`)."""
-    source = Path(content_hash.__file__).read_bytes()
-    return hashlib.sha256(f"{content_hash.HASH_FORMAT}|".encode() + source).hexdigest()
+    """Hash of the code that orders rows and computes data versions (`store.content_hash`,
+    `store.partitions`)."""
+    digest = hashlib.sha256(f"{content_hash.HASH_FORMAT}|{partitions.PARTITION_FORMAT}|".encode())
+    for module in (content_hash, partitions):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
 
 
 def file_key(
@@ -183,10 +188,12 @@ def extract_incremental(
     scan_rows = sorted(scan_problem_rows(scan.problems))
     old_scan_rows = _scan_rows(previous)
 
-    def result(tables: Mapping[str, pa.Table], versions: Mapping[str, str]) -> IncrementalExtract:
+    def result(
+        tables: Mapping[str, pa.Table], maps: Mapping[str, PartitionMap]
+    ) -> IncrementalExtract:
         return IncrementalExtract(
             tables=dict(tables),
-            data_versions=dict(versions),
+            partitions=dict(maps),
             files=len(scan.files),
             extracted=to_extract,
             reused=len(reused),
@@ -199,11 +206,11 @@ def extract_incremental(
     if previous is not None and same_order and unchanged:  # the stored tables as they are
         if progress is not None:
             progress(ExtractProgress(done=0, total=0))
-        versions = {n: previous.manifest.tables[n].data_version for n in TABLE_NAMES}
-        return result(previous.tables, versions)
+        maps = {n: previous.manifest.tables[n].partitions for n in TABLE_NAMES}
+        return result(previous.tables, maps)
     fresh = _extract_fresh(scan, to_extract, scan_options, workers, progress, scan_rows)
     dropped = (set(old_files) - reused) | {row[0] for row in old_scan_rows}
-    tables, versions = _combine(previous, fresh, dropped, same_order)
+    tables, maps = _combine(previous, fresh, dropped, same_order)
     files = {p: keys[p] for p in reused}
     files.update(_fresh_keys(fresh["files"], options, version))
     save_state(
@@ -212,10 +219,10 @@ def extract_incremental(
         canonical=canonical_version(),
         files=dict(sorted(files.items())),
         tables=tables,
-        data_versions=versions,
+        partitions=maps,
         previous=previous.manifest if previous is not None else None,
     )
-    return result(tables, versions)
+    return result(tables, maps)
 
 
 def _extract_fresh(
@@ -278,56 +285,34 @@ def _combine(
     fresh: dict[str, pa.Table],
     dropped: set[str],
     same_order: bool,
-) -> tuple[dict[str, pa.Table], dict[str, str]]:
-    """Previous rows minus `dropped` files plus `fresh` rows, canonicalized, per table.
+) -> tuple[dict[str, pa.Table], dict[str, PartitionMap]]:
+    """Per table: the previous rows minus the `dropped` files' plus the `fresh` rows, and its
+    partition map — only the fresh rows are sorted and hashed (by file).
 
-    A table whose dropped rows equal its fresh rows (an edit that changed nothing this table
-    holds, or a file with no rows in it) keeps its stored table and version: no sort, no hash.
+    A table whose map is unchanged (an edit that changed nothing this table holds, or a file
+    with no rows in it) keeps its stored table. Previous tables hashed by other code
+    (`same_order` false) are partitioned and hashed again, whole.
     """
-    drop = pa.array(sorted(dropped), type=pa.string())
+    gone = [key_text(path) for path in sorted(dropped)]
     tables: dict[str, pa.Table] = {}
-    versions: dict[str, str] = {}
+    maps: dict[str, PartitionMap] = {}
     for name in TABLE_NAMES:
-        new = fresh[name]
+        ordered, fresh_map = partition(fresh[name], PATH_COLUMN)
         if previous is None:
-            canonical = canonicalize(new)
-            tables[name], versions[name] = canonical.table, canonical.data_version
+            tables[name], maps[name] = ordered, fresh_map
             continue
         old = previous.tables[name]
-        mask = _call("is_in", old.column(PATH_COLUMN), options=pc.SetLookupOptions(drop))
-        if same_order and _same_rows(old.filter(mask), new):
-            tables[name] = old
-            versions[name] = previous.manifest.tables[name].data_version
+        kept = rows_outside(old, PATH_COLUMN, gone) if gone else old
+        if not same_order:
+            tables[name], maps[name] = partition(pa.concat_tables([kept, ordered]), PATH_COLUMN)
             continue
-        canonical = _canonical_without(pa.concat_tables([old, new]), mask)
-        tables[name], versions[name] = canonical.table, canonical.data_version
-    return tables, versions
-
-
-def _canonical_without(table: pa.Table, dropped: pa.ChunkedArray | pa.Array) -> CanonicalTable:
-    """`canonicalize` of `table` minus its first rows flagged in `dropped`, in one gather.
-
-    The canonical order is a total order on distinct rows, so leaving rows out of a sorted
-    sequence keeps it sorted: sorting everything and skipping the dropped positions gives the
-    same table as filtering first, without copying every kept row twice.
-    """
-    typed = to_store_types(table)
-    order = canonical_order(typed)
-    padding = pa.repeat(pa.scalar(False), typed.num_rows - len(dropped))
-    flags = pa.concat_arrays([*_chunks_of(dropped), padding])
-    keep = _call("invert", _call("take", flags, order))
-    return CanonicalTable(typed.take(_call("filter", order, keep)))
-
-
-def _chunks_of(array: pa.ChunkedArray | pa.Array) -> list[pa.Array]:
-    return list(array.chunks) if isinstance(array, pa.ChunkedArray) else [array]
-
-
-def _same_rows(gone: pa.Table, fresh: pa.Table) -> bool:
-    """Do the rows leaving a table equal the rows entering it (as multisets)? Both are small."""
-    if gone.num_rows != fresh.num_rows:
-        return False
-    return gone.num_rows == 0 or canonicalize(gone).data_version == canonicalize(fresh).data_version
+        old_map = previous.manifest.tables[name].partitions
+        new_map = old_map.replaced(gone, fresh_map)
+        if new_map == old_map:
+            tables[name], maps[name] = old, old_map
+            continue
+        tables[name], maps[name] = pa.concat_tables([kept, ordered]), new_map
+    return tables, maps
 
 
 def _call(name: str, *args: Any, options: pc.FunctionOptions | None = None) -> Any:

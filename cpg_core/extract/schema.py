@@ -212,6 +212,9 @@ EVIDENCE_SCHEMAS: Mapping[str, pa.Schema] = MappingProxyType(
     }
 )
 
+# Every evidence table has a non-null `path` and is partitioned by it (one partition per file):
+# a build replaces only the partitions of the files that changed (`store.partitions`).
+PARTITION_COLUMN = "path"
 TABLE_NAMES: tuple[str, ...] = tuple(EVIDENCE_SCHEMAS)
 
 

@@ -15,12 +15,13 @@ import msgspec
 import pyarrow as pa
 
 import cpg_core
+from cpg_core.plan.partitioning import Partitioning
 from cpg_core.problems import Problem
 from cpg_core.store.atomic import atomic_write
 
 SQLGLOT_VERSION = version("sqlglot")
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 
 class CachedView(msgspec.Struct, frozen=True):
@@ -42,6 +43,7 @@ class CachedView(msgspec.Struct, frozen=True):
     # word that could name a table (what the view reads is decided by planning it)
     deferred: tuple[Problem, ...] = ()
     candidates: tuple[str, ...] = ()
+    partitioning: Partitioning | None = None  # `@incremental` views whose shape was proven
 
 
 class _CacheFile(msgspec.Struct):

@@ -5,6 +5,7 @@ module, each taking what the previous ones produced:
 
     name_views        which views become tasks                          plan/naming.py
     analyze_views     parse, columns, output schema, keys and tests     plan/analysis.py
+    partitionings     `@incremental` views: shape proven, plan rules    plan/partitioning.py
     admit             cycles, admission, upstream_invalid               plan/admission.py
     fold_fingerprints inline views folded into their readers            plan/inline.py
     estimate_costs    measured, estimated or default seconds            plan/costs.py
@@ -31,6 +32,11 @@ from cpg_core.plan.execution_plan import ExecutionPlan, Task
 from cpg_core.plan.inline import fold_fingerprints
 from cpg_core.plan.loading import Loaded, load
 from cpg_core.plan.naming import Named, name_views
+from cpg_core.plan.partitioning import (
+    Partitioning,
+    check_partitioning,
+    partitioned_fingerprint,
+)
 from cpg_core.plan.positions import with_positions
 from cpg_core.plan.schedule import compute_schedule
 from cpg_core.plan.singular_tests import compile_singular_tests, table_refs
@@ -74,10 +80,14 @@ def compile_loaded(loaded: Loaded) -> ExecutionPlan:
     """The passes, in order (see the module docstring)."""
     named = name_views(loaded.views, loaded.datasets, loaded.problems)
     results = analyze_views(named.views, loaded.datasets, loaded.cache, named.invalid)
+    partitionings = partition_views(named.views, loaded.datasets, results)
     admission = admit(named.views, results, named.invalid)
-    fingerprints = fold_fingerprints(
-        admission.order, {n: results[n].entry for n in admission.order}, named.views
-    )
+    fingerprints = {
+        name: partitioned_fingerprint(fingerprint, partitionings.get(name))
+        for name, fingerprint in fold_fingerprints(
+            admission.order, {n: results[n].entry for n in admission.order}, named.views
+        ).items()
+    }
     costs, _sizes = estimate_costs(
         admission.order,
         {n: results[n].entry.tables for n in admission.order},
@@ -103,7 +113,9 @@ def compile_loaded(loaded: Loaded) -> ExecutionPlan:
     problems = sorted([*positioned, *test_problems], key=sort_key)
     return assemble_plan(
         loaded.project,
-        tasks=_tasks(named, loaded.datasets, results, admission, fingerprints, problems),
+        tasks=_tasks(
+            named, loaded.datasets, results, admission, fingerprints, problems, partitionings
+        ),
         datasets=_datasets(loaded.datasets, results),
         problems=tuple(problems),
         costs=costs,
@@ -128,6 +140,7 @@ def _tasks(
     admission: Admission,
     fingerprints: Mapping[str, str],
     problems: Sequence[Problem],
+    partitionings: Mapping[str, Partitioning],
 ) -> dict[str, Task]:
     admitted = admission.admitted
     by_view: dict[str, list[Problem]] = {}
@@ -147,5 +160,23 @@ def _tasks(
             lineage_unknown=result.entry.lineage_unknown,
             admitted=name in admitted,
             problems=tuple(by_view.get(name, ())),
+            partitioning=partitionings.get(name),
         )
     return tasks
+
+
+def partition_views(
+    views: Mapping[str, ViewDef], datasets: Mapping[str, Dataset], results: Mapping[str, Analyzed]
+) -> dict[str, Partitioning]:
+    """The partitionings pass over the analysis: a declaration the plan refutes is a problem of
+    its view (which is then not admitted, like any other problem)."""
+    proven = {n: r.entry.partitioning for n, r in results.items() if r.ok and r.entry.partitioning}
+    schemas = {n: d.schema for n, d in datasets.items()}
+    schemas |= {n: r.output_schema for n, r in results.items()}
+    found, problems = check_partitioning(
+        views, proven, {n: r.entry.tables for n, r in results.items()}, schemas
+    )
+    for problem in problems:
+        results[problem.view].own_problems.append(problem)
+        results[problem.view].ok = False
+    return found

@@ -12,6 +12,7 @@ import rustworkx as rx
 
 from cpg_core.plan.catalog import Dataset
 from cpg_core.plan.costs import TaskCost
+from cpg_core.plan.partitioning import Partitioning
 from cpg_core.plan.schedule import Schedule
 from cpg_core.plan.singular_tests import SingularTest
 from cpg_core.problems import Problem
@@ -38,6 +39,7 @@ class Task(msgspec.Struct, frozen=True, kw_only=True):
     # why `lineage` is empty: sqlglot could not follow the query (DataFusion's plan gave the
     # dependencies, required columns and schema); None when the lineage is sqlglot's
     lineage_unknown: str | None = None
+    partitioning: Partitioning | None = None  # `@incremental`: rebuilt by partition
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
 from sqlglot.schema import MappingSchema
 
+from cpg_core.plan.partition_shape import shape_of
+from cpg_core.plan.partitioning import Partitioning
 from cpg_core.plan.sql_parse import (
     DIALECT,
     ParsedView,
@@ -40,6 +42,8 @@ class ColumnAnalysis:
     canonical_sql: str = ""
     lineage: Lineage = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    partitioning: Partitioning | None = None  # an `@incremental` view's proven shape
+    partition_problems: list[Problem] = field(default_factory=list)  # why it is not proven
 
 
 def _resolve_source(scope: Scope, table: str) -> exp.Table | Scope | None:
@@ -318,6 +322,8 @@ def _analyze_columns(parsed: ParsedView, schemas: Mapping[str, pa.Schema]) -> Co
     if out.problems:
         return out
     out.lineage = column_lineage(root)
+    if parsed.view.incremental is not None:
+        out.partitioning, out.partition_problems = shape_of(parsed.view, root, out.lineage, schemas)
     # Last use of the AST: let the generator normalize it in place instead of deep-copying it.
     out.canonical_sql = qualified.sql(identify=True, normalize=True, comments=False, copy=False)
     return out

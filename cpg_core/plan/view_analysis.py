@@ -23,6 +23,7 @@ from cpg_core.plan.compile_cache import CachedView, schema_to_bytes
 from cpg_core.plan.fingerprints import canonical_sql_hash
 from cpg_core.plan.hashing import schema_hash, sha256_hex, upstream_key
 from cpg_core.plan.output_check import name_position
+from cpg_core.plan.partitioning import partition_problem
 from cpg_core.plan.sql_columns import ColumnAnalysis, analyze_columns
 from cpg_core.plan.sql_parse import (
     ParsedView,
@@ -76,7 +77,8 @@ def analyze_view(
         try:
             schema = engine_check.output_schema(view.sql, inputs)
         except engine_check.EngineError as error:
-            return _entry(front, upstream_hash, columns, problems=[engine_problem(view, error)])
+            problems = [engine_problem(view, error), *columns.partition_problems]
+            return _entry(front, upstream_hash, columns, problems=problems)
         sql_hash = canonical_sql_hash(columns.canonical_sql)
         return _stored(view, front, upstream_hash, columns, (schema, inputs), sql_hash)
     try:
@@ -87,7 +89,10 @@ def analyze_view(
             front, upstream_hash, columns, problems=problems or [engine_problem(view, error)]
         )
     reads = facts.reads if front.candidates else front.tables
-    fallback = ColumnAnalysis(required={t: facts.required.get(t, ()) for t in reads if t in inputs})
+    fallback = ColumnAnalysis(
+        required={t: facts.required.get(t, ()) for t in reads if t in inputs},
+        partition_problems=_unproven(view, doubts[0]),
+    )
     own = msgspec.structs.replace(
         front,
         tables=reads,
@@ -115,6 +120,18 @@ def _sqlglot_says_it_better(
     # DataFusion parsed it: its complaint is the real one, unless it took a keyword for a table
     keyword = error.code is ProblemCode.UNKNOWN_TABLE and is_keyword(error.name or "")
     return error.code is ProblemCode.SYNTAX_ERROR or keyword
+
+
+def _unproven(view: ViewDef, doubt: Problem) -> list[Problem]:
+    """An `@incremental` view sqlglot cannot follow: its declaration cannot be proven (the
+    proof reads sqlglot's AST), so it is refused rather than silently rebuilt whole."""
+    spec = view.incremental
+    if spec is None:
+        return []
+    at = Position(spec.line, spec.col)
+    message = f"cannot prove the @incremental declaration: sqlglot cannot follow this query ({doubt.message})"
+    hint = "write the query so sqlglot can qualify it, or drop the @incremental line"
+    return [partition_problem(view, at, message, hint)]
 
 
 def _why(problem: Problem) -> str:
@@ -150,6 +167,7 @@ def _entry(
         sql_hash=sql_hash if schema_bytes else "",
         lineage=columns.lineage,
         problems=tuple(problems),
+        partitioning=columns.partitioning,
     )
 
 
@@ -165,6 +183,7 @@ def _stored(
     if the store can hold that output; its schema is the stored one."""
     schema, inputs = planned
     stored, problems = output_check.stored_schema(view, schema)
+    problems += columns.partition_problems  # after planning: DataFusion still checks the SQL
     problems += output_check.duplicate_problems(
         view, schema, lambda: engine_check.output_expressions(view.sql, inputs)
     )

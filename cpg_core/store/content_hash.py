@@ -141,13 +141,16 @@ def _adjacent_equal(sorted_keys: pa.Table) -> pa.Array:
     return result
 
 
-def canonical_order(table: pa.Table) -> pa.Array:
-    """Row indices that put `table` (already in store types) into its canonical order."""
+def canonical_order(table: pa.Table, *, lead: str | None = None) -> pa.Array:
+    """Row indices that put `table` (already in store types) into its canonical order.
+
+    `lead` names a column to sort by first (a partitioned table's partition column, nulls
+    last): rows sharing its value are then in their own canonical order, contiguous."""
     n = table.num_rows
     if n <= 1:
         return pa.array(range(n), type=pa.uint64())
     ranked = sorted(range(table.num_columns), key=lambda i: (_key_rank(table.schema[i].type), i))
-    keys: list[pa.ChunkedArray] = []
+    keys: list[pa.ChunkedArray] = [] if lead is None else [table.column(lead)]
     nested_columns: list[int] = []
     for i in ranked:
         if _sort_keys(table.column(i), keys):
@@ -300,6 +303,14 @@ class CanonicalTable:
     @cached_property
     def data_version(self) -> str:
         return hash_canonical(self.table)
+
+
+def trusted(table: pa.Table, data_version: str) -> CanonicalTable:
+    """`table` as stored-ready with a data version computed elsewhere (incremental
+    extraction, a partition map, the store): neither sorted nor hashed again."""
+    canonical = CanonicalTable(table)
+    vars(canonical)["data_version"] = data_version  # the cached_property's slot
+    return canonical
 
 
 def canonicalize(table: pa.Table) -> CanonicalTable:

@@ -22,11 +22,12 @@ from typing import Any, Final
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFoundError
 
-from cpg_core.store.content_hash import CanonicalTable, StoreTypeError, canonicalize
+from cpg_core.store.content_hash import CanonicalTable, StoreTypeError, canonicalize, trusted
 from cpg_core.store.delta_stats import STATS_COLUMNS, stats_columns
 from cpg_core.store.errors import (
     InvalidNameError,
@@ -35,12 +36,17 @@ from cpg_core.store.errors import (
     TableNotFoundError,
 )
 from cpg_core.store.lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
+from cpg_core.store.partitions import partition
 
 NAME_PATTERN: Final = re.compile(r"[a-z_][a-z0-9_]{0,127}")
 RESERVED_PREFIX: Final = "_cpg"  # store-internal tables (events); datasets cannot use it
 META_DATA_VERSION: Final = "cpg.data_version"
 META_FINGERPRINT: Final = "cpg.fingerprint"
 META_RUN_ID: Final = "cpg.run_id"
+META_PARTITION_BY: Final = "cpg.partition_by"  # a partitioned table's column (`store.partitions`)
+# Files of a partitioned table stay small, so replacing a few partitions rewrites few files
+# (a predicate overwrite rewrites only the files whose column statistics may match).
+PARTITIONED_FILE_BYTES: Final = 2 * 2**20
 # Commits that do not change a table's rows: `info` looks past them for the last data commit.
 _NO_DATA_CHANGE: Final = frozenset(
     {"VACUUM START", "VACUUM END", "SET TBLPROPERTIES", "OPTIMIZE", "CREATE CHECKPOINT"}
@@ -61,6 +67,7 @@ class StoredVersion(msgspec.Struct, frozen=True, kw_only=True):
     run_id: str | None
     rows: int
     bytes: int
+    partition_by: str | None = None  # the partition column of a partitioned table
 
 
 def validate_name(name: str, *, allow_reserved: bool = False) -> str:
@@ -154,9 +161,12 @@ class DeltaStore:
                 ) from None
             raise
 
-    def read(self, name: str, version: int | None = None) -> pa.Table:
-        """The rows of `name` at `version` (default: the latest)."""
-        return self._open(name, version, reserved=True).to_pyarrow_table()
+    def read(
+        self, name: str, version: int | None = None, *, where: pc.Expression | None = None
+    ) -> pa.Table:
+        """The rows of `name` at `version` (default: the latest); only those matching `where`
+        when given (evaluated while scanning: files its statistics rule out are not read)."""
+        return self._open(name, version, reserved=True).to_pyarrow_table(filters=where)
 
     def table(self, name: str, version: int | None = None) -> DeltaTable:
         """The Delta table `name` at `version` (default: the latest), for engines that scan it.
@@ -210,6 +220,7 @@ class DeltaStore:
         fingerprint: str,
         data_version: str | None = None,
         run_id: str,
+        partition_by: str | None = None,
     ) -> StoredVersion:
         """Replace `name` with `table` as one new Delta version, unless the content is unchanged.
 
@@ -217,7 +228,9 @@ class DeltaStore:
         `canonicalize`) to sort and hash only once. Rows are written in canonical order, so the same
         content gives the same Parquet bytes. Raises `StoreConflictError` (another writer won),
         `StoreBusyError` (another process holds the store) or `StoreWriteError` (I/O, disk full,
-        unstorable type) — in every case the previous version stays readable.
+        unstorable type) — in every case the previous version stays readable. `partition_by`
+        marks a partitioned table (`store.partitions`): its data version is then its partition
+        map's, and `replace_partitions` may later replace some of its partitions.
         """
         path = self.table_path(name)
         with self._writing(name, run_id):
@@ -230,18 +243,14 @@ class DeltaStore:
             ):
                 return current  # unchanged: skip even the sort
             try:
-                canonical = canonicalize(table) if isinstance(table, pa.Table) else table
+                canonical = _canonical(table, partition_by)
             except StoreTypeError as exc:
                 hint = f" ({exc.hint})" if exc.hint else ""
                 raise StoreWriteError(f"cannot store table {name!r}: {exc}{hint}") from exc
             version = data_version or canonical.data_version
             if current is not None and current.data_version == version:
                 return current
-            metadata = {
-                META_DATA_VERSION: version,
-                META_FINGERPRINT: fingerprint,
-                META_RUN_ID: run_id,
-            }
+            metadata = _metadata(version, fingerprint, run_id, partition_by)
             configuration = self._keep_stats_readable(name, existing, canonical.table)
             self._commit(
                 name, existing or path, canonical.table, metadata, current, config=configuration
@@ -249,6 +258,40 @@ class DeltaStore:
             # the open table follows its own commit: no second log replay, no commit-file read
             written = existing if existing is not None else DeltaTable(str(path))
             return _version_of(name, written, metadata)
+
+    def replace_partitions(
+        self,
+        name: str,
+        rows: pa.Table,
+        *,
+        where: str,
+        partition_by: str,
+        base_version: int,
+        fingerprint: str,
+        data_version: str,
+        run_id: str,
+    ) -> StoredVersion:
+        """Replace the rows of `name` matching `where` (a Delta SQL predicate on the partition
+        column) by `rows`, in one commit: readers see the whole old version or the whole new
+        one. Delta checks every new row matches `where`. `base_version` is the version the
+        caller computed against: if the table moved since, `StoreConflictError` (nothing
+        written). Errors as `write`; the previous version stays readable in every case."""
+        path = self.table_path(name)
+        with self._writing(name, run_id):
+            existing = self._load(path)
+            current = _stored_version(name, path, existing) if existing is not None else None
+            if existing is None or current is None or current.version != base_version:
+                found = current.version if current is not None else "no table"
+                raise StoreConflictError(
+                    f"table {name!r} is at version {found}, not {base_version}: its "
+                    "partitions were not replaced"
+                )
+            if current.data_version == data_version:
+                return current
+            metadata = _metadata(data_version, fingerprint, run_id, partition_by)
+            self._keep_stats_readable(name, existing, rows)  # new rows' dates, as `write`
+            self._commit(name, existing, rows, metadata, current, where=where)
+            return _version_of(name, existing, metadata)
 
     @staticmethod
     def _load(path: Path) -> DeltaTable | None:
@@ -267,6 +310,7 @@ class DeltaStore:
         current: StoredVersion | None,
         *,
         mode: str = "overwrite",
+        where: str | None = None,
         config: Mapping[str, str] | None = None,
     ) -> None:
         if isinstance(target, Path):
@@ -282,12 +326,25 @@ class DeltaStore:
                     commit_properties=CommitProperties(custom_metadata=dict(metadata)),
                     writer_properties=_WRITER,
                 )
+            elif where is not None:  # replaceWhere: matching rows out, `table` in, one commit
+                write_deltalake(
+                    uri,
+                    table,
+                    mode="overwrite",
+                    predicate=where,
+                    target_file_size=PARTITIONED_FILE_BYTES,
+                    commit_properties=CommitProperties(custom_metadata=dict(metadata)),
+                    writer_properties=_WRITER,
+                )
             else:
                 write_deltalake(
                     uri,
                     table,
                     mode="overwrite",
                     schema_mode="overwrite",
+                    target_file_size=(
+                        PARTITIONED_FILE_BYTES if META_PARTITION_BY in metadata else None
+                    ),
                     configuration=dict(config) if config else None,
                     commit_properties=CommitProperties(custom_metadata=dict(metadata)),
                     writer_properties=_WRITER,
@@ -402,6 +459,26 @@ def _size(table: DeltaTable) -> tuple[int, int]:
     return int(rows), int(size)
 
 
+def _canonical(table: pa.Table | CanonicalTable, partition_by: str | None) -> CanonicalTable:
+    """`table` ready to store: sorted and hashed (by partition for a partitioned table)."""
+    if not isinstance(table, pa.Table):
+        return table
+    if partition_by is None:
+        return canonicalize(table)
+    ordered, pmap = partition(table, partition_by)
+    return trusted(ordered, pmap.version)
+
+
+def _metadata(
+    data_version: str, fingerprint: str, run_id: str, partition_by: str | None
+) -> dict[str, str]:
+    """The cpg commit metadata of a data commit."""
+    metadata = {META_DATA_VERSION: data_version, META_FINGERPRINT: fingerprint, META_RUN_ID: run_id}
+    if partition_by is not None:
+        metadata[META_PARTITION_BY] = partition_by
+    return metadata
+
+
 def _version_of(name: str, table: DeltaTable, metadata: Mapping[str, str]) -> StoredVersion:
     """The version `table` is at, just committed by us with `metadata`."""
     rows, size = _size(table)
@@ -413,6 +490,7 @@ def _version_of(name: str, table: DeltaTable, metadata: Mapping[str, str]) -> St
         run_id=metadata[META_RUN_ID],
         rows=rows,
         bytes=size,
+        partition_by=metadata.get(META_PARTITION_BY),
     )
 
 
@@ -432,4 +510,5 @@ def _stored_version(name: str, path: Path, table: DeltaTable) -> StoredVersion:
         run_id=text(META_RUN_ID),
         rows=rows,
         bytes=size,
+        partition_by=text(META_PARTITION_BY),
     )

@@ -67,6 +67,7 @@ class TaskFinish(_Payload, frozen=True, kw_only=True, tag="task_finish"):
     cache_hit: bool = False
     delta_version: int | None = None
     written: bool = False
+    partitions_recomputed: int | None = None  # partition-incremental views only
 
     @property
     def outcome(self) -> Outcome:

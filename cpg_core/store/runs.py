@@ -27,12 +27,18 @@ MAGIC: Final = b"CPGSTATE\x01"
 _DIGEST_SIZE: Final = 32
 
 
-class DatasetState(msgspec.Struct, frozen=True, kw_only=True):
-    """What a successful run left for one dataset."""
+class DatasetState(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a successful run left for one dataset.
+
+    A partitioned table also records its partition column; a partition-incremental view the
+    data versions of the inputs it was computed from (`execute.partition_run` compares them
+    with the next build's to find the partitions to recompute)."""
 
     data_version: str
     fingerprint: str
     delta_version: int
+    partition_by: str | None = None
+    inputs: dict[str, str] | None = None
 
 
 class RunState(msgspec.Struct, frozen=True, kw_only=True):

@@ -245,3 +245,12 @@ def to_source_types(table: pa.Table) -> pa.Table:
     """A source's rows in `source_schema` (lossless casts, column by column)."""
     target = source_schema(table.schema)
     return table if target.equals(table.schema) else table.cast(target)
+
+
+def as_compiled(table: pa.Table, schema: pa.Schema | None) -> pa.Table:
+    """A source's rows as views were compiled against them: `to_source_types`, then the
+    compiled `schema`'s columns and types when it is known."""
+    table = to_source_types(table)
+    if schema is not None and not table.schema.equals(schema):
+        table = table.select(schema.names).cast(schema)
+    return table

@@ -61,6 +61,7 @@ def view_from_text(
         tests=meta.tests,
         columns=meta.columns,
         contract=meta.contract,
+        incremental=meta.incremental,
     )
     return view, meta.problems
 

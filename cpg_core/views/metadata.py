@@ -10,9 +10,10 @@ Free comment lines form the description; `-- @key: value` lines set metadata::
     -- @test not_null: call_id
     -- @contract: enforced
     -- @column call_id: text not null -- the call site's node id
+    -- @incremental: partition_by = path
 
 Unknown keys and bad values are reported with their line, never ignored. `@test` and `@column`
-values have their own syntax (`test_syntax`); a singular test's file declares only a
+values have their own syntax (`test_syntax`), `@incremental` too (`incremental_syntax`); a singular test's file declares only a
 description and `@severity` (`parse_test_metadata`).
 """
 
@@ -25,9 +26,11 @@ from dataclasses import dataclass, field
 import msgspec
 
 from cpg_core.problems import Problem, ProblemCode
+from cpg_core.views.incremental_syntax import parse_incremental
 from cpg_core.views.model import (
     ColumnDoc,
     DeclaredTest,
+    IncrementalSpec,
     Materialize,
     SemanticContract,
     Severity,
@@ -43,7 +46,9 @@ from cpg_core.views.test_syntax import (
 _LIST_KEYS = frozenset({"keys", "entity_keys", "join_keys", "owners", "tags"})
 _SEMANTIC_TEXT_KEYS = frozenset({"layer", "entity", "grain", "version", "stability"})
 _DATA_KEYS = frozenset({"test", "column", "contract"})
-_KNOWN_KEYS = _LIST_KEYS | _SEMANTIC_TEXT_KEYS | _DATA_KEYS | {"description", "materialize"}
+_KNOWN_KEYS = (
+    _LIST_KEYS | _SEMANTIC_TEXT_KEYS | _DATA_KEYS | {"description", "materialize", "incremental"}
+)
 _META_LINE = re.compile(r"^--\s*@(?P<key>[A-Za-z_][\w-]*)\s*:?\s*(?P<value>.*?)\s*$")
 
 
@@ -59,6 +64,7 @@ class ViewMetadata:
     tests: tuple[DeclaredTest, ...] = ()
     columns: tuple[ColumnDoc, ...] = ()
     contract: bool = False
+    incremental: IncrementalSpec | None = None
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -189,6 +195,8 @@ def parse_metadata(text: str, *, view: str, path: str | None) -> ViewMetadata:
             )
         elif key == "description":
             description.append(value)
+        elif key == "incremental":
+            _incremental(meta, view, path, lineno, raw, value, value_col)
         elif key == "materialize":
             if value in ("table", "inline"):
                 meta.materialize = "inline" if value == "inline" else "table"
@@ -208,6 +216,28 @@ def parse_metadata(text: str, *, view: str, path: str | None) -> ViewMetadata:
         meta.semantic = msgspec.convert(semantic, SemanticContract)
     data.finish(meta)
     return meta
+
+
+def _incremental(
+    meta: ViewMetadata,
+    view: str,
+    path: str | None,
+    lineno: int,
+    raw: str,
+    value: str,
+    value_col: int,
+) -> None:
+    """One `@incremental` line (a view declares at most one)."""
+    if meta.incremental is not None:
+        message = "@incremental is declared twice"
+        hint = f"first on line {meta.incremental.line}"
+        meta.problems.append(_problem(view, path, lineno, raw, message, hint))
+        return
+    parsed = parse_incremental(value, lineno, value_col)
+    if isinstance(parsed, SyntaxIssue):
+        meta.problems.append(_issue(view, path, lineno, value_col, parsed))
+    else:
+        meta.incremental = parsed
 
 
 def parse_test_metadata(

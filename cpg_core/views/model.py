@@ -88,6 +88,20 @@ class SemanticContract(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     owners: tuple[str, ...] = ()
 
 
+class IncrementalSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """`-- @incremental: partition_by = <column> [; drivers = <table>[.<column>], ...]`.
+
+    `partition_by` is the view's output column that names a row's partition; `drivers` the
+    inputs partitioned the same way (`table` or `table.column`; empty: the tables that column
+    comes from). The compiler checks the query keeps partitions apart
+    (`cpg_core.plan.partitioning`). `line`/`col` locate the declaration in the view file."""
+
+    partition_by: str
+    drivers: tuple[str, ...] = ()
+    line: int = 0
+    col: int = 0
+
+
 class ViewDef(msgspec.Struct, frozen=True, kw_only=True):
     """A view as loaded (from a file or built in code). Its name is the table name others read."""
 
@@ -103,6 +117,7 @@ class ViewDef(msgspec.Struct, frozen=True, kw_only=True):
     tests: tuple[DeclaredTest, ...] = ()
     columns: tuple[ColumnDoc, ...] = ()
     contract: bool = False  # `@contract: enforced`: `columns` must match the output schema
+    incremental: IncrementalSpec | None = None  # `@incremental`: rebuilt by partition
 
     @property
     def persisted(self) -> bool:

@@ -15,13 +15,12 @@ import msgspec
 import pyarrow as pa
 import pytest
 
-from cpg_core.extract import EVIDENCE_SCHEMAS, TABLE_NAMES, extract_repo, hamilton_exec
+from cpg_core.extract import EVIDENCE_SCHEMAS, TABLE_NAMES, hamilton_exec
 from cpg_core.extract import extract_state as state_module
 from cpg_core.extract.extract_state import MANIFEST, Manifest, read_manifest
 from cpg_core.extract.incremental import IncrementalExtract, extract_incremental
 from cpg_core.extract.progress import ExtractProgress
-from cpg_core.store.content_hash import canonicalize
-from tests.extract.incremental_helpers import assert_equals_cold
+from tests.extract.incremental_helpers import assert_equals_cold, assert_same_rows, cold
 from tests.paths import REPO_ROOT, child_env
 
 
@@ -165,10 +164,7 @@ def test_unreadable_or_oversized_files_are_never_reused(repo: Path, state: Path)
     )
     assert "app/dangling.py" in oversized and "app/core.py" in oversized
     assert again.extracted == oversized
-    expected = {n: canonicalize(t) for n, t in extract_repo(repo, max_file_bytes=800).items()}
-    for name in TABLE_NAMES:
-        assert again.tables[name].equals(expected[name].table), name
-        assert again.data_versions[name] == expected[name].data_version
+    assert_same_rows(again, *cold(repo, max_file_bytes=800))
 
 
 def test_options_are_part_of_the_key(repo: Path, state: Path) -> None:

@@ -41,6 +41,7 @@ from cpg_core.store import history
 from cpg_core.store.content_hash import content_hash
 from cpg_core.store.delta_store import RESERVED_PREFIX, DeltaStore
 from cpg_core.store.events import EVENTS_TABLE, decode_payload
+from cpg_core.store.partitions import table_version
 from cpg_core.store.runs import load_state
 
 VALID: Final = "valid"
@@ -148,7 +149,7 @@ def _check_tables(store: Path, found: Inspection) -> None:
                 continue
             if stored.data_version is None:
                 found.problems.append(f"table {name} v{version}: no recorded data version")
-            elif content_hash(rows) != stored.data_version:
+            elif table_version(rows, stored.partition_by) != stored.data_version:
                 found.problems.append(
                     f"table {name} v{version}: content hash differs from its recorded data "
                     f"version {stored.data_version[:12]}"

@@ -54,6 +54,7 @@ import cpg_core.store.atomic as atomic
 import cpg_core.store.delta_store as delta_store
 import cpg_core.store.events as events
 import cpg_core.store.history as history
+import cpg_core.store.partitions as partitions
 import cpg_core.store.runs as runs
 
 # Loaded for the forkserver's preload only (children must not import anything themselves).
@@ -163,6 +164,8 @@ TARGETS: Final[dict[str, Target]] = {
     "hamilton_cache_set": _py(hamilton_sqlite.SQLiteMetadataStore.set),
     "view_finished": _py(run_module.Run.view_finished),
     "store_write": _py(delta_store.DeltaStore.write),
+    "store_replace_partitions": _py(delta_store.DeltaStore.replace_partitions),
+    "save_partition_map": _py(partitions.save_map),
     "write_deltalake": _py(delta_writer.write_deltalake),
     "delta_rust_write": CTarget(
         callers=frozenset({_code(delta_writer.write_deltalake)}),

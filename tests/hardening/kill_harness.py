@@ -72,10 +72,15 @@ CHILD_TIMEOUT_S: Final = 300.0
 HUNG: Final = -999
 
 # Two user views on top of the CPG: the second reads the first, so an edit of the first that
-# changes its rows re-executes both.
+# changes its rows re-executes both. The third is partition-incremental over the evidence (by
+# file): a Python edit replaces its changed file's partition, as it does the evidence tables'.
 USER_VIEWS: Final = {
     "uv_kinds": "select node_kind, count(*) as n from cpg_nodes group by node_kind\n",
     "uv_big_kinds": "select node_kind, n from uv_kinds where n >= 10\n",
+    "uv_file_kinds": (
+        "-- @incremental: partition_by = path\n"
+        "select path, kind, count(*) as n from defs group by path, kind\n"
+    ),
 }
 EDITED_VIEW: Final = (
     "uv_kinds",
@@ -297,6 +302,15 @@ PLAN: Final[dict[str, tuple[Pick, ...]]] = {
     "hamilton_cache_set": (Pick("exit", "first"), Pick("exit", "last")),
     "view_finished": (Pick("entry", "mid"),),
     "store_write": (Pick("entry", "mid"), Pick("exit", "last")),
+    # a partition replace (evidence tables, the incremental view): before, inside the Rust
+    # predicate overwrite, after its commit; and the partition maps saved after the run state
+    "store_replace_partitions": (
+        Pick("entry", "first"),
+        Pick("delay", "first", 3),
+        Pick("delay", "mid", 5),
+        Pick("exit", "last"),
+    ),
+    "save_partition_map": (Pick("entry", "first"), Pick("exit", "mid")),
     # inside the Rust write and commit (≈ 7 ms for a small table here, ≈ 60 ms for the first
     # write of a process): where each kill lands shows in orphan Parquet files / temp commits
     "delta_rust_write": (

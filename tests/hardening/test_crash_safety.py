@@ -1,9 +1,10 @@
 """Crash safety in CI: `cpg build` SIGKILLed at a representative handful of points.
 
 The full sweep (≥ 50 kill points over three scenarios) is `python -m tests.hardening.kill_harness`;
-these are the same checks on five of its points, one per kind of place a build can die: between
+these are the same checks on six of its points, one per kind of place a build can die: between
 the extraction's table files and its manifest, inside a Delta commit, while extracting the
-edited file, between the outputs and the run state, between two views. Real processes (`cpg build` in a child that kills itself), real Delta,
+edited file, between the outputs and the run state, between two views, inside a partition
+replace. Real processes (`cpg build` in a child that kills itself), real Delta,
 DataFusion and files; after each kill every table must read back as its recorded data version,
 every cache must be valid or detected as invalid, and the next build must leave exactly the data
 versions of a clean build.
@@ -35,6 +36,8 @@ POINTS = [
     ("edit_py", KillSpec("commit_run", 1, "entry")),
     # the edited view is written, its reader has not run
     ("edit_view", KillSpec("run_view_task", 2, "entry")),
+    # inside a partition replace (one Delta commit that swaps the edited file's rows)
+    ("edit_py", KillSpec("store_replace_partitions", 1, "delay", 3)),
 ]
 
 

@@ -171,6 +171,7 @@ ONE_OF_EACH = [
         cache_hit=False,
         delta_version=2,
         written=True,
+        partitions_recomputed=4,
     ),
     TaskFinish(task="edges", duration_s=0.01, rows=5, cache_hit=True, delta_version=1),
     TaskError(task="bad", duration_s=0.1, error="boom", error_type="ValueError"),

@@ -1,0 +1,32 @@
+"""A copy of a tree's Python files to edit, and the edit the incremental benchmarks make.
+
+`bench_extract_incremental` (extraction alone) and `bench_evidence_incremental` (extraction and
+the evidence tables stored) edit the same file the same way, so their figures compare.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+EDITED = "json/encoder.py"
+EDIT = "\n\ndef _bench_added(value):\n    return encode_basestring(str(value))\n"
+SKIP = {"site-packages", "dist-packages", "__pycache__"}
+
+
+def copy_python_tree(source: Path, target: Path) -> None:
+    """Copy every ``*.py`` file (and the folders holding them) below `source` into `target`."""
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        here = Path(directory)
+        return {
+            n for n in names if n in SKIP or (not n.endswith(".py") and not (here / n).is_dir())
+        }
+
+    shutil.copytree(source, target, symlinks=True, ignore=ignore)
+
+
+def edit_one_file(root: Path) -> None:
+    """Append a function to `EDITED` under `root`."""
+    edited = root / EDITED
+    edited.write_text(edited.read_text(encoding="utf-8") + EDIT, encoding="utf-8")

@@ -1,0 +1,71 @@
+"""A partition-incremental view's node: recompute some partitions, keep the others.
+
+Runs where the node runs (a thread, a spawned process, a Dask or Ray worker): everything it
+needs is in its `ViewTask` (`partition_by`, and `partial` when only some partitions are
+recomputed) and its input tables. A full run hashes the output by partition. A partial run
+filters each driver to the partitions to recompute, runs the view's SQL over that, checks that
+every row it produced belongs to one of those partitions (the compiler proved it must: a row
+elsewhere means the proof does not hold for this query, and the build fails naming the view
+rather than store a wrong table), and returns the stored rows of the other partitions plus the
+new ones — the whole table, as a full run would, with the partition map and data version a
+full run would compute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pyarrow as pa
+
+from cpg_core.execute.errors import ViewExecutionError
+from cpg_core.execute.sources import InputTable, as_table
+from cpg_core.execute.task_spec import PartialRun, ViewTask
+from cpg_core.execute.versions import remember, remember_partitions
+from cpg_core.store.partitions import partition, rows_in
+
+
+class PartitionClaimError(RuntimeError):
+    """A partial run produced rows of partitions it was not recomputing."""
+
+
+def driver_tables(task: ViewTask, tables: Mapping[str, InputTable]) -> dict[str, InputTable]:
+    """The node's input tables, each driver filtered to the partitions to recompute (the
+    others as given: a lazy source stays lazy)."""
+    partial = task.partial
+    if partial is None:
+        return dict(tables)
+    out = dict(tables)
+    for table, column in partial.drivers:
+        if table in out:
+            out[table] = rows_in(as_table(out[table]), column, partial.keys)
+    return out
+
+
+def partitioned_output(task: ViewTask, result: pa.Table) -> pa.Table:
+    """The view's whole output (store types), its data version and partition map remembered."""
+    column = task.partition_by
+    assert column is not None
+    ordered, pmap = partition(result, column)
+    partial = task.partial
+    if partial is not None:
+        _check_claim(task, partial, set(pmap.hashes))
+        pmap = partial.base.replaced(partial.keys, pmap)
+        kept = partial.kept
+        if not kept.schema.equals(ordered.schema):  # nullability or metadata from the store
+            kept = kept.cast(ordered.schema)
+        ordered = pa.concat_tables([kept, ordered])
+    remember(ordered, pmap.version)
+    return remember_partitions(ordered, pmap)
+
+
+def _check_claim(task: ViewTask, partial: PartialRun, produced: set[str]) -> None:
+    stray = sorted(produced - partial.keys)
+    if stray:
+        shown = ", ".join(stray[:3]) + (" ..." if len(stray) > 3 else "")
+        error = PartitionClaimError(
+            f"recomputing {len(partial.keys)} partition(s) produced rows of {len(stray)} "
+            f"other partition(s) of {task.partition_by} ({shown}): the view does not keep "
+            "partitions apart as its @incremental declaration says"
+        )
+        last = task.steps[-1]
+        raise ViewExecutionError(last.name, last.path, error)

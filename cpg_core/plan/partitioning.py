@@ -1,0 +1,192 @@
+"""Partition-incremental views: the compiler's record of them, and the pass that admits them.
+
+A view may declare `-- @incremental: partition_by = <column>` (`views/incremental_syntax.py`):
+each output partition (the rows sharing a value of that column) depends only on the same
+partition of its driving inputs plus the whole of its lookup inputs, so a build that sees only
+some partitions of a driver change recomputes just those (`cpg_core.execute.partial`) and must
+get exactly what a full rebuild would. View analysis proves the query's shape
+(`plan/partition_shape.py`); this pass adds what needs the whole plan:
+
+- the view must be stored (an inline view is never rebuilt on its own);
+- its drivers must be stored tables (datasets or persisted views), not inline views, and no
+  inline view folded into it may read a driver (the driver is filtered to the recomputed
+  partitions, which would silently cut an inline view's input);
+- the partition column must have a type partitions can be named by (text, integer, date,
+  boolean), the same in the output and in every driver;
+
+and folds the partitioning into the view's fingerprint (`partitioned_fingerprint`): a changed
+declaration is a changed view, so no cache entry or stored partition is reused across it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+import pyarrow as pa
+
+from cpg_core.plan.hashing import hash_value
+from cpg_core.plan.sql_parse import Position
+from cpg_core.problems import Problem, ProblemCode
+from cpg_core.views.model import ViewDef
+
+Lineage = Mapping[str, tuple[tuple[str, str], ...]]
+
+
+class Driver(msgspec.Struct, frozen=True, order=True):
+    """A driving input and its partition column."""
+
+    table: str
+    column: str
+
+
+class Partitioning(msgspec.Struct, frozen=True, kw_only=True):
+    """What the compiler proved about a partition-incremental view: its output partition
+    column and the driving inputs partitioned like it (sorted by table). Every other input of
+    the view is a lookup: when one changes, the view is rebuilt whole."""
+
+    column: str
+    drivers: tuple[Driver, ...]
+
+    def driver_column(self, table: str) -> str | None:
+        return next((d.column for d in self.drivers if d.table == table), None)
+
+
+def partitioned_fingerprint(fingerprint: str, partitioning: Partitioning | None) -> str:
+    """A view's fingerprint with its partitioning folded in (unchanged without one)."""
+    if partitioning is None:
+        return fingerprint
+    return hash_value(["cpg-partitioned/1", fingerprint, msgspec.to_builtins(partitioning)])
+
+
+def partition_problem(
+    view: ViewDef, at: Position, message: str, hint: str | None = None
+) -> Problem:
+    """A `partitioning` problem of `view` at `at`."""
+    return Problem(
+        code=ProblemCode.PARTITIONING,
+        view=view.name,
+        path=view.path,
+        line=at.line,
+        col=at.col,
+        message=message,
+        hint=hint,
+    )
+
+
+def key_kind(t: pa.DataType) -> str | None:
+    """The kind of partition value a column of type `t` holds (None: cannot name partitions)."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "text"
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if isinstance(t, pa.DictionaryType):
+        return key_kind(t.value_type)
+    return None
+
+
+def check_partitioning(
+    views: Mapping[str, ViewDef],
+    proven: Mapping[str, Partitioning],
+    reads: Mapping[str, tuple[str, ...]],
+    schemas: Mapping[str, pa.Schema | None],
+) -> tuple[dict[str, Partitioning], list[Problem]]:
+    """Pass: the partitioning of every declared view whose shape analysis proved it, checked
+    against the plan (see the module docstring). Returns the partitionings that hold and the
+    problems of the views whose declaration does not."""
+    found: dict[str, Partitioning] = {}
+    problems: list[Problem] = []
+    for name in sorted(proven):
+        view, partitioning = views[name], proven[name]
+        spec = view.incremental
+        at = Position(spec.line, spec.col) if spec is not None and spec.line else Position(1, 1)
+        mistakes = [
+            *_stored_problems(views, name, partitioning, reads),
+            *_type_problems(name, partitioning, schemas),
+        ]
+        problems += [partition_problem(view, at, message, hint) for message, hint in mistakes]
+        if not mistakes:
+            found[name] = partitioning
+    return found, problems
+
+
+def _inline_reads(
+    views: Mapping[str, ViewDef], reads: Mapping[str, tuple[str, ...]], name: str
+) -> dict[str, str]:
+    """Tables read by the inline views folded into `name` (transitively) → the inline view."""
+    out: dict[str, str] = {}
+    stack = [t for t in reads.get(name, ()) if t in views and not views[t].persisted]
+    seen: set[str] = set()
+    while stack:
+        inline = stack.pop()
+        if inline in seen:
+            continue
+        seen.add(inline)
+        for table in reads.get(inline, ()):
+            out.setdefault(table, inline)
+            if table in views and not views[table].persisted:
+                stack.append(table)
+    return out
+
+
+def _stored_problems(
+    views: Mapping[str, ViewDef],
+    name: str,
+    partitioning: Partitioning,
+    reads: Mapping[str, tuple[str, ...]],
+) -> list[tuple[str, str | None]]:
+    if not views[name].persisted:
+        return [
+            (
+                "an inline view is never stored, so it cannot be rebuilt by partition",
+                "declare @incremental on the stored views that read it",
+            )
+        ]
+    mistakes: list[tuple[str, str | None]] = []
+    through_inline = _inline_reads(views, reads, name)
+    for driver in partitioning.drivers:
+        upstream = views.get(driver.table)
+        if upstream is not None and not upstream.persisted:
+            mistakes.append(
+                (
+                    f"driver {driver.table!r} is an inline view: only stored tables "
+                    "can drive partitions",
+                    f"make {driver.table} a stored view",
+                )
+            )
+        elif driver.table in through_inline:
+            inline = through_inline[driver.table]
+            mistakes.append(
+                (
+                    f"the inline view {inline!r} folded into this view reads the "
+                    f"driver {driver.table!r}: it would see only the recomputed "
+                    "partitions",
+                    f"make {inline} a stored view",
+                )
+            )
+    return mistakes
+
+
+def _type_problems(
+    name: str, partitioning: Partitioning, schemas: Mapping[str, pa.Schema | None]
+) -> list[tuple[str, str | None]]:
+    hint = "partition columns are text, integer, date or boolean"
+    columns = [(name, partitioning.column)] + [(d.table, d.column) for d in partitioning.drivers]
+    kinds: dict[str, str | None] = {}
+    for table, column in columns:
+        schema = schemas.get(table)
+        if schema is not None and column in schema.names:
+            kinds[f"{table}.{column}"] = key_kind(schema.field(column).type)
+    mistakes: list[tuple[str, str | None]] = [
+        (f"{where} cannot name partitions (its type has no exact equality to filter by)", hint)
+        for where, kind in kinds.items()
+        if kind is None
+    ]
+    if not mistakes and len(set(kinds.values())) > 1:
+        listed = ", ".join(f"{w} is {k}" for w, k in kinds.items())
+        mistakes.append((f"the partition columns have different kinds: {listed}", None))
+    return mistakes

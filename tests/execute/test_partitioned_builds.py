@@ -1,0 +1,267 @@
+"""Partition-incremental builds, end to end: real Parquet sources, DataFusion, Hamilton, Delta.
+
+After every edit the incremental store must equal a cold build of the same inputs, table by
+table (`assert_same_store`), while recomputing only what the edit touched: one changed day
+recomputes one partition of each view it drives, a lookup or view change rebuilds whole.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cpg_core.execute.errors import ViewExecutionError
+from cpg_core.execute.partial import partitioned_output
+from cpg_core.execute.partition_run import PartitionRun
+from cpg_core.execute.sources import source_version
+from cpg_core.execute.task_spec import PartialRun, Step, ViewTask
+from cpg_core.pipeline import build_project
+from cpg_core.project import load_project
+from cpg_core.settings import ExecutionMode, ExecutorConfig, ExecutorKind
+from cpg_core.store.delta_store import DeltaStore
+from cpg_core.store.events import TaskFinish
+from cpg_core.store.partitions import load_map, partition
+from cpg_core.store.runs import load_state
+from tests.partitioned_project import (
+    EDITED_DAILY,
+    Built,
+    PartitionedProject,
+    assert_same_store,
+)
+
+build_module = importlib.import_module("cpg_core.execute.build")  # the package exports `build`
+ALL_FOUR = {"daily": 4, "ranked": 4, "per_event": 4, "overall": None}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> PartitionedProject:
+    return PartitionedProject(tmp_path / "project").write()
+
+
+def _commits(store: Path, table: str) -> list[dict[str, Any]]:
+    """The commitInfo of every commit of `table`, oldest first."""
+    log = store / "tables" / table / "_delta_log"
+    infos = []
+    for file in sorted(log.glob("*.json")):
+        for line in file.read_text().splitlines():
+            if '"commitInfo"' in line:
+                infos.append(json.loads(line)["commitInfo"])
+    return infos
+
+
+def test_one_changed_day_recomputes_one_partition_and_equals_a_cold_build(
+    project: PartitionedProject, tmp_path: Path
+) -> None:
+    store = tmp_path / "store"
+    assert project.build(store).recomputed() == ALL_FOUR
+    project.set_day("d01", 5, salt=9)
+    built = project.build(store)
+    assert built.recomputed() == {"daily": 1, "ranked": 1, "per_event": 1, "overall": None}
+    assert_same_store(built, project.cold(tmp_path / "cold"))
+    # the view's new version is one replaceWhere commit of that day's rows
+    last = _commits(store, "daily")[-1]
+    assert last["operation"] == "WRITE"
+    assert last["operationParameters"] == {"mode": "Overwrite", "predicate": "day = 'd01'"}
+    assert last["operationMetrics"]["num_added_rows"] == 3  # the day's three segments
+    manifest = built.run.result.manifest
+    assert {o.name: o.partitions_recomputed for o in manifest.outputs}["daily"] == 1
+
+
+def test_deleted_added_and_null_partitions(project: PartitionedProject, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    project.build(store)
+    project.delete_day("d02")
+    project.set_day("d07", 2, salt=7)
+    built = project.build(store)
+    assert built.recomputed()["daily"] == 2  # one gone, one new
+    assert_same_store(built, project.cold(tmp_path / "cold"))
+    assert "d02" not in built.store.read("daily").column("day").to_pylist()
+    project.set_day(None, 4, salt=3)  # rows whose day is null: a partition of their own
+    built = project.build(store)
+    assert built.recomputed()["daily"] == 1
+    assert None in built.store.read("ranked").column("day").to_pylist()
+    assert_same_store(built, project.cold(tmp_path / "cold"))
+    project.set_day(None, 2, salt=5)
+    built = project.build(store)
+    assert built.recomputed()["daily"] == 1
+    assert _commits(store, "daily")[-1]["operationParameters"]["predicate"] == "day IS NULL"
+    assert_same_store(built, project.cold(tmp_path / "cold"))
+
+
+def test_lookup_or_view_changes_rebuild_whole(project: PartitionedProject, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    project.build(store)
+    project.set_users(1)
+    built = project.build(store)
+    assert built.recomputed() == {**ALL_FOUR, "per_event": 0}  # per_event reads no users
+    outputs = {o.name: o for o in built.run.result.manifest.outputs}
+    assert outputs["per_event"].written is False and outputs["daily"].partitions_recomputed == 4
+    assert_same_store(built, project.cold(tmp_path / "cold"))
+    project.set_view("daily", EDITED_DAILY)
+    built = project.build(store)
+    assert built.recomputed() == {**ALL_FOUR, "per_event": 0}
+    assert_same_store(built, project.cold(tmp_path / "cold"))
+
+
+def test_no_change_is_a_cache_hit_and_a_flip_back_reuses_the_cache(
+    project: PartitionedProject, tmp_path: Path
+) -> None:
+    """Hamilton's key covers every input's data version, and a partial result is the table a
+    full run would compute for those inputs, so caching it is sound: flipping a day back hits
+    the cache, and the next partial build still starts from the right table."""
+    store = tmp_path / "store"
+    project.build(store)
+    again = project.build(store)
+    assert again.run.result.executed == ()
+    assert again.recomputed() == {"daily": 0, "ranked": 0, "per_event": 0, "overall": None}
+    project.set_day("d01", 6, salt=8)
+    project.build(store)
+    project.set_day("d01", 4, salt=1)  # back to the first build's day
+    flipped = project.build(store)
+    assert "daily" not in flipped.run.result.executed  # served from the cache
+    assert_same_store(flipped, project.cold(tmp_path / "cold"))
+    state = load_state(store).state
+    assert state is not None and state.datasets["daily"].inputs is not None
+    project.set_day("d03", 2, salt=4)
+    after = project.build(store)
+    assert after.recomputed()["daily"] == 1
+    assert_same_store(after, project.cold(tmp_path / "cold"))
+
+
+def test_a_build_that_fails_before_its_commit_is_followed_by_a_correct_one(
+    project: PartitionedProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The partitions were replaced but the run state (and the maps) were not committed: the
+    next build cannot trust what is stored and rebuilds whole, never less."""
+    store = tmp_path / "store"
+    project.build(store)
+    project.set_day("d00", 2, salt=6)
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("disk gone at the commit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build_module, "commit_run", fail)
+        with pytest.raises(OSError, match="disk gone"):
+            project.build(store)
+    project.set_day("d01", 2, salt=6)
+    built = project.build(store)
+    assert built.recomputed()["daily"] == 4  # the stored table is not the recorded one
+    assert_same_store(built, project.cold(tmp_path / "cold"))
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_partial_builds_in_parallel_executors(
+    project: PartitionedProject, tmp_path: Path, executor: ExecutorKind
+) -> None:
+    config = ExecutorConfig(mode=ExecutionMode.PARALLEL, executor=executor, max_tasks=2)
+    store = tmp_path / "store"
+    project.build(store, config)
+    project.set_day("d02", 7, salt=2)
+    built = project.build(store, config)
+    assert built.recomputed() == {"daily": 1, "ranked": 1, "per_event": 1, "overall": None}
+    assert_same_store(built, project.cold(tmp_path / "cold"))
+
+
+def test_a_partial_run_producing_rows_of_other_partitions_fails_naming_the_view() -> None:
+    """The runtime net under the compiler's proof: a partial run must stay in its partitions."""
+    base_rows = pa.table({"day": ["a", "b"], "n": [1, 2]})
+    base = partition(base_rows, "day")[1]
+    partial = PartialRun(
+        keys=frozenset({'"a"'}), drivers=(("t", "day"),), kept=base_rows.slice(1), base=base
+    )
+    task = ViewTask(
+        name="v",
+        steps=(Step(name="v", sql="select 1", path="views/v.sql"),),
+        inputs=("t",),
+        fingerprint="f",
+        partition_by="day",
+        partial=partial,
+    )
+    with pytest.raises(ViewExecutionError, match=r"views/v.sql.*1 other partition\(s\) of day"):
+        partitioned_output(task, pa.table({"day": ["a", "c"], "n": [5, 6]}))
+    ok = partitioned_output(task, pa.table({"day": ["a"], "n": [5]}))
+    assert sorted(ok.to_pylist(), key=str) == [{"day": "a", "n": 5}, {"day": "b", "n": 2}]
+
+
+def test_changed_partitions_since_the_last_build_are_known(
+    project: PartitionedProject, tmp_path: Path
+) -> None:
+    """What a cross-partition view (phase 2: the CPG's resolution) asks: which partitions of an
+    input changed since the last successful build."""
+    store = tmp_path / "store"
+    before = project.build(store)
+    old_daily = before.store.read("daily")
+    project.set_day("d01", 5, salt=9)
+    after = project.build(store)
+    partitions = PartitionRun(after.run.plan, after.store)
+    assert partitions.changed_since_last_build("daily", old_daily, "day") == {'"d01"'}
+    assert partitions.changed_since_last_build("daily", after.store.read("daily"), "day") == set()
+    assert partitions.changed_since_last_build("overall", old_daily, "day") is None
+
+
+def test_a_driving_parquet_source_is_read_by_file_in_its_compiled_types(tmp_path: Path) -> None:
+    """Sources are lazy, with cheap versions, except one that drives a partition-incremental
+    view: read by file at the start of the build, in the types the view was compiled against
+    (a uint64 column as decimal(20, 0)), its data version its partition map's. The view's
+    lookup stays lazy: its recorded version is the source's cheap one."""
+    root = tmp_path / "p"
+    events = root / "data" / "events"
+    events.mkdir(parents=True)
+    (root / "views").mkdir()
+
+    def set_day(day: str, salt: int) -> None:
+        qty = pa.array([2**63 + salt * 10 + i for i in range(3)], pa.uint64())
+        pq.write_table(pa.table({"day": [day] * 3, "qty": qty}), events / f"{day}.parquet")
+
+    for n in range(3):
+        set_day(f"d{n}", n)
+    pq.write_table(pa.table({"k": pa.array([1, 2], pa.int64())}), root / "data" / "lookup.parquet")
+    (root / "views" / "big.sql").write_text(
+        "-- @incremental: partition_by = day\n"
+        "select e.day, e.qty, l.k from events e cross join lookup l\n",
+        encoding="utf-8",
+    )
+    (root / "cpg.toml").write_text(
+        'views = ["views"]\ninclude_cpg = false\n'
+        '[sources.events]\npath = "data/events"\nformat = "parquet"\n'
+        '[sources.lookup]\npath = "data/lookup.parquet"\n',
+        encoding="utf-8",
+    )
+
+    def build(store: Path) -> Built:
+        events_seen: list[object] = []
+        project = load_project(root / "cpg.toml")
+        run = build_project(project, store=store, on_event=events_seen.append)
+        finished = {e.task: e for e in events_seen if isinstance(e, TaskFinish)}
+        return Built(run, finished, DeltaStore(store))
+
+    store = tmp_path / "store"
+    assert build(store).recomputed() == {"big": 3}
+    set_day("d1", 7)
+    built = build(store)
+    assert built.recomputed() == {"big": 1}
+    assert_same_store(built, build(tmp_path / "cold"))
+    rows = built.store.read("big")
+    assert rows.schema.field("qty").type == pa.decimal128(20, 0)
+    assert sorted(rows.column("qty").to_pylist())[-1] == 2**63 + 72
+    inputs = built.run.result.manifest.inputs
+    driver = load_map(store, "events", inputs["events"])
+    assert (
+        driver is not None
+        and driver.column == "day"
+        and set(driver.hashes)
+        == {
+            '"d0"',
+            '"d1"',
+            '"d2"',
+        }
+    )
+    lookup = next(s for s in load_project(root / "cpg.toml").sources if s.name == "lookup")
+    assert inputs["lookup"] == source_version(lookup, store)
