@@ -21,83 +21,45 @@ import gc
 import importlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.synthetic_project import generate_project, load_schemas, sql_type_of
+from benchmarks.floors import sql_floor
+from benchmarks.harness import (
+    GIB,
+    Timer,
+    add_repeats,
+    add_seed,
+    benchmark_parser,
+    best_of,
+    child_result,
+    emit,
+    load_1min,
+    peak_rss,
+    print_child_result,
+    timed,
+    verdict,
+)
+from tests.paths import REPO_ROOT
+from tests.synthetic_project import generate_project, sql_type_of
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = (100, 1000, 5000)
-GIB = 1024**3
-T = TypeVar("T")
-
-
-def _peak_rss_mib() -> float:
-    """RSS high-water mark of this process (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _peak_worker_rss_mib() -> float:
-    """RSS high-water mark of the largest finished child (an analysis worker)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
-def _timed(fn: Callable[[], T]) -> tuple[float, T]:
-    """Wall time of one call and its result."""
-    wall, _, result = _timed_cpu(fn)
-    return wall, result
-
-
-def _cpu_with_children() -> float:
-    """CPU seconds of this process and of its finished children (the compile's workers)."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def _timed_cpu(fn: Callable[[], T]) -> tuple[float, float, T]:
-    """Wall and CPU time of one call (this process's threads and the analysis workers it
-    started and waited for), and its result.
-
-    CPU time barely moves when other processes compete for the two cores; wall time does.
-    """
-    start, cpu = time.perf_counter(), _cpu_with_children()
-    result = fn()
-    return time.perf_counter() - start, _cpu_with_children() - cpu, result
-
-
-def floor(root: Path, views: Sequence[str]) -> float:
-    """Seconds for bare sqlglot parse + qualify of every view file read from disk, nothing else."""
-    import sqlglot
-    from sqlglot.optimizer.qualify import qualify
-    from sqlglot.schema import MappingSchema
-
-    start = time.perf_counter()
-    tables: dict[str, object] = dict(load_schemas(root))
-    schema = MappingSchema(tables, dialect="postgres")
-    for name in views:
-        text = (root / "views" / f"{name}.sql").read_text(encoding="utf-8")
-        ast = sqlglot.parse_one(text, read="postgres")
-        qualify(ast, schema=schema, dialect="postgres", validate_qualify_columns=True)
-    return time.perf_counter() - start
 
 
 def _floor_without_gc(root: Path, views: Sequence[str]) -> float:
-    """The floor with the cyclic GC paused (FACTS.md: GC dominates sqlglot on big projects)."""
+    """The floor with the cyclic GC paused (the collector dominates sqlglot on big projects)."""
     gc.collect()
     gc.disable()
     try:
-        return floor(root, views)
+        return sql_floor(root, views)
     finally:
         gc.enable()
         gc.collect()
@@ -139,19 +101,6 @@ def _check_plan(plan: Any, root: Path) -> dict[str, Any]:
     }
 
 
-def _best(repeat: int, fn: Callable[[], T]) -> tuple[float, float, T]:
-    """Fastest wall and CPU time of `repeat` calls (the least disturbed by other load)."""
-    walls: list[float] = []
-    cpus: list[float] = []
-    result: T | None = None
-    for _ in range(max(1, repeat)):
-        wall, cpu, result = _timed_cpu(fn)
-        walls.append(wall)
-        cpus.append(cpu)
-    assert result is not None
-    return min(walls), min(cpus), result
-
-
 def run_one(n: int, root: Path, seed: int, repeat: int = 1) -> dict[str, Any]:
     """Generate, then floor, cold and warm for one N, in this process (a fresh subprocess).
 
@@ -159,10 +108,10 @@ def run_one(n: int, root: Path, seed: int, repeat: int = 1) -> dict[str, Any]:
     the end, which would otherwise set this process's RSS high-water mark.
     """
     out: dict[str, Any] = {"n": n, "seed": seed, "repeat": repeat}
-    gen_s, project = _timed(lambda: generate_project(root, n, seed=seed))
+    gen_s, project = timed(lambda: generate_project(root, n, seed=seed))
     views = project.views
     out |= {"gen_s": gen_s, "n_sources": len(project.sources), "n_layers": len(project.layers)}
-    out["rss_after_gen_mib"] = _peak_rss_mib()
+    out["rss_after_gen_mib"] = peak_rss().own_mib
     try:  # import outside the timers: import cost is not compile cost
         import cpg_core.plan
         import cpg_core.project
@@ -171,22 +120,24 @@ def run_one(n: int, root: Path, seed: int, repeat: int = 1) -> dict[str, Any]:
     else:
         cpg_core_error = None if hasattr(cpg_core.plan, "compile_plan") else "no compile_plan yet"
 
-    out["floor_s"], out["floor_cpu_s"], _ = _best(repeat, lambda: floor(root, views))
-    out["rss_after_floor_mib"] = _peak_rss_mib()
+    out["floor_s"], out["floor_cpu_s"], _ = best_of(
+        repeat, lambda: sql_floor(root, views), with_children=True
+    )
+    out["rss_after_floor_mib"] = peak_rss().own_mib
     if cpg_core_error is not None:
         out["compile_error"] = cpg_core_error
     else:
         try:
-            cold = _best(repeat, lambda: _compile(root, cache=False))
+            cold = best_of(repeat, lambda: _compile(root, cache=False), with_children=True)
             out["cold_s"], out["cold_cpu_s"], plan = cold
             out["check"] = _check_plan(plan, root)
             del plan
             gc.collect()
-            out["rss_after_cold_mib"] = _peak_rss_mib()
-            out["populate_s"], plan = _timed(lambda: _compile(root, cache=True))
+            out["rss_after_cold_mib"] = peak_rss().own_mib
+            out["populate_s"], plan = timed(lambda: _compile(root, cache=True))
             del plan
             gc.collect()
-            warm = _best(repeat, lambda: _compile(root, cache=True))
+            warm = best_of(repeat, lambda: _compile(root, cache=True), with_children=True)
             out["warm_s"], out["warm_cpu_s"], plan = warm
             out["warm_check"] = _check_plan(plan, root)
             out["cache_note"] = getattr(plan, "cache_note", None)
@@ -194,8 +145,8 @@ def run_one(n: int, root: Path, seed: int, repeat: int = 1) -> dict[str, Any]:
             gc.collect()
         except Exception:
             out["compile_error"] = traceback.format_exc(limit=8)
-    out["rss_before_nogc_floor_mib"] = _peak_rss_mib()
-    nogc = _best(repeat, lambda: _floor_without_gc(root, views))
+    out["rss_before_nogc_floor_mib"] = peak_rss().own_mib
+    nogc = best_of(repeat, lambda: _floor_without_gc(root, views), with_children=True)
     out["floor_nogc_s"], out["floor_nogc_cpu_s"], _ = nogc
     return out
 
@@ -214,17 +165,18 @@ def run_fresh(root: Path, *, cache: bool) -> dict[str, Any]:
 
     label = "warm_fresh" if cache else "cold_fresh"
     try:
-        wall, cpu, plan = _timed_cpu(lambda: _compile(root, cache=cache))
+        with Timer() as timer:
+            plan = _compile(root, cache=cache)
     except Exception:
         return {f"{label}_error": traceback.format_exc(limit=8)}
-    worker_peak = _peak_worker_rss_mib()
+    peak = peak_rss()
     return {
-        f"{label}_s": wall,
-        f"{label}_cpu_s": cpu,
-        f"{label}_main_rss_mib": _peak_rss_mib(),
-        f"{label}_worker_rss_mib": worker_peak,
+        f"{label}_s": timer.wall,
+        f"{label}_cpu_s": timer.cpu_with_children,
+        f"{label}_main_rss_mib": peak.own_mib,
+        f"{label}_worker_rss_mib": peak.largest_child_mib,
         # An upper bound of the sum: every worker counted at the largest one's peak.
-        f"{label}_peak_rss_mib": _peak_rss_mib() + worker_count() * worker_peak,
+        f"{label}_peak_rss_mib": peak.own_mib + worker_count() * peak.largest_child_mib,
         f"{label}_cache_note": getattr(plan, "cache_note", None),
     }
 
@@ -234,14 +186,14 @@ def _child(args: Sequence[str], timeout: float) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "benchmarks.bench_compile", *args]
     try:
         proc = subprocess.run(
-            cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+            cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s: {' '.join(args)}"}
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
+    result = child_result(proc.stdout)
+    if proc.returncode != 0 or result is None:
         return {"error": f"exit {proc.returncode}: {proc.stderr.strip()[-2000:]}"}
-    return json.loads(lines[-1])
+    return result
 
 
 def measure(
@@ -251,7 +203,7 @@ def measure(
     with tempfile.TemporaryDirectory(prefix=f"cpg-bench-{n}-") as tmp:
         root = (keep / f"n{n}") if keep else Path(tmp) / "project"
         args = ["--one", str(n), "--root", str(root), "--seed", str(seed)]
-        result = _child([*args, "--repeat", str(repeat)], timeout)
+        result = _child([*args, "--repeats", str(repeat)], timeout)
         if "warm_s" in result:
             result |= _child(["--cold-fresh", str(root)], timeout)
             result |= _child(["--warm-fresh", str(root)], timeout)
@@ -272,37 +224,37 @@ def targets(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     warm_ratios = [(r["n"], _ratio(r.get("warm_s"), r.get("cold_s"))) for r in big if "warm_s" in r]
     peak5000 = r5000.get("peak_rss_mib")
 
-    def verdict(ok: bool | None) -> str:
-        return "n/a" if ok is None else ("PASS" if ok else "MISS")
+    def status(ok: bool | None) -> str:
+        return "n/a" if ok is None else verdict(ok)
 
     cold_ratio = _ratio(cold1000, floor1000)
     return [
         {
             "target": "cold(1000) <= 2x floor(1000)",
             "value": cold_ratio,
-            "status": verdict(None if cold_ratio is None else cold_ratio <= 2.0),
+            "status": status(None if cold_ratio is None else cold_ratio <= 2.0),
         },
         {
             "target": "warm <= 0.1x cold (every N >= 1000)",
             "value": max((x for _, x in warm_ratios if x is not None), default=None),
-            "status": verdict(
+            "status": status(
                 None if not warm_ratios else all(x is not None and x <= 0.1 for _, x in warm_ratios)
             ),
         },
         {
             "target": "N=5000 peak RSS of a cold compile <= 2 GiB",
             "value": peak5000,
-            "status": verdict(None if peak5000 is None else peak5000 * 1024**2 <= 2 * GIB),
+            "status": status(None if peak5000 is None else peak5000 * 1024**2 <= 2 * GIB),
         },
         {
             "target": "cold(1000) < 10 s",
             "value": cold1000,
-            "status": verdict(None if cold1000 is None else cold1000 < 10.0),
+            "status": status(None if cold1000 is None else cold1000 < 10.0),
         },
     ]
 
 
-def _fmt(value: object, spec: str = ".2f") -> str:
+def _cell(value: object, spec: str = ".2f") -> str:
     return "-" if value is None else format(value, spec)
 
 
@@ -310,18 +262,18 @@ def report(results: Sequence[dict[str, Any]], verdicts: Sequence[dict[str, Any]]
     """A plain-text table per N, then the targets and anything that went wrong."""
     columns: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("N", lambda r: str(r["n"])),
-        ("layers", lambda r: _fmt(r.get("n_layers"), "d")),
-        ("floor s", lambda r: _fmt(r.get("floor_s"))),
-        ("nogc s", lambda r: _fmt(r.get("floor_nogc_s"))),
-        ("cold s", lambda r: _fmt(r.get("cold_s"))),
-        ("cold1st s", lambda r: _fmt(r.get("cold_fresh_s"))),
-        ("warm s", lambda r: _fmt(r.get("warm_s"), ".3f")),
-        ("warm1st s", lambda r: _fmt(r.get("warm_fresh_s"), ".3f")),
-        ("cold/floor", lambda r: _fmt(_ratio(r.get("cold_s"), r.get("floor_s")))),
-        ("warm/cold", lambda r: _fmt(_ratio(r.get("warm_s"), r.get("cold_s")), ".3f")),
-        ("cpu c/f", lambda r: _fmt(_ratio(r.get("cold_cpu_s"), r.get("floor_cpu_s")))),
-        ("peak MiB", lambda r: _fmt(r.get("peak_rss_mib"), ".0f")),
-        ("problems", lambda r: _fmt((r.get("check") or {}).get("problems"), "d")),
+        ("layers", lambda r: _cell(r.get("n_layers"), "d")),
+        ("floor s", lambda r: _cell(r.get("floor_s"))),
+        ("nogc s", lambda r: _cell(r.get("floor_nogc_s"))),
+        ("cold s", lambda r: _cell(r.get("cold_s"))),
+        ("cold1st s", lambda r: _cell(r.get("cold_fresh_s"))),
+        ("warm s", lambda r: _cell(r.get("warm_s"), ".3f")),
+        ("warm1st s", lambda r: _cell(r.get("warm_fresh_s"), ".3f")),
+        ("cold/floor", lambda r: _cell(_ratio(r.get("cold_s"), r.get("floor_s")))),
+        ("warm/cold", lambda r: _cell(_ratio(r.get("warm_s"), r.get("cold_s")), ".3f")),
+        ("cpu c/f", lambda r: _cell(_ratio(r.get("cold_cpu_s"), r.get("floor_cpu_s")))),
+        ("peak MiB", lambda r: _cell(r.get("peak_rss_mib"), ".0f")),
+        ("problems", lambda r: _cell((r.get("check") or {}).get("problems"), "d")),
     ]
     head = " ".join(f"{name:>10}" for name, _ in columns)
     lines = [head, "-" * len(head)]
@@ -336,7 +288,7 @@ def report(results: Sequence[dict[str, Any]], verdicts: Sequence[dict[str, Any]]
         "",
     ]
     lines += [
-        f"{v['status']:<4}  {v['target']}  (value: {_fmt(v['value'], '.3f')})" for v in verdicts
+        f"{v['status']:<4}  {v['target']}  (value: {_cell(v['value'], '.3f')})" for v in verdicts
     ]
     for r in results:
         for key in ("error", "compile_error", "cold_fresh_error", "warm_fresh_error"):
@@ -351,15 +303,12 @@ def report(results: Sequence[dict[str, Any]], verdicts: Sequence[dict[str, Any]]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry; the `--one` and `--warm-fresh` modes are the per-N subprocesses."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = benchmark_parser(__doc__, json_help="print machine-readable results")
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", action="store_true", help="print machine-readable results")
+    add_seed(parser)
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per subprocess")
     parser.add_argument("--keep", type=Path, help="generate projects here instead of a temp dir")
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="time floor/cold/warm this often, keep the fastest"
-    )
+    add_repeats(parser, 1, help="time floor/cold/warm this often, keep the fastest")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--cold-fresh", type=Path, help=argparse.SUPPRESS)
@@ -367,20 +316,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.one is not None:
-        print(json.dumps(run_one(args.one, args.root, args.seed, args.repeat)))
+        print_child_result(run_one(args.one, args.root, args.seed, args.repeats))
         return 0
     if args.cold_fresh is not None:
-        print(json.dumps(run_fresh(args.cold_fresh, cache=False)))
+        print_child_result(run_fresh(args.cold_fresh, cache=False))
         return 0
     if args.warm_fresh is not None:
-        print(json.dumps(run_fresh(args.warm_fresh, cache=True)))
+        print_child_result(run_fresh(args.warm_fresh, cache=True))
         return 0
 
     sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
-    load_before = os.getloadavg()[0]
+    load_before = load_1min()
     results: list[dict[str, Any]] = []
     for n in sizes:
-        result = {"n": n} | measure(n, args.seed, args.timeout, args.keep, args.repeat)
+        result = {"n": n} | measure(n, args.seed, args.timeout, args.keep, args.repeats)
         results.append(result)
         if not args.json:
             print(f"N={n} done", file=sys.stderr, flush=True)
@@ -388,15 +337,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = {
         "cpus": os.cpu_count(),
         "load_1min_before": load_before,
-        "load_1min_after": os.getloadavg()[0],
+        "load_1min_after": load_1min(),
         "python": sys.version.split()[0],
-        "repeat": args.repeat,
+        "repeat": args.repeats,
     }
-    if args.json:
-        print(json.dumps({"results": results, "targets": verdicts, "env": env}, indent=2))
-    else:
-        print(report(results, verdicts))
-        print(f"\nmachine: {json.dumps(env)} (other load skews timings: compare ratios)")
+    emit(
+        {"results": results, "targets": verdicts, "env": env},
+        as_json=args.json,
+        render=lambda _: (
+            f"{report(results, verdicts)}\n\nmachine: {json.dumps(env)} "
+            "(other load skews timings: compare ratios)"
+        ),
+    )
     return 0
 
 

@@ -8,55 +8,36 @@ graph, jobs). Target: <= 3 s for 1,000 views, in-process. Compiling the plan is 
 cache; warm: the compile cache in the store, as a refresh after an unchanged edit sees it).
 
     .venv/bin/python -m benchmarks.bench_dagster_load                 # N = 1000
-    .venv/bin/python -m benchmarks.bench_dagster_load --n 200 --repeat 3 --json
+    .venv/bin/python -m benchmarks.bench_dagster_load --n 200 --repeats 3 --json
 
 The exit status is 0 whatever the numbers: this is a report, read the PASS/MISS line.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import gc
-import json
-import os
 import sys
 import tempfile
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.synthetic_project import generate_project
+from benchmarks.harness import (
+    add_repeats,
+    add_seed,
+    benchmark_parser,
+    best_of,
+    emit,
+    load_1min,
+    timed,
+    verdict,
+)
+from tests.synthetic_project import generate_project
 
 TARGET_S = 3.0
-T = TypeVar("T")
-
-
-def _timed(fn: Callable[[], T]) -> tuple[float, T]:
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
-
-
-def _best(repeat: int, fn: Callable[[], T]) -> tuple[float, float, T]:
-    """Fastest wall and CPU time of `repeat` calls (the least disturbed by other load on a
-    shared machine; CPU time barely moves when other processes compete for the cores)."""
-    walls: list[float] = []
-    cpus: list[float] = []
-    result: T | None = None
-    for _ in range(max(1, repeat)):
-        gc.collect()
-        start, cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - cpu)
-    assert result is not None
-    return min(walls), min(cpus), result
 
 
 def run(n: int, root: Path, *, seed: int = 0, repeat: int = 1) -> dict[str, Any]:
@@ -65,31 +46,33 @@ def run(n: int, root: Path, *, seed: int = 0, repeat: int = 1) -> dict[str, Any]
     from dagster.components.testing import create_defs_folder_sandbox
 
     from cpg_core.plan import compile_plan
+    from cpg_core.plan.plan_file import read_plan_file
     from cpg_core.project import load_project
     from cpg_dagster.component import CpgComponent
     from cpg_dagster.definitions import cpg_definitions
-    from cpg_dagster.snapshot import read_snapshot, restore_plan
     from cpg_dagster.specs import asset_specs, check_specs
 
     warnings.simplefilter("ignore", dg.BetaWarning)
     warnings.simplefilter("ignore", dg.PreviewWarning)
     out: dict[str, Any] = {"n": n, "seed": seed, "repeat": repeat, "target_s": TARGET_S}
-    out["generate_s"], synthetic = _timed(lambda: generate_project(root / "project", n, seed=seed))
+    out["generate_s"], synthetic = timed(lambda: generate_project(root / "project", n, seed=seed))
     project = load_project(synthetic.project_file)
-    out["compile_cold_s"], plan = _timed(lambda: compile_plan(project, cache=False))
-    _populate, _ = _timed(lambda: compile_plan(project, cache=True))
-    out["compile_warm_s"], _cpu, plan = _best(repeat, lambda: compile_plan(project, cache=True))
+    out["compile_cold_s"], plan = timed(lambda: compile_plan(project, cache=False))
+    _populate, _ = timed(lambda: compile_plan(project, cache=True))
+    out["compile_warm_s"], _cpu, plan = best_of(
+        repeat, lambda: compile_plan(project, cache=True), collect_garbage=True
+    )
     out["views"] = len(plan.tasks)
     out["admitted"] = len(plan.admitted)
 
     component = CpgComponent(project=synthetic.project_file)
     state = root / "state"
-    out["write_state_s"], _ = _timed(lambda: component.write_state_to_path(state))
+    out["write_state_s"], _ = timed(lambda: component.write_state_to_path(state))
     out["state_bytes"] = state.stat().st_size
 
     # The parts, each on its own.
-    out["restore_s"], _cpu, restored = _best(
-        repeat, lambda: restore_plan(read_snapshot(state), project)
+    out["restore_s"], _cpu, restored = best_of(
+        repeat, lambda: read_plan_file(state).plan(project), collect_garbage=True
     )
     translator = component.get_translator()
 
@@ -97,7 +80,9 @@ def run(n: int, root: Path, *, seed: int = 0, repeat: int = 1) -> dict[str, Any]
         fresh = type(translator)(key_prefix=translator.key_prefix)  # no memo from a previous call
         return asset_specs(restored, fresh), check_specs(restored, fresh)
 
-    out["specs_s"], out["specs_cpu_s"], (assets, checks) = _best(repeat, specs)
+    out["specs_s"], out["specs_cpu_s"], (assets, checks) = best_of(
+        repeat, specs, collect_garbage=True
+    )
     out["asset_specs"], out["check_specs"] = len(assets), len(checks)
 
     def definitions() -> Any:
@@ -107,7 +92,9 @@ def run(n: int, root: Path, *, seed: int = 0, repeat: int = 1) -> dict[str, Any]
         )
         return defs.get_repository_def()
 
-    out["definitions_s"], out["definitions_cpu_s"], repository = _best(repeat, definitions)
+    out["definitions_s"], out["definitions_cpu_s"], repository = best_of(
+        repeat, definitions, collect_garbage=True
+    )
     out["assets_in_repository"] = len(repository.asset_graph.get_all_asset_keys())
 
     # The headline: the real component load path (defs.yaml -> state -> Definitions -> repository).
@@ -128,16 +115,15 @@ def run(n: int, root: Path, *, seed: int = 0, repeat: int = 1) -> dict[str, Any]
             with sandbox.build_component_tree() as tree:
                 return tree.build_defs().get_repository_def()
 
-        out["load_s"], out["load_cpu_s"], repository = _best(repeat, load)
+        out["load_s"], out["load_cpu_s"], repository = best_of(repeat, load, collect_garbage=True)
         out["load_assets"] = len(repository.asset_graph.get_all_asset_keys())
     out["pass"] = out["load_s"] <= TARGET_S
-    out["load_avg_1m"] = os.getloadavg()[0]  # other work on the machine while measuring
+    out["load_avg_1m"] = load_1min()  # other work on the machine while measuring
     return out
 
 
 def _report(result: dict[str, Any]) -> str:
     r = result
-    verdict = "PASS" if r["pass"] else "MISS"
     return "\n".join(
         [
             f"views: {r['views']} ({r['admitted']} admitted); specs: {r['asset_specs']} assets, "
@@ -149,22 +135,21 @@ def _report(result: dict[str, Any]) -> str:
             f"asset + check specs:     {r['specs_s']:.3f} s (cpu {r['specs_cpu_s']:.3f} s)",
             f"cpg_definitions + repository: {r['definitions_s']:.3f} s "
             f"(cpu {r['definitions_cpu_s']:.3f} s)",
-            f"{verdict} component load (defs.yaml -> repository, {r['load_assets']} assets): "
+            f"{verdict(r['pass'])} component load (defs.yaml -> repository, {r['load_assets']} assets): "
             f"{r['load_s']:.2f} s, cpu {r['load_cpu_s']:.2f} s (target <= {r['target_s']:.0f} s)",
         ]
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--n", type=int, default=1000, help="number of views (default 1000)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=3, help="best of this many loads")
-    parser.add_argument("--json", action="store_true", help="print the raw numbers as JSON")
+    add_seed(parser)
+    add_repeats(parser, 3, help="best of this many loads")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cpg-bench-dagster-") as tmp:
-        result = run(args.n, Path(tmp), seed=args.seed, repeat=args.repeat)
-    print(json.dumps(result, indent=2) if args.json else _report(result))
+        result = run(args.n, Path(tmp), seed=args.seed, repeat=args.repeats)
+    emit(result, as_json=args.json, render=_report)
     return 0
 
 

@@ -1,6 +1,6 @@
 """End to end on the compile benchmark's synthetic project: compile + build vs plain DataFusion.
 
-The project is `benchmarks.synthetic_project.generate_project(root, 100, seed=0)`, the one
+The project is `tests.synthetic_project.generate_project(root, 100, seed=0)`, the one
 `bench_compile` measures: layered dbt-like views (2-3 upstreams, joins, a CTE, windows) over
 Parquet sources of 50-500 rows. Each repeat, in this process and back to back:
 
@@ -11,7 +11,7 @@ Parquet sources of 50-500 rows. Each repeat, in this process and back to back:
   Hamilton cache are cold): load the project, compile the plan (sqlglot analysis, DataFusion
   planning in the planning worker, schedule), read the sources, build every view into Delta.
 
-- **floor**: `bench_compile.floor`, a bare sqlglot parse + qualify of the same view files: what
+- **floor**: `floors.sql_floor`, a bare sqlglot parse + qualify of the same view files: what
   any tool that reads the SQL before running it pays at least. (floor + direct) / direct is the
   lowest ratio such a tool can reach on this project; e2e / (floor + direct) is what cpg adds
   beyond that.
@@ -35,15 +35,12 @@ Exit status 0 whatever the numbers: this is a report, read the PASS/MISS line.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import dataclasses
 import gc
-import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -54,23 +51,33 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `cpg_cor
 import pyarrow as pa
 from datafusion import SessionContext
 
-from benchmarks.bench_compile import floor
-from benchmarks.bench_orchestration import (
-    breakdown,
+from benchmarks.floors import sql_floor
+from benchmarks.harness import (
+    Timer,
+    add_repeats,
+    add_seed,
+    benchmark_parser,
+    emit,
     fmt,
-    fresh_process_state,
-    print_split,
-    split,
+    load_1min,
     stats,
+    timed,
+    verdict,
+)
+from benchmarks.workloads import (
+    breakdown,
+    fresh_process_state,
+    split,
+    split_lines,
     store_plainly,
 )
-from benchmarks.synthetic_project import SyntheticProject, generate_project
 from cpg_core.pipeline import BuildEvent, ProjectRun, StageFinish, build_project, read_source_table
 from cpg_core.plan import compile_plan
 from cpg_core.plan.engine_check import READ_ONLY
 from cpg_core.project import Project, load_project
 from cpg_core.store.content_hash import content_hash
 from cpg_core.store.delta_store import DeltaStore
+from tests.synthetic_project import SyntheticProject, generate_project
 
 TARGET = 1.5
 
@@ -78,17 +85,17 @@ TARGET = 1.5
 def run_direct(project: Project, synthetic: SyntheticProject) -> tuple[float, dict[str, pa.Table]]:
     """Sources + every view in one SessionContext, in the generator's layer order."""
     gc.collect()
-    start = time.perf_counter()
-    ctx = SessionContext()
-    for spec in project.sources:
-        ctx.from_arrow(read_source_table(spec), name=spec.name)
     outputs: dict[str, pa.Table] = {}
-    for name in synthetic.views:
-        sql = synthetic.view_path(name).read_text(encoding="utf-8")
-        result = ctx.sql_with_options(sql, READ_ONLY).to_arrow_table()
-        ctx.from_arrow(result, name=name)
-        outputs[name] = result
-    return time.perf_counter() - start, outputs
+    with Timer() as timer:
+        ctx = SessionContext()
+        for spec in project.sources:
+            ctx.from_arrow(read_source_table(spec), name=spec.name)
+        for name in synthetic.views:
+            sql = synthetic.view_path(name).read_text(encoding="utf-8")
+            result = ctx.sql_with_options(sql, READ_ONLY).to_arrow_table()
+            ctx.from_arrow(result, name=name)
+            outputs[name] = result
+    return timer.wall, outputs
 
 
 def run_store_work(outputs: Mapping[str, pa.Table]) -> float:
@@ -96,9 +103,9 @@ def run_store_work(outputs: Mapping[str, pa.Table]) -> float:
     gc.collect()
     with tempfile.TemporaryDirectory(prefix="cpg-bench-") as tmp:
         store = DeltaStore(Path(tmp) / "store")
-        start = time.perf_counter()
-        store_plainly(store, outputs)
-        return time.perf_counter() - start
+        with Timer() as timer:
+            store_plainly(store, outputs)
+        return timer.wall
 
 
 def run_e2e(project: Project) -> tuple[float, ProjectRun, dict[str, float]]:
@@ -112,9 +119,7 @@ def run_e2e(project: Project) -> tuple[float, ProjectRun, dict[str, float]]:
 
     with tempfile.TemporaryDirectory(prefix="cpg-bench-") as tmp:
         fresh = dataclasses.replace(project, store=Path(tmp) / "store")
-        start = time.perf_counter()
-        run = build_project(fresh, on_event=on_event)
-        seconds = time.perf_counter() - start
+        seconds, run = timed(lambda: build_project(fresh, on_event=on_event))
     fresh_process_state()
     stages["views"] = seconds - sum(stages.values())
     return seconds, run, stages
@@ -127,11 +132,11 @@ def profile_views_stage(project: Project) -> dict[str, float]:
         plan = compile_plan(fresh, cache=False)
         fresh_process_state()
         profiler = cProfile.Profile()
-        start = time.perf_counter()
-        profiler.enable()
-        build_project(fresh, plan=plan)
-        profiler.disable()
-        wall = time.perf_counter() - start
+        with Timer() as timer:
+            profiler.enable()
+            build_project(fresh, plan=plan)
+            profiler.disable()
+        wall = timer.wall
     fresh_process_state()
     return split(breakdown(profiler, wall))
 
@@ -159,7 +164,7 @@ def run(n_views: int, repeats: int, seed: int, profile: bool) -> dict[str, Any]:
         for _ in range(repeats):
             d, outputs = run_direct(project, synthetic)
             gc.collect()
-            floor_s.append(floor(synthetic.root, synthetic.views))
+            floor_s.append(sql_floor(synthetic.root, synthetic.views))
             store_s.append(run_store_work(outputs))
             e, project_run, stages = run_e2e(project)
             direct_s.append(d)
@@ -203,52 +208,51 @@ def run(n_views: int, repeats: int, seed: int, profile: bool) -> dict[str, Any]:
     report["views_only_ratio"] = stats(
         [s["views"] / d for s, d in zip(stage_runs, direct_s, strict=True)]
     )
-    report["load_1min"] = os.getloadavg()[0]
+    report["load_1min"] = load_1min()
     return report
 
 
-def print_report(r: Mapping[str, Any]) -> None:
-    print(
+def render_report(r: Mapping[str, Any]) -> str:
+    """The table a reader compares with docs/execution.md."""
+    out: list[str] = []
+    out.append(
         f"synthetic project: {r['views']} views in {r['layers']} layers over {r['sources']} "
         f"Parquet sources (seed {r['seed']}), {r['output_rows']} output rows; {r['cores']} cores"
     )
     n = len(r["direct"]["runs"])
-    print(f"{'':38}median [min-max] over {n} repeats")
-    print(f"{'direct (sources + SQL, one context)':38}{fmt(r['direct'])}")
-    print(f"{'e2e (compile + sources + build)':38}{fmt(r['e2e'])}")
+    out.append(f"{'':38}median [min-max] over {n} repeats")
+    out.append(f"{'direct (sources + SQL, one context)':38}{fmt(r['direct'])}")
+    out.append(f"{'e2e (compile + sources + build)':38}{fmt(r['e2e'])}")
     for stage, s in r["stages"].items():
-        print(f"{'  ' + stage:38}{fmt(s)}")
-    verdict = "PASS" if r["ratio"]["median"] <= TARGET else "MISS"
-    print(f"{'e2e / direct':38}{fmt(r['ratio'], 'x', 2)}  {verdict} (target <= {TARGET}x)")
-    print(f"{'views stage alone / direct':38}{fmt(r['views_only_ratio'], 'x', 2)}")
-    print(f"{'floor (sqlglot parse + qualify)':38}{fmt(r['floor'])}")
-    print(f"{'bound: (floor + direct) / direct':38}{fmt(r['floor_bound'], 'x', 2)}")
-    print(f"{'e2e / (floor + direct)':38}{fmt(r['over_bound'], 'x', 2)}")
-    print(f"{'store work on direct outputs':38}{fmt(r['store'])}")
-    print(f"{'bound: (floor + direct + store) / dir.':38}{fmt(r['store_bound'], 'x', 2)}")
-    print(f"{'e2e / (floor + direct + store)':38}{fmt(r['over_store_bound'], 'x', 2)}")
+        out.append(f"{'  ' + stage:38}{fmt(s)}")
+    ok = verdict(r["ratio"]["median"] <= TARGET)
+    out.append(f"{'e2e / direct':38}{fmt(r['ratio'], 'x', 2)}  {ok} (target <= {TARGET}x)")
+    out.append(f"{'views stage alone / direct':38}{fmt(r['views_only_ratio'], 'x', 2)}")
+    out.append(f"{'floor (sqlglot parse + qualify)':38}{fmt(r['floor'])}")
+    out.append(f"{'bound: (floor + direct) / direct':38}{fmt(r['floor_bound'], 'x', 2)}")
+    out.append(f"{'e2e / (floor + direct)':38}{fmt(r['over_bound'], 'x', 2)}")
+    out.append(f"{'store work on direct outputs':38}{fmt(r['store'])}")
+    out.append(f"{'bound: (floor + direct + store) / dir.':38}{fmt(r['store_bound'], 'x', 2)}")
+    out.append(f"{'e2e / (floor + direct + store)':38}{fmt(r['over_store_bound'], 'x', 2)}")
     if "profile" in r:
-        print_split(r["profile"], "one views stage (plan given)")
-    print(
+        out.append(split_lines(r["profile"], "one views stage (plan given)"))
+    out.append(
         f"same row counts as direct: {r['same_row_counts']}; bit-identical views: "
         f"{r['bit_identical_views']}/{r['views']} (two direct runs: "
         f"{r['bit_identical_direct_twice']}/{r['views']}: float sums vary); load {r['load_1min']:.2f}"
     )
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = benchmark_parser(__doc__, json_help="print the report as JSON")
     parser.add_argument("--views", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
+    add_repeats(parser, 3)
+    add_seed(parser)
     parser.add_argument("--no-profile", action="store_true", help="skip the profiled build")
-    parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = run(args.views, args.repeats, args.seed, profile=not args.no_profile)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_report(report)
+    emit(report, as_json=args.json, render=render_report)
     return 0
 
 

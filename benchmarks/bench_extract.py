@@ -16,100 +16,35 @@ may be shared; the load average at start is printed with the results.
 
 from __future__ import annotations
 
-import argparse
-import ast
 import gc
-import json
 import multiprocessing
 import os
-import resource
-import symtable
 import sys
-import sysconfig
-import time
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `cpg_core` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.floors import python_floor, python_floor_unit, read_unit
+from benchmarks.harness import (
+    GIB,
+    Timer,
+    add_tree,
+    benchmark_parser,
+    emit,
+    load_1min,
+    peak_rss,
+    timed,
+    verdict,
+)
 from cpg_core.extract import extract_units, scan_repo
 from cpg_core.extract.model import ScanUnit
 
-GIB = 1024**3
-T = TypeVar("T")
 TARGET_FLOOR_RATIO = 2.5
 TARGET_SPEEDUP = 1.6
-
-
-def _timed(fn: Callable[[], T]) -> tuple[float, T]:
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
-
-
-def _cpu() -> tuple[float, float]:
-    """CPU seconds (user + system) of this process and of its finished children."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
-
-
-def _timed_cpu(fn: Callable[[], T]) -> tuple[float, float, float, T]:
-    """Wall seconds, own CPU seconds, children's CPU seconds of one call, and its result."""
-    own0, kids0 = _cpu()
-    wall, result = _timed(fn)
-    own1, kids1 = _cpu()
-    return wall, own1 - own0, kids1 - kids0, result
-
-
-def _peak_rss_mib() -> tuple[float, float]:
-    """RSS high-water marks (MiB) of this process and of its largest child (Linux reports KiB)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return own, children
-
-
-def _read_unit(unit: ScanUnit) -> list[bytes]:
-    out = []
-    for info in unit.files:
-        try:
-            out.append((Path(unit.root) / info.os_path).read_bytes())
-        except OSError:
-            continue
-    return out
-
-
-def floor_sources(sources: Sequence[bytes]) -> int:
-    """``ast.parse`` + ``symtable`` of each source, nothing else; returns how many failed."""
-    failed = 0
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for data in sources:
-                try:
-                    ast.parse(data)
-                    # symtable accepts bytes at run time (stubs say str); decoding would inflate the floor.
-                    symtable.symtable(data, "<floor>", "exec")  # type: ignore[arg-type]
-                except (SyntaxError, ValueError, RecursionError, MemoryError):
-                    failed += 1
-    finally:
-        if was_enabled:
-            gc.enable()
-    return failed
-
-
-def floor_unit(unit: ScanUnit) -> float:
-    """Pool task: read a unit's files (untimed), then time the floor over them."""
-    sources = _read_unit(unit)
-    start = time.perf_counter()
-    floor_sources(sources)
-    return time.perf_counter() - start
 
 
 def _floor_parallel(units: Sequence[ScanUnit], workers: int) -> float:
@@ -118,33 +53,38 @@ def _floor_parallel(units: Sequence[ScanUnit], workers: int) -> float:
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         list(pool.map(abs, range(workers * 4)))  # start the workers outside the measurement
         ordered = sorted(units, key=lambda u: -u.total_bytes)
-        start = time.perf_counter()
-        list(pool.map(floor_unit, ordered))
-        return time.perf_counter() - start
+        seconds, _ = timed(lambda: list(pool.map(python_floor_unit, ordered)))
+        return seconds
 
 
 def run(root: Path, workers: int) -> dict[str, Any]:
     """Measure scan, floor and extraction (serial and parallel) over ``root``."""
-    load = os.getloadavg()[0]
-    scan_s, scan = _timed(lambda: scan_repo(root))
-    sources = [data for unit in scan.units for data in _read_unit(unit)]
+    load = load_1min()
+    scan_s, scan = timed(lambda: scan_repo(root))
+    sources = [data for unit in scan.units for data in read_unit(unit)]
     n_files = len(scan.files)
     n_bytes = sum(len(d) for d in sources)
     n_lines = sum(d.count(b"\n") + (0 if d.endswith(b"\n") or not d else 1) for d in sources)
 
-    floor_s, floor_cpu, _, floor_failed = _timed_cpu(lambda: floor_sources(sources))
+    with Timer() as floor:
+        floor_failed = python_floor(sources)
+    floor_s, floor_cpu = floor.wall, floor.cpu
     sources.clear()
-    serial_s, serial_cpu, _, serial = _timed_cpu(lambda: extract_units(scan.units, workers=1))
+    with Timer() as serial_timer:
+        serial = extract_units(scan.units, workers=1)
+    serial_s, serial_cpu = serial_timer.wall, serial_timer.cpu
     rows = {name: table.num_rows for name, table in serial.items()}
     del serial
     gc.collect()
     floor_par_s = _floor_parallel(scan.units, workers)
-    parallel_s, par_main_cpu, par_kids_cpu, parallel = _timed_cpu(
-        lambda: extract_units(scan.units, workers=workers)
-    )
+    with Timer() as parallel_timer:
+        parallel = extract_units(scan.units, workers=workers)
+    parallel_s = parallel_timer.wall
+    par_main_cpu, par_kids_cpu = parallel_timer.cpu, parallel_timer.children_cpu
     assert {name: t.num_rows for name, t in parallel.items()} == rows
     del parallel
-    own_mib, child_mib = _peak_rss_mib()
+    peak = peak_rss()
+    own_mib, child_mib = peak.own_mib, peak.largest_child_mib
     return {
         "root": str(root),
         "python": sys.version.split()[0],
@@ -222,32 +162,31 @@ def report(result: dict[str, Any]) -> str:
         f"{cpu['extract_parallel_main']:.1f} + workers {cpu['extract_parallel_workers']:.1f}",
         f"peak RSS: main {mem['main']:.0f} MiB, largest child {mem['largest_child']:.0f} MiB",
         "",
-        _verdict(
+        _target(
             r["extract_serial_over_floor"] <= TARGET_FLOOR_RATIO,
             f"extraction <= {TARGET_FLOOR_RATIO}x floor on one process",
         ),
-        _verdict(
+        _target(
             r["parallel_speedup"] >= TARGET_SPEEDUP,
             f"parallel extraction >= {TARGET_SPEEDUP}x faster than serial",
         ),
-        _verdict(peak * 1024**2 <= 4 * GIB, "peak memory <= 4 GiB"),
+        _target(peak * 1024**2 <= 4 * GIB, "peak memory <= 4 GiB"),
     ]
     return "\n".join(lines)
 
 
-def _verdict(ok: bool, text: str) -> str:
-    return f"{'PASS' if ok else 'MISS'}  {text}"
+def _target(ok: bool, text: str) -> str:
+    return f"{verdict(ok)}  {text}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--root", type=Path, default=Path(sysconfig.get_paths()["stdlib"]))
+    parser = benchmark_parser(__doc__, json_help="print the result as JSON")
+    add_tree(parser, "--root")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     result = run(args.root, args.workers)
-    print(json.dumps(result, indent=2) if args.json else report(result))
+    emit(result, as_json=args.json, render=report)
     return 0
 
 

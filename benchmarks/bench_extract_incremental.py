@@ -23,20 +23,28 @@ The machine may be shared: the load average at start is printed with the results
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `cpg_core` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.harness import (
+    Timer,
+    add_tree,
+    benchmark_parser,
+    child_result,
+    emit,
+    load_1min,
+    peak_rss,
+    print_child_result,
+)
+from tests.paths import REPO_ROOT
 
 EDITED = "json/encoder.py"
 EDIT = "\n\ndef _bench_added(value):\n    return encode_basestring(str(value))\n"
@@ -64,30 +72,30 @@ def _phase(phase: str, root: str, state: str, workers: int) -> dict[str, Any]:
     from cpg_core.extract.incremental import extract_incremental
 
     out: dict[str, Any] = {"phase": phase}
-    cpu_start = time.process_time()
-    start = time.perf_counter()
-    if phase == "units":
-        tables = extract_repo(root, workers=workers)
-        out["files"] = tables["files"].num_rows
-    elif phase == "hamilton":
-        tables = hamilton_exec.hamilton_extract(root, workers=workers)
-        out["files"] = tables["files"].num_rows
-    else:
-        result = extract_incremental(root, state_dir=Path(state), workers=workers)
-        out.update(
-            files=result.files,
-            extracted=len(result.extracted),
-            reused=result.reused,
-            note=result.note,
-            data_versions=result.data_versions,
-        )
-    out["seconds"] = time.perf_counter() - start
-    out["main_cpu_seconds"] = time.process_time() - cpu_start  # a spinning run loop shows here
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out["workers_cpu_seconds"] = children.ru_utime + children.ru_stime
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    out["peak_rss_mib"] = {"main": round(own, 1), "largest_child": round(kids, 1)}
+    with Timer() as timer:
+        if phase == "units":
+            tables = extract_repo(root, workers=workers)
+            out["files"] = tables["files"].num_rows
+        elif phase == "hamilton":
+            tables = hamilton_exec.hamilton_extract(root, workers=workers)
+            out["files"] = tables["files"].num_rows
+        else:
+            result = extract_incremental(root, state_dir=Path(state), workers=workers)
+            out.update(
+                files=result.files,
+                extracted=len(result.extracted),
+                reused=result.reused,
+                note=result.note,
+                data_versions=result.data_versions,
+            )
+    out["seconds"] = timer.wall
+    out["main_cpu_seconds"] = timer.cpu  # a spinning run loop shows here
+    out["workers_cpu_seconds"] = timer.children_cpu  # a fresh process: its only children
+    peak = peak_rss()
+    out["peak_rss_mib"] = {
+        "main": round(peak.own_mib, 1),
+        "largest_child": round(peak.largest_child_mib, 1),
+    }
     return out
 
 
@@ -105,14 +113,15 @@ def _run_phase(phase: str, root: Path, state: Path, workers: int) -> dict[str, A
         "--workers",
         str(workers),
     ]
-    cwd = Path(__file__).resolve().parents[1]
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    result = child_result(done.stdout)
+    assert result is not None, f"phase {phase} printed no result: {done.stdout[-2000:]}"
+    return result
 
 
 def run(source: Path, workers: int, hamilton: int, verify: bool) -> dict[str, Any]:
     """All phases over a copy of `source`."""
-    load = os.getloadavg()[0]
+    load = load_1min()
     with tempfile.TemporaryDirectory(prefix="cpg-bench-incr-") as scratch:
         root = Path(scratch) / "stdlib"
         copy_python_tree(source, root)
@@ -191,10 +200,11 @@ def report(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Incremental extraction benchmark.")
-    parser.add_argument("--source", type=Path, default=Path(sysconfig.get_paths()["stdlib"]))
+    parser = benchmark_parser(
+        "Incremental extraction benchmark.", json_help="print the results as JSON"
+    )
+    add_tree(parser, "--source")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--hamilton-rounds",
         type=int,
@@ -207,10 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.phase:
-        print(json.dumps(_phase(args.phase, args.root, args.state, args.workers)))
+        print_child_result(_phase(args.phase, args.root, args.state, args.workers))
         return 0
     result = run(args.source, args.workers, args.hamilton_rounds, not args.no_verify)
-    print(json.dumps(result, indent=2) if args.json else report(result))
+    emit(result, as_json=args.json, render=report)
     return 0
 
 

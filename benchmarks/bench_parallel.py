@@ -2,7 +2,7 @@
 
 The evidence is extracted once (`extract_repo(stdlib, workers=2)`). Each repeat builds every CPG
 view into a fresh store (Hamilton cache cold) twice, back to back: serial, then parallel
-(`ExecutorConfig(mode="parallel", kind="threads", max_tasks=2)`, which gives each query
+(`ExecutorConfig(mode="parallel", executor="threads", max_tasks=2)`, which gives each query
 `target_partitions = cores // 2`). Speedup = serial / parallel per repeat.
 
 The bound: the durations the serial build measured (what the next compile uses as costs, read
@@ -11,7 +11,7 @@ plan's schedule gives the sum of costs and the weighted critical path. Inline vi
 their readers' nodes (their time is in the reader's measured duration), so they get cost 0.
 sum / critical path is the most any number of workers could gain from task parallelism;
 with 2 workers the bound is min(2, sum / critical path). DataFusion already spreads one query
-over all cores (FACTS), so on 2 cores that bound is not expected to be reached.
+over all cores (docs/dependencies.md#datafusion-uses-every-core), so on 2 cores that bound is not expected to be reached.
 
     .venv/bin/python -m benchmarks.bench_parallel                   # 3 repeats
     .venv/bin/python -m benchmarks.bench_parallel --repeats 5 --json
@@ -22,8 +22,6 @@ Exit status 0 whatever the numbers: this is a report.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import tempfile
@@ -36,24 +34,21 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `cpg_cor
 
 import pyarrow as pa
 
-from benchmarks.bench_orchestration import (
-    Timer,
-    cpg_plan,
-    fmt,
-    fresh_process_state,
-    stats,
-    stdlib_evidence,
-)
+from benchmarks.harness import Timer, add_repeats, benchmark_parser, emit, fmt, load_1min, stats
+from benchmarks.workloads import cpg_plan, fresh_process_state, stdlib_evidence
 from cpg_core.execute import ExecutionMode, ExecutorConfig, build
 from cpg_core.plan import ExecutionPlan
 from cpg_core.store.history import load_durations
 
 CONFIGS: dict[str, ExecutorConfig] = {
     "serial": ExecutorConfig(),
-    "threads2": ExecutorConfig(mode=ExecutionMode.PARALLEL, kind="threads", max_tasks=2),
+    "threads2": ExecutorConfig(mode=ExecutionMode.PARALLEL, executor="threads", max_tasks=2),
 }
 OVERSUBSCRIBED = ExecutorConfig(
-    mode=ExecutionMode.PARALLEL, kind="threads", max_tasks=2, target_partitions=os.cpu_count() or 1
+    mode=ExecutionMode.PARALLEL,
+    executor="threads",
+    max_tasks=2,
+    target_partitions=os.cpu_count() or 1,
 )
 
 
@@ -127,48 +122,47 @@ def run(repeats: int, oversubscribe: bool) -> dict[str, Any]:
     }
     report["bound_serial_durations"] = bound(measured["serial"])
     report["bound_parallel_durations"] = bound(measured["threads2"])
-    report["load_1min"] = os.getloadavg()[0]
+    report["load_1min"] = load_1min()
     return report
 
 
-def print_report(r: Mapping[str, Any]) -> None:
-    print(
+def render_report(r: Mapping[str, Any]) -> str:
+    """The table a reader compares with docs/execution.md."""
+    out: list[str] = []
+    out.append(
         f"stdlib {r['files']} files (extract {r['extract_s']:.1f} s, once); {r['views']} CPG "
         f"views ({r['persisted']} nodes after folding inline views); {r['cores']} cores"
     )
     n = len(r["builds"]["serial"]["runs"])
-    print(f"{'':40}median [min-max] over {n} repeats")
+    out.append(f"{'':40}median [min-max] over {n} repeats")
     for label, s in r["builds"].items():
         name = f"{label} (partitions {r['partitions'][label]})"
-        print(f"{name:40}{fmt(s)}  CPU {fmt(r['builds_cpu'][label])}")
+        out.append(f"{name:40}{fmt(s)}  CPU {fmt(r['builds_cpu'][label])}")
     for label, s in r["speedup"].items():
-        print(f"{'speedup ' + label:40}{fmt(s, 'x', 2)}")
+        out.append(f"{'speedup ' + label:40}{fmt(s, 'x', 2)}")
     for key, label in (
         ("bound_serial_durations", "serial"),
         ("bound_parallel_durations", "threads2"),
     ):
         b = r[key]
-        print(
+        out.append(
             f"critical-path bound ({label} durations): sum {b['sum_s']:.1f} s / critical path "
             f"{b['critical_path_s']:.1f} s = {b['bound']:.2f}x (2 workers: "
             f"{b['bound_2_workers']:.2f}x); path {' -> '.join(b['critical_path'])}"
         )
-    print(f"load {r['load_1min']:.2f}")
+    out.append(f"load {r['load_1min']:.2f}")
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = benchmark_parser(__doc__, json_help="print the report as JSON")
+    add_repeats(parser, 3)
     parser.add_argument(
         "--oversubscribe", action="store_true", help="also 2 threads with all cores per query"
     )
-    parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = run(args.repeats, args.oversubscribe)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_report(report)
+    emit(report, as_json=args.json, render=render_report)
     return 0
 
 

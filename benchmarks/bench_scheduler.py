@@ -14,12 +14,11 @@ itself tiny, so what remains is orchestration. Three layers are timed, each best
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import sys
 import tempfile
-import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +28,19 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 from hamilton import driver
 from hamilton.lifecycle.base import LifecycleAdapterSet
 
+from benchmarks.harness import add_repeats, benchmark_parser, best_of, emit, timed, verdict
 from cpg_core.execute import ExecutionMode, ExecutorConfig, build
 from cpg_core.execute.codegen import fingerprint_input, generate, task_input
 from cpg_core.execute.direct import run_plan_direct
 from cpg_core.execute.driver_cache import forget_drivers
-from cpg_core.execute.priority import priority_ranks
-from cpg_core.execute.runner import PlanGraphExecutor, RunSettings
+from cpg_core.execute.pools import RemotePool
+from cpg_core.execute.runner import PlanGraphExecutor, RunRecord
 from cpg_core.execute.task_spec import view_task
 from cpg_core.execute.versions import register_fingerprints
 from cpg_core.plan import ExecutionPlan, compile_plan
+from cpg_core.plan.schedule import priority_ranks
 from cpg_core.project import load_project
+from cpg_core.views.names import PLAN_INPUT, RUN_INPUT
 from tests.execute.helpers import read_inputs
 from tests.plan.projects import write_project
 
@@ -55,6 +57,26 @@ def trivial_views(n: int, seed: int = 7) -> dict[str, str]:
     return views
 
 
+@dataclass
+class _BareRun:
+    """What the plan executor needs of a run, without a store: the scheduler alone is timed."""
+
+    config: ExecutorConfig
+    ranks: Mapping[str, int]
+    costs: Mapping[str, float]
+    record: RunRecord = field(default_factory=RunRecord)
+    pool: RemotePool | None = None
+
+    def view_started(self, name: str, kwargs: Mapping[str, Any], executor: str) -> None:
+        pass
+
+    def view_finished(self, name: str, result: Any, cache_key: str | None) -> None:
+        pass
+
+    def view_failed(self, name: str, error: BaseException) -> None:
+        pass
+
+
 def _scheduler_run(
     plan: ExecutionPlan, root: Path, inputs: dict[str, Any], config: ExecutorConfig
 ) -> dict[str, float]:
@@ -62,26 +84,21 @@ def _scheduler_run(
     dr = driver.Builder().with_modules(module.module).build()
     adapters = dr.adapter
     assert isinstance(adapters, LifecycleAdapterSet)
-    executor = PlanGraphExecutor(adapters)
-    dr.graph_executor = executor
+    dr.graph_executor = PlanGraphExecutor(adapters, module)
     views: list[Any] = list(module.views)
-    settings = RunSettings(
+    run = _BareRun(
         config=config,
         ranks=priority_ranks(plan.schedule),
         costs={v: plan.costs[v].seconds for v in views},
-        module=module,
     )
-    executor.settings = settings
-    hamilton_inputs: dict[str, Any] = {"execution_plan": plan, **inputs}
+    hamilton_inputs: dict[str, Any] = {PLAN_INPUT: plan, RUN_INPUT: run, **inputs}
     for view in views:
         hamilton_inputs[fingerprint_input(view)] = plan.tasks[view].fingerprint
         hamilton_inputs[task_input(view)] = view_task(
             plan, view, target_partitions=config.partitions()
         )
-    start = time.perf_counter()
-    dr.execute(views, inputs=hamilton_inputs)
-    wall = time.perf_counter() - start
-    inside = sum(settings.record.executed.values())
+    wall, _ = timed(lambda: dr.execute(views, inputs=hamilton_inputs))
+    inside = sum(run.record.executed.values())
     # With concurrency > 1 the callables overlap, so their sum says nothing about overhead.
     serial = config.concurrency == 1
     return {
@@ -91,29 +108,55 @@ def _scheduler_run(
     }
 
 
+def render(report: dict[str, Any]) -> str:
+    """Per-task overhead of each layer, against the target."""
+    n = report["views"]
+    out: list[str] = []
+    out.append(
+        f"N={n} trivial views, {report['generations']} generations; compile {report['compile_s']:.1f} s"
+    )
+    out.append(
+        f"direct (DataFusion only)         {report['direct_s']:.2f} s  ({report['direct_s'] / n * 1e3:.2f} ms/view)"
+    )
+    r = report["scheduler_serial"]
+    ok = verdict(r["overhead_ms_per_task"] <= TARGET_MS)
+    out.append(
+        f"scheduler serial   wall {r['wall_s']:.2f} s, inside views {r['callables_s']:.2f} s: "
+        f"overhead {r['overhead_ms_per_task']:.3f} ms/task  {ok} (<= {TARGET_MS} ms); "
+        f"vs direct {r['vs_direct_ms_per_task']:+.3f} ms/task"
+    )
+    r = report["scheduler_threads2"]
+    out.append(
+        f"scheduler threads2 wall {r['wall_s']:.2f} s: vs direct "
+        f"{r['vs_direct_ms_per_task']:+.3f} ms/task (2 threads on trivial views)"
+    )
+    out.append(
+        f"full build cold                  {report['build_cold_s']:.2f} s  ({report['build_cold_ms_per_task']:.2f} ms/task incl. Delta writes)"
+    )
+    out.append(
+        f"full build no-change             {report['build_nochange_s']:.2f} s  ({report['build_nochange_ms_per_task']:.2f} ms/task)"
+    )
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--views", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", action="store_true")
+    add_repeats(parser, 3)
     args = parser.parse_args(argv)
     register_fingerprints()
     report: dict[str, Any] = {"views": args.views}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        t = time.perf_counter()
-        plan = compile_plan(
-            load_project(write_project(root, trivial_views(args.views))), cache=False
+        report["compile_s"], plan = timed(
+            lambda: compile_plan(
+                load_project(write_project(root, trivial_views(args.views))), cache=False
+            )
         )
-        report["compile_s"] = time.perf_counter() - t
         report["generations"] = len(plan.schedule.generations)
         inputs = read_inputs(root)
 
-        best = float("inf")
-        for _ in range(args.repeats):
-            t = time.perf_counter()
-            run_plan_direct(plan, inputs)
-            best = min(best, time.perf_counter() - t)
+        best, _, _ = best_of(args.repeats, lambda: run_plan_direct(plan, inputs))
         report["direct_s"] = best
 
         for label, config in {
@@ -126,44 +169,18 @@ def main(argv: list[str] | None = None) -> int:
             report[f"scheduler_{label}"] = best_run
 
         forget_drivers()
-        t = time.perf_counter()
-        cold = build(plan, store=root / "store", inputs=inputs)
-        report["build_cold_s"] = time.perf_counter() - t
+        report["build_cold_s"], cold = timed(
+            lambda: build(plan, store=root / "store", inputs=inputs)
+        )
         assert len(cold.executed) == args.views
-        t = time.perf_counter()
-        warm = build(plan, store=root / "store", inputs=inputs)
-        report["build_nochange_s"] = time.perf_counter() - t
+        report["build_nochange_s"], warm = timed(
+            lambda: build(plan, store=root / "store", inputs=inputs)
+        )
         assert warm.executed == ()
     n = args.views
     report["build_cold_ms_per_task"] = report["build_cold_s"] / n * 1e3
     report["build_nochange_ms_per_task"] = report["build_nochange_s"] / n * 1e3
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(
-            f"N={n} trivial views, {report['generations']} generations; compile {report['compile_s']:.1f} s"
-        )
-        print(
-            f"direct (DataFusion only)         {report['direct_s']:.2f} s  ({report['direct_s'] / n * 1e3:.2f} ms/view)"
-        )
-        r = report["scheduler_serial"]
-        verdict = "PASS" if r["overhead_ms_per_task"] <= TARGET_MS else "MISS"
-        print(
-            f"scheduler serial   wall {r['wall_s']:.2f} s, inside views {r['callables_s']:.2f} s: "
-            f"overhead {r['overhead_ms_per_task']:.3f} ms/task  {verdict} (<= {TARGET_MS} ms); "
-            f"vs direct {r['vs_direct_ms_per_task']:+.3f} ms/task"
-        )
-        r = report["scheduler_threads2"]
-        print(
-            f"scheduler threads2 wall {r['wall_s']:.2f} s: vs direct "
-            f"{r['vs_direct_ms_per_task']:+.3f} ms/task (2 threads on trivial views)"
-        )
-        print(
-            f"full build cold                  {report['build_cold_s']:.2f} s  ({report['build_cold_ms_per_task']:.2f} ms/task incl. Delta writes)"
-        )
-        print(
-            f"full build no-change             {report['build_nochange_s']:.2f} s  ({report['build_nochange_ms_per_task']:.2f} ms/task)"
-        )
+    emit(report, as_json=args.json, render=render)
     return 0
 
 

@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
-import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
-import msgspec
-from rich.console import Console
 
-from cpg_core.cli_build import (
-    _KINDS,
-    _MODES,
-    executor_config,
-    print_table,
-    query_store,
-    run_build,
-    status_table,
-)
-from cpg_core.project import Project, ProjectError, load_project
+from cpg_core.settings import ExecutionMode, ExecutorKind, setting_fields
+
+if TYPE_CHECKING:
+    from cpg_core.project import Project
 
 _FORMATS = ("text", "json", "dot", "mermaid", "node-link")
 
 
+_FLAGS = {  # CLI spellings where they differ from the setting's name
+    "remote_threshold_s": "--remote-threshold",
+    "memory_limit_mb": "--memory-limit",
+    "lock_timeout_s": "--lock-timeout",
+}
+_CHOICES = {"mode": tuple(m.value for m in ExecutionMode), "executor": get_args(ExecutorKind)}
+
+
+def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """One option per build setting (`ExecutorConfig`): name, help and default from there."""
+    for field in reversed(setting_fields()):
+        flag = _FLAGS.get(field.name, "--" + field.name.replace("_", "-"))
+        kind: Any = (
+            click.Choice(_CHOICES[field.name])
+            if field.name in _CHOICES
+            else type(field.default)
+            if field.default is not None
+            else int
+        )
+        shown = f" [default: {field.default}]" if field.default is not None else ""
+        func = click.option(flag, field.name, type=kind, help=field.description + shown)(func)
+    return func
+
+
 def _resolve_project(project: Path | None, views: tuple[Path, ...], no_cpg: bool) -> Project:
     """--project, else --views, else a cpg.toml / pyproject [tool.cpg] here, else the built-in CPG."""
+    from cpg_core.project import Project, ProjectError, load_project
+
     if project is not None:
         return load_project(project)
     if views:
@@ -85,6 +104,7 @@ def plan_command(
 ) -> None:
     """Compile the views and print the schedule and every problem (exit 1 when there are any)."""
     from cpg_core.plan.compiler import CompileError, compile_plan
+    from cpg_core.project import ProjectError
 
     try:
         compiled = compile_plan(
@@ -107,6 +127,10 @@ def plan_command(
 
 def render_plan(compiled: object, fmt: str) -> str:
     """The plan in one of the output formats."""
+    import json
+
+    import msgspec
+
     from cpg_core.artifacts.envelope import wrap
     from cpg_core.artifacts.from_plan import (
         schedule_artifact,
@@ -139,8 +163,9 @@ def render_plan(compiled: object, fmt: str) -> str:
 def views_command(
     project: Path | None, views: tuple[Path, ...], no_cpg: bool, no_cache: bool
 ) -> None:
-    """List the views with their dependencies, fingerprints and admission."""
+    """List the views with their dependencies, fingerprints, admission and documented columns."""
     from cpg_core.plan.compiler import compile_plan
+    from cpg_core.project import ProjectError
 
     try:
         compiled = compile_plan(_resolve_project(project, views, no_cpg), cache=not no_cache)
@@ -156,6 +181,10 @@ def views_command(
         click.echo(
             f"{name:<{width}}  {fingerprint:<12}  {status:<8}  {', '.join(task.inputs) or '-'}"
         )
+        for doc in task.view.columns:  # `@column` lines: name, declared type, description
+            declared = f": {doc.type}{' not null' if doc.not_null else ''}" if doc.type else ""
+            described = f" -- {doc.description}" if doc.description else ""
+            click.echo(f"    {doc.name}{declared}{described}")
     click.echo(f"{len(compiled.tasks)} views, {len(compiled.schedule.order)} admitted (* = inline)")
 
 
@@ -183,17 +212,7 @@ def schemas_command(write_dir: Path | None) -> None:
 @click.argument("repo", required=False, type=click.Path(path_type=Path, file_okay=False))
 @project_options
 @click.option("--store", type=click.Path(path_type=Path), help="store folder (default: project's)")
-@click.option("--mode", type=click.Choice(_MODES), default="serial", show_default=True)
-@click.option("--executor", "kind", type=click.Choice(_KINDS), help="threads|processes|ray|dask")
-@click.option("--max-tasks", type=int, help="tasks at once in parallel/remote mode (default 2)")
-@click.option("--remote-threshold", type=float, help="remote mode: planned seconds to go remote")
-@click.option(
-    "--memory-limit",
-    "memory_limit_mb",
-    type=click.IntRange(min=1),
-    metavar="MIB",
-    help="memory the views' queries may hold (MiB); beyond it they spill to disk",
-)
+@settings_options
 @click.option("--select", multiple=True, help="build only these views and their upstream")
 @click.option("--only", is_flag=True, help="with --select: read upstream views from the store")
 @click.option("--json", "as_json", is_flag=True, help="print the run manifest as JSON")
@@ -204,21 +223,20 @@ def build_command(
     no_cpg: bool,
     no_cache: bool,
     store: Path | None,
-    mode: str,
-    kind: str | None,
-    max_tasks: int | None,
-    remote_threshold: float | None,
-    memory_limit_mb: int | None,
     select: tuple[str, ...],
     only: bool,
     as_json: bool,
+    **settings: Any,
 ) -> None:
     """Build the CPG of REPO (default: the project's repo, else .) and the views into the store.
 
     Exit 0 on success, 1 when a view fails (its name, error and what was kept are printed),
     2 when the build cannot start (bad project, store busy).
     """
-    config = executor_config(mode, kind, max_tasks, remote_threshold, memory_limit_mb)
+    from cpg_core.cli_build import executor_config, run_build
+    from cpg_core.project import ProjectError
+
+    config = executor_config(settings)
     try:
         resolved = _resolve_project(project, views, no_cpg)
     except ProjectError as error:
@@ -236,6 +254,65 @@ def build_command(
     )
 
 
+@main.command("test")
+@project_options
+@click.option("--store", type=click.Path(path_type=Path), help="store folder (default: project's)")
+@click.option(
+    "--select",
+    multiple=True,
+    help="a view (all its tests), VIEW.TEST, or a singular test (repeatable)",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(min=0, min_open=True),
+    help="seconds one test may run",
+)
+@click.option(
+    "--memory-limit",
+    "memory_limit_mb",
+    type=click.IntRange(min=1),
+    metavar="MIB",
+    help="memory one test's query may hold (MiB); beyond it it spills, then fails",
+)
+@click.option("--fresh", is_flag=True, help="ignore cached results: evaluate every test")
+@click.option("--json", "as_json", is_flag=True, help="print the test report as JSON")
+def test_command(
+    project: Path | None,
+    views: tuple[Path, ...],
+    no_cpg: bool,
+    no_cache: bool,
+    store: Path | None,
+    select: tuple[str, ...],
+    timeout_s: float | None,
+    memory_limit_mb: int | None,
+    fresh: bool,
+    as_json: bool,
+) -> None:
+    """Run the data tests (@test, @keys, contracts, tests/*.sql) against the store, no build.
+
+    Results of unchanged tables come from the cache. Exit 0 when no error-severity test fails,
+    1 when one fails or cannot be evaluated, 2 when the tests cannot run.
+    """
+    from cpg_core.cli_test import run_test_command
+    from cpg_core.project import ProjectError
+
+    try:
+        resolved = _resolve_project(project, views, no_cpg)
+    except ProjectError as error:
+        raise click.ClickException(str(error)) from error
+    run_test_command(
+        resolved,
+        store=store,
+        select=select,
+        timeout_s=timeout_s,
+        memory_limit_mb=memory_limit_mb,
+        fresh=fresh,
+        as_json=as_json,
+        cache=not no_cache,
+    )
+
+
 @main.command("query")
 @click.argument("sql")
 @click.option(
@@ -245,6 +322,8 @@ def build_command(
 @click.option("--limit", type=int, default=50, show_default=True, help="rows shown as a table")
 def query_command(sql: str, store: Path, fmt: str, limit: int) -> None:
     """Run a read-only SQL query over the stored tables (latest versions)."""
+    from cpg_core.cli_store import print_table, query_store
+
     if not store.is_dir():
         raise click.ClickException(f"no store at {store}: run `cpg build` first or pass --store")
     try:
@@ -262,6 +341,10 @@ def status_command(store: Path) -> None:
     """Where to look after a build: the stored tables, and how to query them or open the UI."""
     if not store.is_dir():
         raise click.ClickException(f"no store at {store}: run a build first")
+    from rich.console import Console
+
+    from cpg_core.cli_store import status_table
+
     console = Console()
     console.print(status_table(store))
     console.print(

@@ -1,4 +1,4 @@
-"""`cpg build` and `cpg query`: run a project into the store, and ask the store questions.
+"""`cpg build`: run a project into the store, with progress and a summary.
 
 Progress and the summary go to stderr (rich), so `--json` output on stdout stays machine-readable.
 """
@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 import msgspec
-import pyarrow as pa
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -24,13 +24,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from cpg_core.execute.config import ExecutionMode, ExecutorConfig, ExecutorConfigError
 from cpg_core.pipeline import BuildEvent, ProjectRun, StageFinish, StageProgress, StageStart
 from cpg_core.project import Project
+from cpg_core.settings import (
+    ExecutorConfig,
+    ExecutorConfigError,
+    config_from,
+)
 from cpg_core.store.events import InputStored, RunStart, TaskError, TaskFinish
-
-_MODES = tuple(m.value for m in ExecutionMode)
-_KINDS = ("threads", "processes", "ray", "dask")
 
 
 class BuildProgress:
@@ -125,27 +126,11 @@ def summary_table(run: ProjectRun) -> Table:
     return table
 
 
-def executor_config(
-    mode: str,
-    kind: str | None,
-    max_tasks: int | None,
-    threshold: float | None,
-    memory_limit_mb: int | None = None,
-) -> ExecutorConfig:
-    """The typed executor configuration from CLI flags (defaults per mode)."""
-    chosen = ExecutionMode(mode)
-    if kind is None:
-        kind = "dask" if chosen is ExecutionMode.REMOTE else "threads"
-    fields: dict[str, object] = {"mode": chosen, "kind": kind}
-    if max_tasks is not None:
-        fields["max_tasks"] = max_tasks
-    if threshold is not None:
-        fields["remote_threshold_s"] = threshold
-    if memory_limit_mb is not None:
-        fields["memory_limit_mb"] = memory_limit_mb
+def executor_config(settings: Mapping[str, Any]) -> ExecutorConfig:
+    """The typed executor configuration from the CLI's setting options."""
     try:
-        return msgspec.convert(fields, ExecutorConfig)
-    except (ExecutorConfigError, msgspec.ValidationError) as error:
+        return config_from(settings)
+    except ExecutorConfigError as error:
         raise click.BadParameter(str(error)) from error
 
 
@@ -160,7 +145,7 @@ def run_build(
     as_json: bool,
 ) -> None:
     """Run the build with progress; print the summary (or the manifest as JSON); exit 1 on failure."""
-    from cpg_core.execute.build import BuildError
+    from cpg_core.execute.errors import BuildError
     from cpg_core.pipeline import PipelineError, build_project
     from cpg_core.store.errors import StoreError
 
@@ -225,68 +210,3 @@ def _report_problems(run: ProjectRun, console: Console) -> None:
             console.print(f"  {problem.format()}", markup=False, highlight=False, soft_wrap=True)
         console.print(f"{len(not_built)} view(s) not built: {', '.join(sorted(not_built))}")
         sys.exit(1)
-
-
-def query_store(store: Path, sql: str) -> pa.Table:
-    """Run one read-only SQL query over every table in the store (latest versions)."""
-    from datafusion import SessionContext
-
-    from cpg_core.plan.engine_check import READ_ONLY
-    from cpg_core.plan.sql_parse import depth_error
-    from cpg_core.store.delta_store import DeltaStore
-
-    too_deep = depth_error(sql)
-    if too_deep is not None:  # DataFusion's planner would overflow its stack (SIGSEGV)
-        raise ValueError(too_deep)
-    delta = DeltaStore(store)
-    ctx = SessionContext()
-    for name in delta.names():
-        ctx.register_dataset(name, delta.dataset(name))
-    return ctx.sql_with_options(sql, READ_ONLY).to_arrow_table()
-
-
-def print_table(table: pa.Table, fmt: str, limit: int) -> None:
-    """Write `table` to stdout as a rich table, CSV or JSON lines."""
-    if fmt == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(table.column_names)
-        for batch in table.to_batches():
-            writer.writerows(zip(*(c.to_pylist() for c in batch.columns), strict=True))
-        return
-    if fmt == "json":
-        for row in table.to_pylist():
-            sys.stdout.write(msgspec.json.encode(row, enc_hook=str).decode() + "\n")
-        return
-    shown = Table(*table.column_names, caption=f"{table.num_rows:,} rows")
-    for row in table.slice(0, limit).to_pylist():
-        shown.add_row(*("" if v is None else str(v) for v in row.values()))
-    Console().print(shown)
-
-
-def status_table(store: Path) -> Table:
-    """Every stored table: rows, size, Delta version, data version, the run that wrote it."""
-    from cpg_core.store.delta_store import DeltaStore
-    from cpg_core.store.runs import load_state
-
-    delta = DeltaStore(store)
-    state = load_state(delta.root).state
-    title = f"store {delta.root}"
-    if state is not None:
-        title += f" (last successful run {state.run_id[:12]}, plan {state.plan_signature[:12]})"
-    table = Table(title=title)
-    for column in ("table", "rows", "bytes", "delta version", "data version"):
-        table.add_column(column, justify="left" if column == "table" else "right")
-    for name in delta.names():
-        info = delta.info(name)
-        if info is None:
-            continue
-        table.add_row(
-            name,
-            f"{info.rows:,}",
-            f"{info.bytes:,}",
-            str(info.version),
-            (info.data_version or "-")[:12],
-        )
-    return table

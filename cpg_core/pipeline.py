@@ -7,22 +7,27 @@ events (the store's task events plus the stage events below), never printed here
 
 from __future__ import annotations
 
-import dataclasses
+import queue
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 
-from cpg_core.execute.build import BuildError, RunResult, build
-from cpg_core.execute.config import SERIAL, ExecutorConfig
+from cpg_core.execute.build import RunResult, execute_run
+from cpg_core.execute.errors import BuildError
+from cpg_core.execute.run import Run, prepare_run
+from cpg_core.execute.scope import scope_of
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
-from cpg_core.project import Project, SourceSpec
+from cpg_core.project import Project, SourceSpec, with_overrides
+from cpg_core.settings import SERIAL, ExecutorConfig
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.events import EventPayload
 
@@ -86,12 +91,6 @@ def compile_project(project: Project, *, cache: bool = True) -> ExecutionPlan:
     return compile_plan(project, cache=cache)
 
 
-def repo_of(project: Project, repo: Path | str | None) -> Path | None:
-    """The repository whose CPG is built: `repo`, else the project's, else None."""
-    chosen = Path(repo) if repo is not None else project.repo
-    return chosen.resolve() if chosen is not None else None
-
-
 def build_project(
     project: Project,
     *,
@@ -105,116 +104,124 @@ def build_project(
     refresh_evidence: bool = True,
     store_evidence: Sequence[str] = (),
     on_event: OnEvent | None = None,
+    lock_owner: str | None = None,
 ) -> ProjectRun:
     """Build `project` (or the `select`ed views) into `store` (default: the project's store).
 
     `upstream=False` builds exactly the selected views, reading their inputs from the store;
     `refresh_evidence=False` also reads the evidence tables from the store instead of
     extracting the repository (they must have been built before). `store_evidence` names
-    evidence tables to extract and store even when no selected view reads them.
+    evidence tables to extract and store even when no selected view reads them. The store lock
+    is held from extraction to the commit (`lock_owner` is what a waiting build is told).
 
     Raises `BuildError` naming the failing view; outputs written before it stay in the store.
     """
     started = time.perf_counter()
     emit: OnEvent = on_event or (lambda _event: None)
-    store_path = Path(store).resolve() if store is not None else project.store
     # compile against the store being built: its compile cache and measured durations
-    project = dataclasses.replace(project, store=store_path)
-    if plan is None:
-        emit(StageStart(stage="compile"))
-        t0 = time.perf_counter()
-        plan = compile_project(project)
-        emit(
-            StageFinish(
-                stage="compile", seconds=time.perf_counter() - t0, detail=f"{len(plan.tasks)} views"
-            )
-        )
+    project = with_overrides(project, repo=repo, store=store)
+    plan = plan or _compile(project, emit)
+    scope = scope_of(plan, select, upstream)
+    extract = bool(store_evidence) or (
+        refresh_evidence and bool(scope.inputs_of_kind(plan, "evidence"))
+    )
+    stored = [*store_evidence]
+    if extract and not store_evidence and ERRORS_TABLE in plan.datasets:
+        # Every file that could not be extracted is in the store, whether a view reads
+        # `extract_errors` or not (a caller naming what to store, e.g. Dagster, decides).
+        stored.append(ERRORS_TABLE)
+    run = prepare_run(
+        plan,
+        DeltaStore(project.store, lock_timeout_s=config.lock_timeout_s),
+        config=config,
+        scope=scope.storing(stored),
+        on_event=emit,
+    )
     # One build at a time per store, extraction included: a second build waits (or fails with
     # "store is busy") before extracting, instead of repeating the extraction and then failing.
-    # The lock is re-entrant in this process, so `build` below shares it.
-    with DeltaStore(store_path).run_lock(f"cpg build_project of {project.root}"):
-        result, summary = _extract_and_build(
-            project,
-            plan,
-            repo=repo,
-            store_path=store_path,
-            config=config,
-            select=select,
-            upstream=upstream,
-            refresh_evidence=refresh_evidence,
-            store_evidence=store_evidence,
-            workers=extract_workers or config.concurrency,
-            emit=emit,
-        )
+    with run.store.run_lock(lock_owner or f"cpg build_project of {project.root}"):
+        inputs, summary = _gather_inputs(project, run, extract, extract_workers, emit)
+        result = execute_run(run, inputs)
     return ProjectRun(plan, result, summary, time.perf_counter() - started)
 
 
-def _extract_and_build(
-    project: Project,
-    plan: ExecutionPlan,
-    *,
-    repo: Path | str | None,
-    store_path: Path,
-    config: ExecutorConfig,
-    select: Sequence[str] | None,
-    upstream: bool,
-    refresh_evidence: bool,
-    store_evidence: Sequence[str],
-    workers: int,
-    emit: OnEvent,
-) -> tuple[RunResult, ExtractSummary | None]:
-    needed = _needed_inputs(plan, select, upstream)
+class BuildStream:
+    """`build_project` run in a worker thread, its events iterated as they happen.
+
+    Iterating yields every build event (each table's in dependency order) and ends when the
+    build does; it then raises the build's error, if any, or leaves the finished run in
+    `result`. How Dagster's asset body streams a build (like dagster-dbt's `stream()`)."""
+
+    def __init__(self, project: Project, **options: Any) -> None:
+        self._project = project
+        self._options = options
+        self.result: ProjectRun | None = None
+
+    def __iter__(self) -> Iterator[BuildEvent]:
+        events: queue.Queue[BuildEvent | _End] = queue.Queue()
+        outcome: list[ProjectRun | BaseException] = []
+
+        def work() -> None:
+            try:
+                outcome.append(build_project(self._project, on_event=events.put, **self._options))
+            except BaseException as error:  # raised on the iterating thread
+                outcome.append(error)
+            finally:
+                events.put(_END)
+
+        worker = threading.Thread(target=work, name="cpg-build", daemon=True)
+        worker.start()
+        while not isinstance(item := events.get(), _End):
+            yield item
+        worker.join()
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        self.result = outcome[0]
+
+
+class _End:
+    """The end of a build's event stream."""
+
+
+_END = _End()
+
+
+def _compile(project: Project, emit: OnEvent) -> ExecutionPlan:
+    emit(StageStart(stage="compile"))
+    t0 = time.perf_counter()
+    plan = compile_project(project)
+    seconds = time.perf_counter() - t0
+    emit(StageFinish(stage="compile", seconds=seconds, detail=f"{len(plan.tasks)} views"))
+    return plan
+
+
+def _gather_inputs(
+    project: Project, run: Run, extract: bool, workers: int | None, emit: OnEvent
+) -> tuple[dict[str, pa.Table], ExtractSummary | None]:
+    """The input tables of the run's scope: extracted evidence and read sources."""
+    plan, scope = run.plan, run.scope
     inputs: dict[str, pa.Table] = {}
     summary: ExtractSummary | None = None
-    evidence_needed = sorted(
-        {n for n in needed if _kind(plan, n) == "evidence"} | set(store_evidence)
-    )
-    errors_stored: list[str] = []
-    if evidence_needed and (refresh_evidence or store_evidence):
-        root = repo_of(project, repo)
-        if root is None:
+    if extract:
+        if project.repo is None:
             raise PipelineError(
                 "the project includes the CPG views but names no repository: "
                 "pass a repository (cpg build REPO) or set `repo` in the project file"
             )
-        tables, summary = _extract(root, store_path, workers, emit)
-        inputs.update({n: tables[n] for n in evidence_needed})
-        if not store_evidence and ERRORS_TABLE in plan.datasets:
-            # Every file that could not be extracted is in the store, whether a view reads
-            # `extract_errors` or not (a caller naming what to store, e.g. Dagster, decides).
-            inputs[ERRORS_TABLE] = tables[ERRORS_TABLE]
-            errors_stored.append(ERRORS_TABLE)
-        emit(StageStart(stage="evidence", total=len({*evidence_needed, *errors_stored})))
-    sources = [s for s in project.sources if s.name in needed]
+        tables, summary = _extract(
+            project.repo, project.store, workers or run.config.concurrency, emit
+        )
+        evidence = scope.inputs_of_kind(plan, "evidence")
+        inputs.update({n: tables[n] for n in evidence})
+        emit(StageStart(stage="evidence", total=len(evidence)))
+    sources = [s for s in project.sources if s.name in scope.table_inputs]
     if sources:
         emit(StageStart(stage="sources", total=len(sources)))
         t0 = time.perf_counter()
         for spec in sources:
             inputs[spec.name] = read_source_table(spec)
         emit(StageFinish(stage="sources", seconds=time.perf_counter() - t0))
-    result = build(
-        plan,
-        store=store_path,
-        inputs=inputs,
-        config=config,
-        select=select,
-        upstream=upstream,
-        on_event=emit,
-        store_inputs=[*store_evidence, *errors_stored],
-    )
-    return result, summary
-
-
-def _kind(plan: ExecutionPlan, name: str) -> str | None:
-    dataset = plan.datasets.get(name)
-    return dataset.kind if dataset is not None else None
-
-
-def _needed_inputs(plan: ExecutionPlan, select: Sequence[str] | None, upstream: bool) -> list[str]:
-    """Input tables (evidence, sources) the build of this selection reads."""
-    from cpg_core.execute.build import scope_of
-
-    return scope_of(plan, select, upstream).table_inputs
+    return inputs, summary
 
 
 def _extract(
@@ -285,6 +292,7 @@ def read_source_table(spec: SourceSpec) -> pa.Table:
 __all__ = [
     "BuildError",
     "BuildEvent",
+    "BuildStream",
     "ExtractSummary",
     "OnEvent",
     "PipelineError",
@@ -295,5 +303,4 @@ __all__ = [
     "build_project",
     "compile_project",
     "read_source_table",
-    "repo_of",
 ]

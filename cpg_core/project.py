@@ -3,6 +3,7 @@
 Read from `cpg.toml` (top-level keys) or from the `[tool.cpg]` table of a `pyproject.toml`::
 
     views = ["views"]          # view folders, relative to the project file
+    tests = ["tests"]          # singular test folders (default: `tests` when it exists)
     store = ".cpg/store"       # Delta tables, run history, compile cache
     include_cpg = true         # the built-in CPG views over the evidence of `repo`
     repo = "."                 # the repository whose CPG is built
@@ -14,6 +15,7 @@ Read from `cpg.toml` (top-level keys) or from the `[tool.cpg]` table of a `pypro
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ from cpg_core.views.names import name_error
 
 SourceFormat = Literal["parquet", "csv", "delta"]
 DEFAULT_STORE = ".cpg/store"
+DEFAULT_TESTS = "tests"
 
 
 class ProjectError(ValueError):
@@ -51,6 +54,7 @@ class Project:
     repo: Path | None = None
     sources: tuple[SourceSpec, ...] = ()
     config_path: Path | None = None
+    test_dirs: tuple[Path, ...] = ()  # folders of singular tests (`.sql` files)
 
     @property
     def compile_cache_path(self) -> Path:
@@ -66,8 +70,10 @@ class Project:
         include_cpg: bool = True,
         repo: Path | None = None,
         sources: tuple[SourceSpec, ...] = (),
+        test_dirs: list[Path] | None = None,
     ) -> Project:
-        """A project without a project file (e.g. `cpg plan --views DIR`)."""
+        """A project without a project file (e.g. `cpg plan --views DIR`); it has singular
+        tests only when `test_dirs` names their folders."""
         root = Path.cwd().resolve()
         return cls(
             root=root,
@@ -76,6 +82,7 @@ class Project:
             include_cpg=include_cpg,
             repo=(repo or root).resolve() if include_cpg else repo,
             sources=sources,
+            test_dirs=tuple(p.resolve() for p in test_dirs or ()),
         )
 
 
@@ -86,6 +93,7 @@ class _SourceConfig(msgspec.Struct, forbid_unknown_fields=True):
 
 class _ProjectConfig(msgspec.Struct, forbid_unknown_fields=True):
     views: list[str] = msgspec.field(default_factory=list)
+    tests: list[str] | None = None  # None: `tests` when that folder exists
     store: str = DEFAULT_STORE
     include_cpg: bool = True
     repo: str = "."
@@ -134,8 +142,13 @@ def load_project(path: str | Path) -> Project:
         )
         for name, spec in sorted(config.sources.items())
     )
+    if config.tests is None:
+        test_dirs = (root / DEFAULT_TESTS,) if (root / DEFAULT_TESTS).is_dir() else ()
+    else:
+        test_dirs = tuple(root / t for t in config.tests)
     return Project(
         root=root,
+        test_dirs=tuple(t.resolve() for t in test_dirs),
         view_dirs=tuple((root / v).resolve() for v in config.views),
         store=(root / config.store).resolve(),
         include_cpg=config.include_cpg,
@@ -143,3 +156,33 @@ def load_project(path: str | Path) -> Project:
         sources=sources,
         config_path=file,
     )
+
+
+def with_overrides(
+    project: Project, *, repo: Path | str | None = None, store: Path | str | None = None
+) -> Project:
+    """`project` with its repository and/or store replaced (made absolute); None keeps it."""
+    if repo is not None:
+        project = dataclasses.replace(project, repo=Path(repo).resolve())
+    if store is not None:
+        project = dataclasses.replace(project, store=Path(store).resolve())
+    return project
+
+
+def open_project(
+    project_file: Path | str | None = None,
+    *,
+    repo: Path | str | None = None,
+    store: Path | str | None = None,
+    root: Path | None = None,
+) -> Project:
+    """The one way a project is opened with overrides (CLI, Dagster resource and component,
+    default code location): the project file's project, else the built-in CPG views over `root`
+    (default: the working directory) stored in `<root>/.cpg/store`; then `repo` and `store`
+    replace the project's."""
+    if project_file is not None:
+        base = load_project(project_file)
+    else:
+        here = (root or Path.cwd()).resolve()
+        base = Project(root=here, store=here / DEFAULT_STORE, include_cpg=True, repo=here)
+    return with_overrides(base, repo=repo, store=store)

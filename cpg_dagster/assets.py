@@ -1,14 +1,14 @@
 """The assets factory: one subsettable `multi_asset` per plan, plus the repository source.
 
-A run prunes the plan to the selected assets (unselected upstream is read from the store),
-runs the plan-aware Hamilton driver in a worker thread, and streams one `MaterializeResult` per
-view as it finishes (finishing order is topological: a view ends after its inputs), each view's
-check results right after it, and the `plan` asset last (it carries the run manifest ID).
+A run asks cpg to build the selected assets (`cpg_core.pipeline.BuildStream`; unselected
+upstream is read from the store) and translates what the build streams: one `MaterializeResult`
+per table as it is stored, in dependency order (cpg holds back a view that finished early —
+unchanged, no write to wait for — until everything it reads is reported, as Dagster requires),
+each view's check results right after it, and the `plan` asset last (it carries the run
+manifest ID).
 """
 
 import hashlib
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +20,8 @@ from dagster import AssetExecutionContext
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from cpg_core.artifacts.envelope import artifact_id
-from cpg_core.execute.build import BuildError
-from cpg_core.pipeline import ProjectRun, build_project
+from cpg_core.execute.errors import BuildError
+from cpg_core.pipeline import BuildEvent, BuildStream
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.errors import StoreBusyError
@@ -136,7 +136,10 @@ def partition_resource(cpg: CpgResource, repository: str) -> CpgResource:
 
 @dataclass
 class _SelectionRun:
-    """One run of a selection: what to build, what was yielded, tables read for checks."""
+    """One run of a selection: asks cpg for the build and turns what it streams into results.
+
+    The build streams each table's event in dependency order (`cpg_core.pipeline.BuildStream`);
+    this translates each into a `MaterializeResult`, followed by the checks it completes."""
 
     plan: ExecutionPlan
     translator: CpgTranslator
@@ -154,7 +157,7 @@ class _SelectionRun:
     def execute(self) -> Iterator[Any]:
         plan = self.plan
         views = [n for n in self.selected if n in plan.tasks]
-        admitted = [v for v in views if plan.tasks[v].admitted]
+        admitted = sorted(v for v in views if plan.tasks[v].admitted)
         evidence = sorted(n for n in self.selected if asset_kind(plan, n) == "evidence")
         checks = [c for c in planned_checks(plan, self.translator) if self._wanted(c)]
         for check in checks:  # invalid views: their admitted check fails, nothing runs
@@ -172,77 +175,54 @@ class _SelectionRun:
                 )
             )
         pending = [c for c in checks if plan.tasks[c.view].admitted]
-        events: queue.Queue[Any] = queue.Queue()
-        worker = threading.Thread(
-            target=self._build, args=(project, admitted, evidence, events), daemon=True
+        stream = BuildStream(
+            project,
+            plan=plan,
+            config=self.cpg.executor_config(),
+            select=admitted,
+            upstream=False,
+            refresh_evidence=bool(evidence),
+            store_evidence=evidence,
+            lock_owner=f"dagster run {self.context.run.run_id}",
         )
-        worker.start()
-        while True:
-            item = events.get()
-            if isinstance(item, _Done):
-                break
-            if isinstance(item, RunStart):
-                self.run_id = item.run_id
-            if isinstance(item, InputStored) and item.task in self.selected:
-                yield self._evidence_result(item)
-            elif isinstance(item, TaskFinish) and item.task in self.selected:
-                self.finished.add(item.task)
-                yield self._view_result(item)
-                ready = [c for c in pending if c.view in self.finished and self._reads_ready(c)]
-                for check in ready:
-                    pending.remove(check)
-                    yield self._check_result(check)
-        worker.join()
-        for check in pending:  # views not reported (failed run): their checks are not evaluated
-            self.context.log.warning(f"check {check.name} of {check.view} not evaluated")
-        done = item
-        if done.error is not None:
-            error = done.error
-            view = error.view if isinstance(error, BuildError) else None
-            what = "did not start" if isinstance(error, StoreBusyError) else "failed"
-            raise dg.Failure(
-                description=f"cpg build {what}: {error}",
-                metadata={
-                    "failed_view": view or "",
-                    "kept": list(error.kept) if isinstance(error, BuildError) else [],
-                },
-            ) from error
-        assert done.run is not None
-        self.manifest = done.run.result.manifest
-        self.manifest_id = artifact_id(done.run.result.manifest)
+        try:
+            for event in stream:
+                yield from self._results(event, pending)
+        except Exception as error:
+            raise _failure(error) from error
+        finally:
+            for check in pending:  # views not reported (failed run): checks not evaluated
+                self.context.log.warning(f"check {check.name} of {check.view} not evaluated")
+        assert stream.result is not None
+        manifest = stream.result.result.manifest
+        self.manifest = manifest
+        self.manifest_id = artifact_id(manifest)
         self.context.log.info(
-            f"cpg run {done.run.result.manifest.run_id}: {len(done.run.result.executed)} views "
-            f"executed, {len(done.run.result.cache_hits)} from cache, manifest {self.manifest_id[:12]}"
+            f"cpg run {manifest.run_id}: {len(manifest.executed)} views executed, "
+            f"{len(stream.result.result.cache_hits)} from cache, manifest {self.manifest_id[:12]}"
         )
+
+    def _results(self, event: BuildEvent, pending: list[PlannedCheck]) -> Iterator[Any]:
+        """What one build event means in Dagster: a table's result, then the checks it completes."""
+        if isinstance(event, RunStart):
+            self.run_id = event.run_id
+        if not isinstance(event, InputStored | TaskFinish) or event.task not in self.selected:
+            return
+        self.finished.add(event.task)
+        if isinstance(event, InputStored):
+            yield self._evidence_result(event)
+            return
+        yield self._view_result(event)
+        for check in [c for c in pending if c.view in self.finished and self._reads_ready(c)]:
+            pending.remove(check)
+            yield self._check_result(check)
 
     def _wanted(self, check: PlannedCheck) -> bool:
         return (self.translator.get_asset_key(check.view), check.name) in self.selected_checks
 
     def _reads_ready(self, check: PlannedCheck) -> bool:
-        """Every table the check reads is finished in this run or not part of it (stored)."""
+        """Every table the check reads is reported in this run or not part of it (stored)."""
         return all(t in self.finished or t not in self.selected for t in check.reads)
-
-    def _build(
-        self, project: Any, views: list[str], evidence: list[str], events: queue.Queue[Any]
-    ) -> None:
-        # The whole build (extraction included) holds the store, waiting `lock_timeout_s` for a
-        # build of another process; the owner text names this Dagster run to anyone waiting.
-        store = DeltaStore(project.store, lock_timeout_s=self.cpg.lock_timeout_s)
-        try:
-            with store.run_lock(f"dagster run {self.context.run.run_id}"):
-                run = build_project(
-                    project,
-                    plan=self.plan,
-                    config=self.cpg.executor_config(),
-                    select=sorted(views),
-                    upstream=False,
-                    refresh_evidence=bool(evidence),
-                    store_evidence=evidence,
-                    on_event=events.put,
-                )
-            events.put(_Done(run=run))
-        except BaseException as error:  # reported on the main thread as a Failure
-            events.put(_Done(error=error))
 
     def _uri(self, name: str) -> str:
         assert self.store is not None
@@ -297,10 +277,17 @@ class _SelectionRun:
         return check_result(self.translator, check, outcome)
 
 
-@dataclass(frozen=True)
-class _Done:
-    run: ProjectRun | None = None
-    error: BaseException | None = None
+def _failure(error: Exception) -> dg.Failure:
+    """The step's failure: what cpg said, the failing view and what was kept."""
+    view = error.view if isinstance(error, BuildError) else None
+    what = "did not start" if isinstance(error, StoreBusyError) else "failed"
+    return dg.Failure(
+        description=f"cpg build {what}: {error}",
+        metadata={
+            "failed_view": view or "",
+            "kept": list(error.kept) if isinstance(error, BuildError) else [],
+        },
+    )
 
 
 def cpg_assets(

@@ -12,8 +12,8 @@ attributes:
 
 Relative paths are relative to the folder of the `defs.yaml`.
 
-State: the compiled plan as a snapshot file (`cpg_dagster.snapshot`). `write_state_to_path`
-compiles the project (with the compile cache of its store) and writes the snapshot;
+State: the compiled plan's own encoding (`cpg_core.plan.plan_file`). `write_state_to_path`
+compiles the project (with the compile cache of its store) and writes the plan file atomically;
 `build_defs_from_state` restores the `ExecutionPlan` from it (no parsing, no DataFusion) and
 hands it to `cpg_dagster.definitions.cpg_definitions`. State is refreshed by
 `dg utils refresh-defs-state` (run it when building a deploy image), and automatically when
@@ -22,11 +22,8 @@ the component raises: it never loads as zero assets.
 """
 
 # No `from __future__ import annotations`: Dagster resolves the dataclass fields' real types.
-import dataclasses
-import gc
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -35,16 +32,11 @@ import dagster as dg
 from dagster.components import DefsStateConfig, DefsStateConfigArgs, ResolvedDefsStateConfig
 from pydantic import BaseModel
 
-from cpg_core.execute.config import ExecutionMode, ExecutorConfig
+from cpg_core.gc_pause import paused_gc
 from cpg_core.plan.execution_plan import ExecutionPlan
-from cpg_core.project import DEFAULT_STORE, Project, load_project
-from cpg_dagster.snapshot import (
-    SnapshotError,
-    read_snapshot,
-    restore_plan,
-    views_digest,
-    write_snapshot,
-)
+from cpg_core.plan.plan_file import PlanFileError, read_plan_file, views_digest, write_plan
+from cpg_core.project import Project, open_project
+from cpg_core.settings import ExecutorConfig, config_from, setting, setting_fields
 from cpg_dagster.translator import CpgTranslator
 
 log = logging.getLogger(__name__)
@@ -99,21 +91,24 @@ KeyPrefix = Annotated[
 
 @dataclass
 class CpgExecution(dg.Resolvable):
-    """How builds run (see `cpg_core.execute.config.ExecutorConfig`)."""
+    """How builds run: the build settings of `cpg_core.settings.ExecutorConfig` (defaults
+    from there; a test checks this block offers exactly those settings)."""
 
-    mode: Literal["serial", "parallel", "remote"] = "serial"
-    executor: Literal["threads", "processes", "ray", "dask"] = "threads"
-    max_tasks: int = 2
-    remote_threshold_s: float = 1.0
+    mode: Literal["serial", "parallel", "remote"] = setting("mode").default
+    executor: Literal["threads", "processes", "ray", "dask"] = setting("executor").default
+    max_tasks: int = setting("max_tasks").default
+    remote_threshold_s: float = setting("remote_threshold_s").default
+    target_partitions: int | None = setting("target_partitions").default
+    memory_limit_mb: int | None = setting("memory_limit_mb").default
+    lock_timeout_s: float = setting("lock_timeout_s").default
+
+    def settings(self) -> dict[str, Any]:
+        """Setting name → value, for `config_from` and the resource."""
+        return {f.name: getattr(self, f.name) for f in setting_fields()}
 
     def config(self) -> ExecutorConfig:
         """The validated executor configuration (raises on an inconsistent combination)."""
-        return ExecutorConfig(
-            mode=ExecutionMode(self.mode),
-            kind=self.executor,
-            max_tasks=self.max_tasks,
-            remote_threshold_s=self.remote_threshold_s,
-        )
+        return config_from(self.settings())
 
 
 @dataclass
@@ -163,22 +158,7 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
 
         Without a project file: the built-in CPG views over `repo` (default: the dg project
         folder), stored in `store` (default: `.cpg/store` in the dg project folder)."""
-        root = self._project_root or Path.cwd().resolve()
-        if self.project is not None:
-            project = load_project(self.project)
-        else:
-            project = Project(
-                root=root,
-                store=(root / DEFAULT_STORE).resolve(),
-                include_cpg=True,
-                repo=root,
-            )
-        changes: dict[str, Any] = {}
-        if self.repo is not None:
-            changes["repo"] = self.repo.resolve()
-        if self.store is not None:
-            changes["store"] = self.store.resolve()
-        return dataclasses.replace(project, **changes) if changes else project
+        return open_project(self.project, repo=self.repo, store=self.store, root=self._project_root)
 
     def get_translator(self) -> CpgTranslator:
         """The translator of this component's assets (override to customize the mapping)."""
@@ -193,20 +173,17 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
             project_file=str(self.project) if self.project is not None else None,
             repo=str(project.repo) if project.repo is not None else None,
             store=str(project.store),
-            mode=self.execution.mode,
-            executor=self.execution.executor,
-            max_tasks=self.execution.max_tasks,
-            remote_threshold_s=self.execution.remote_threshold_s,
+            **self.execution.settings(),
         )
 
     # -- state ---------------------------------------------------------------------------------
 
     def write_state_to_path(self, state_path: Path) -> None:
-        """Compile the project (compile cache in its store) and write the plan snapshot."""
+        """Compile the project (compile cache in its store) and write the plan file."""
         from cpg_core.plan import compile_plan
 
         plan = compile_plan(self.load_project())
-        write_snapshot(plan, state_path)
+        write_plan(plan, state_path)
 
     def _missing_state(self, reason: str) -> CpgComponentStateError:
         config = self.defs_state_config
@@ -231,11 +208,11 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
             raise self._missing_state("has no compiled plan state")
         project = self.load_project()
         try:
-            snapshot = read_snapshot(state_path)
-            plan = restore_plan(snapshot, project)
-        except SnapshotError as error:
+            record = read_plan_file(state_path)
+            plan = record.plan(project)
+        except PlanFileError as error:
             raise self._missing_state(f"cannot use its plan state {state_path}: {error}") from error
-        if snapshot.views_digest != views_digest(project):
+        if record.views_digest != views_digest(project):
             log.warning(
                 "%s: the view files changed since the plan state was written; the assets show "
                 "the old plan until `%s` runs",
@@ -253,7 +230,7 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
             self._defs_dir = context.path
         from cpg_dagster.definitions import cpg_definitions
 
-        with _paused_gc():
+        with paused_gc():  # thousands of specs: millions of live objects
             plan, project = self.load_plan(state_path)
             return cpg_definitions(
                 plan,
@@ -261,17 +238,3 @@ class CpgComponent(dg.StateBackedComponent, dg.Resolvable):
                 translator=self.get_translator(),
                 resource=self.get_resource(project),
             )
-
-
-@contextmanager
-def _paused_gc() -> Iterator[None]:
-    """Building thousands of specs allocates millions of objects that all stay alive; cyclic
-    collections triggered by the allocation count only rescan them (FACTS: GC dominates big
-    object graphs). Garbage left meanwhile is collected once collection resumes."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -8,14 +8,13 @@ Python code base that ships with every install). `CPG_REPO` and `CPG_STORE` over
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
 import dagster as dg
 
 from cpg_core.plan import compile_plan
-from cpg_core.project import Project
+from cpg_core.project import DEFAULT_STORE, Project, open_project
 from cpg_core.views.loader import package_root
 from cpg_dagster.definitions import cpg_definitions
 
@@ -28,9 +27,8 @@ def embedded_repo() -> Path:
 
 def default_project() -> Project:
     """The built-in CPG views over the embedded repository (or $CPG_REPO), store $CPG_STORE."""
-    repo = Path(os.environ.get("CPG_REPO") or embedded_repo()).resolve()
-    store = Path(os.environ.get("CPG_STORE") or ".cpg/store").resolve()
-    return dataclasses.replace(Project.from_views([], include_cpg=True), repo=repo, store=store)
+    repo = os.environ.get("CPG_REPO") or embedded_repo()
+    return open_project(repo=repo, store=os.environ.get("CPG_STORE") or DEFAULT_STORE)
 
 
 def default_definitions() -> dg.Definitions:

@@ -24,7 +24,7 @@ PARTITIONS_NAME = "cpg_repositories"
 def default_automation_condition() -> dg.AutomationCondition:
     """Rebuild when upstream data changed (eager) or the view's SQL changed (code version).
 
-    `eager()` alone ignores code changes (FACTS), so a changed view would stay stale forever.
+    `eager()` alone ignores code changes (docs/dependencies.md#dagster-eager-ignores-code), so a changed view would stay stale forever.
     """
     return dg.AutomationCondition.eager() | dg.AutomationCondition.code_version_changed()
 

@@ -1,21 +1,25 @@
 """`CpgResource`: where a build's project, repository and store are, and how it executes.
 
-A `ConfigurableResource` so every field shows (and can be changed) in the launchpad, and the
-executor settings are validated by `ExecutorConfig` before a run starts, not half-way through.
+A `ConfigurableResource` so every field shows (and can be changed) in the launchpad. The build
+settings are `ExecutorConfig`'s (`cpg_core.settings`): each field here takes its default and
+description from there, is validated by it when the resource is made (not half-way through a
+run), and a test checks that the resource offers exactly those settings.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
+from typing import Any
 
 import dagster as dg
-import msgspec
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from cpg_core.execute.config import ExecutorConfig
-from cpg_core.project import Project, load_project
-from cpg_core.store.delta_store import DEFAULT_LOCK_TIMEOUT_S
+from cpg_core.project import Project, open_project
+from cpg_core.settings import ExecutorConfig, config_from, setting, setting_fields
+
+
+def _setting(name: str) -> Any:
+    field = setting(name)
+    return Field(default=field.default, description=field.description)
 
 
 class CpgResource(dg.ConfigurableResource):
@@ -30,45 +34,23 @@ class CpgResource(dg.ConfigurableResource):
     store: str | None = Field(
         default=None, description="Delta store folder (default: the project's store)"
     )
-    mode: str = Field(default="serial", description="serial | parallel | remote")
-    executor: str = Field(default="threads", description="threads | processes | ray | dask")
-    max_tasks: int = Field(default=2, description="views at once in parallel/remote mode")
-    remote_threshold_s: float = Field(
-        default=1.0, description="remote mode: planned seconds from which a view runs remotely"
-    )
-    memory_limit_mb: int | None = Field(
-        default=None,
-        ge=1,
-        description="MiB the views' queries may hold (split between tasks running at once); "
-        "a view that cannot fit fails by name instead of the process being killed",
-    )
-    lock_timeout_s: float = Field(
-        default=DEFAULT_LOCK_TIMEOUT_S,
-        ge=0,
-        description="seconds a run waits while another build holds the store, then fails with "
-        "'store is busy' (0: fail at once; $CPG_STORE_LOCK_TIMEOUT overrides)",
-    )
+    mode: str = _setting("mode")
+    executor: str = _setting("executor")
+    max_tasks: int = _setting("max_tasks")
+    remote_threshold_s: float = _setting("remote_threshold_s")
+    target_partitions: int | None = _setting("target_partitions")
+    memory_limit_mb: int | None = _setting("memory_limit_mb")
+    lock_timeout_s: float = _setting("lock_timeout_s")
+
+    @model_validator(mode="after")
+    def _valid_settings(self) -> CpgResource:
+        self.executor_config()  # an inconsistent combination fails here, naming the field
+        return self
 
     def load_project(self) -> Project:
         """The project with this resource's repo and store applied."""
-        project = (
-            load_project(self.project_file)
-            if self.project_file
-            else Project.from_views([], include_cpg=True)
-        )
-        if self.repo:
-            project = dataclasses.replace(project, repo=Path(self.repo).resolve())
-        if self.store:
-            project = dataclasses.replace(project, store=Path(self.store).resolve())
-        return project
+        return open_project(self.project_file, repo=self.repo, store=self.store)
 
     def executor_config(self) -> ExecutorConfig:
         """The typed executor configuration (raises with the field at fault when inconsistent)."""
-        fields = {
-            "mode": self.mode,
-            "kind": self.executor,
-            "max_tasks": self.max_tasks,
-            "remote_threshold_s": self.remote_threshold_s,
-            "memory_limit_mb": self.memory_limit_mb,
-        }
-        return msgspec.convert(fields, ExecutorConfig)
+        return config_from({f.name: getattr(self, f.name) for f in setting_fields()})

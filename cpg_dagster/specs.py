@@ -2,7 +2,8 @@
 
 `asset_specs` lists one spec per persisted view and per input table a view reads, upstream first.
 `check_specs` lists the checks; `planned_checks` says, per check, which stored tables decide it,
-so a run body evaluates each check once those tables exist::
+so a run body evaluates each check once those tables exist (with the core evaluator,
+`cpg_core.checks.evaluate`: the same one `cpg test` uses)::
 
     for check in planned_checks(plan, translator):
         if all(name in finished for name in check.reads):
@@ -23,27 +24,61 @@ Checks:
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
 import rustworkx as rx
 
-from cpg_core.plan.execution_plan import ExecutionPlan, Task
+from cpg_core.artifacts.contracts import DataTestResult
+from cpg_core.checks.dangling import dangling_edges
+from cpg_core.checks.evaluate import evaluate
+from cpg_core.checks.outcome import SAMPLE_ROWS as SAMPLE
+from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.planned_tests import (
+    BUILTIN_CHECKS,
+    IS_EMPTY,
+    KEYS_UNIQUE,
+    NO_DANGLING_EDGES,
+    PlannedTest,
+    builtin_test,
+    declared_test,
+    edge_views,
+    is_check_view,
+    node_views,
+    view_tests,
+)
+from cpg_core.views.model import DeclaredTest
 from cpg_dagster.translator import CpgTranslator
 
 ADMITTED = "admitted"
-KEYS_UNIQUE = "keys_unique"
-NO_DANGLING_EDGES = "no_dangling_edges"
-IS_EMPTY = "is_empty"
-CHECK_LAYER = "check"
-CHECK_TAG = "check"
-SAMPLE = 10  # rows or keys quoted in a failing check's metadata
+__all__ = [
+    "ADMITTED",
+    "IS_EMPTY",
+    "KEYS_UNIQUE",
+    "NO_DANGLING_EDGES",
+    "SAMPLE",
+    "CheckOutcome",
+    "PlannedCheck",
+    "asset_names",
+    "asset_specs",
+    "check_result",
+    "check_spec",
+    "check_specs",
+    "edge_views",
+    "evaluate_admitted",
+    "evaluate_check",
+    "evaluate_empty",
+    "evaluate_keys_unique",
+    "evaluate_no_dangling_edges",
+    "input_tables",
+    "is_check_view",
+    "node_views",
+    "persisted_tasks",
+    "planned_checks",
+]
 
 ReadTable = Callable[[str], pa.Table]
 
@@ -89,12 +124,15 @@ def asset_specs(plan: ExecutionPlan, translator: CpgTranslator | None = None) ->
     return [translator.get_asset_spec(plan, name) for name in asset_names(plan)]
 
 
-# -- which checks ----------------------------------------------------------------------------------
+# -- which checks ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class PlannedCheck:
-    """One check of one view: its name, the stored tables that decide it, and its settings."""
+    """One check of one view: its name, the stored tables that decide it, and its settings.
+
+    `test` is the core's planned test behind a data check (None for `admitted`, which the plan
+    alone decides)."""
 
     view: str
     name: str
@@ -103,97 +141,43 @@ class PlannedCheck:
     reads: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
     nodes: str | None = None  # no_dangling_edges: the node view endpoints must be in
-
-
-def is_check_view(task: Task) -> bool:
-    """A view that lists violations: `@layer: check` or `@tags: check`."""
-    semantic = task.view.semantic
-    return (semantic is not None and semantic.layer == CHECK_LAYER) or CHECK_TAG in task.view.tags
-
-
-def _entity(task: Task) -> str | None:
-    return task.view.semantic.entity if task.view.semantic is not None else None
-
-
-def _columns(task: Task) -> set[str]:
-    return set(task.output_schema.names) if task.output_schema is not None else set()
-
-
-def node_views(plan: ExecutionPlan) -> list[str]:
-    """Persisted views declaring `@entity: node` with a `node_id` column."""
-    return sorted(
-        name
-        for name, task in plan.tasks.items()
-        if task.view.persisted and _entity(task) == "node" and "node_id" in _columns(task)
-    )
-
-
-def edge_views(plan: ExecutionPlan) -> list[str]:
-    """Persisted views declaring `@entity: edge` with `src_id` and `dst_id` columns."""
-    return sorted(
-        name
-        for name, task in plan.tasks.items()
-        if task.view.persisted
-        and _entity(task) == "edge"
-        and {"src_id", "dst_id"} <= _columns(task)
-    )
+    test: PlannedTest | None = None
 
 
 def planned_checks(
     plan: ExecutionPlan, translator: CpgTranslator | None = None
 ) -> list[PlannedCheck]:
-    """Every check of the plan's persisted views, in asset order."""
+    """Every check of the plan's persisted views, in asset order.
+
+    Data checks are the core's planned tests; for now the built-in ones (`keys_unique`,
+    `no_dangling_edges`, `is_empty`) become Dagster checks."""
     translator = translator or CpgTranslator()
     nodes = node_views(plan)
-    edges = set(edge_views(plan))
+    edges = set(edge_views(plan)) if nodes else set()
     out: list[PlannedCheck] = []
     for name in persisted_tasks(plan):
-        task = plan.tasks[name]
-
-        def blocking(check: str, name: str = name) -> bool:
-            return translator.get_check_blocking(plan, name, check)
-
         out.append(
             PlannedCheck(
                 view=name,
                 name=ADMITTED,
                 description="The view parsed and planned, and its inputs' columns and types "
                 "satisfy it (plan validation).",
-                blocking=blocking(ADMITTED),
+                blocking=translator.get_check_blocking(plan, name, ADMITTED),
             )
         )
-        if task.view.keys:
+        for test in view_tests(plan, name, nodes[0] if name in edges else None):
+            if test.name not in BUILTIN_CHECKS:
+                continue
             out.append(
                 PlannedCheck(
                     view=name,
-                    name=KEYS_UNIQUE,
-                    description=f"No two rows share the declared key ({', '.join(task.view.keys)}).",
-                    blocking=blocking(KEYS_UNIQUE),
-                    reads=(name,),
-                    keys=task.view.keys,
-                )
-            )
-        if name in edges and nodes:
-            node_view = nodes[0]
-            out.append(
-                PlannedCheck(
-                    view=name,
-                    name=NO_DANGLING_EDGES,
-                    description=f"Every src_id and dst_id is a node_id of {node_view} "
-                    "(with the declared kind when both tables carry kinds).",
-                    blocking=blocking(NO_DANGLING_EDGES),
-                    reads=(name, node_view),
-                    nodes=node_view,
-                )
-            )
-        if is_check_view(task):
-            out.append(
-                PlannedCheck(
-                    view=name,
-                    name=IS_EMPTY,
-                    description="A check view lists violations: it must have no rows.",
-                    blocking=blocking(IS_EMPTY),
-                    reads=(name,),
+                    name=test.name,
+                    description=test.description,
+                    blocking=translator.get_check_blocking(plan, name, test.name),
+                    reads=test.reads,
+                    keys=test.columns if test.name == KEYS_UNIQUE else (),
+                    nodes=test.nodes,
+                    test=test,
                 )
             )
     return out
@@ -229,25 +213,26 @@ class CheckOutcome:
     passed: bool
     metadata: dict[str, Any]
     description: str | None = None
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-friendly version of a value read from Arrow."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, dt.date | dt.datetime | dt.time | dt.timedelta | decimal.Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return str(value)
-
-
-def _rows(table: pa.Table, limit: int = SAMPLE) -> list[dict[str, Any]]:
-    return [_plain(row) for row in table.slice(0, limit).to_pylist()]
+def outcome_of(result: DataTestResult) -> CheckOutcome:
+    """A core test result as a check outcome: its counts and sample as metadata. A test that
+    could not be evaluated fails, with the reason (never passes)."""
+    metadata: dict[str, Any] = dict(result.details)
+    if result.sample:
+        metadata["sample"] = list(result.sample)
+    if result.status == "error":
+        metadata["error"] = result.message or "not evaluated"
+    severity = (
+        dg.AssetCheckSeverity.WARN if result.severity == "warn" else dg.AssetCheckSeverity.ERROR
+    )
+    return CheckOutcome(
+        passed=result.status == "passed",
+        metadata=metadata,
+        description=result.message,
+        severity=severity,
+    )
 
 
 def evaluate_admitted(plan: ExecutionPlan, name: str) -> CheckOutcome:
@@ -264,9 +249,12 @@ def evaluate_admitted(plan: ExecutionPlan, name: str) -> CheckOutcome:
     return CheckOutcome(passed=task.admitted, metadata=metadata, description=text)
 
 
+_TABLE = "checked"  # the name a bare table is evaluated under
+
+
 def evaluate_keys_unique(table: pa.Table, keys: Sequence[str]) -> CheckOutcome:
     """Passed when no key value occurs twice (null keys count as one value, like DISTINCT)."""
-    keys = list(keys)
+    keys = tuple(keys)
     missing = [k for k in keys if k not in table.column_names]
     if missing:
         return CheckOutcome(
@@ -274,91 +262,34 @@ def evaluate_keys_unique(table: pa.Table, keys: Sequence[str]) -> CheckOutcome:
             metadata={"missing_key_columns": missing},
             description=f"key column(s) {missing} are not in the table",
         )
-    counts = table.select(keys).group_by(keys).aggregate([([], "count_all")])
-    repeated = counts.filter(pc.call_function("greater", [counts["count_all"], 1]))
-    repeated = repeated.sort_by([("count_all", "descending"), *((k, "ascending") for k in keys)])
-    duplicate_rows = int(pc.call_function("sum", [repeated["count_all"]]).as_py() or 0)
-    metadata: dict[str, Any] = {
-        "rows": table.num_rows,
-        "distinct_keys": counts.num_rows,
-        "duplicate_keys": repeated.num_rows,
-        "duplicate_rows": duplicate_rows,
-    }
-    if repeated.num_rows:
-        metadata["sample"] = _rows(repeated.rename_columns([*keys, "occurrences"]))
-    text = None if not repeated.num_rows else f"{repeated.num_rows} key value(s) repeat"
-    return CheckOutcome(passed=not repeated.num_rows, metadata=metadata, description=text)
+    test = declared_test(_TABLE, DeclaredTest(name=KEYS_UNIQUE, kind="unique", columns=keys))
+    return outcome_of(evaluate(test, {_TABLE: table}))
 
 
 def evaluate_no_dangling_edges(edges: pa.Table, nodes: pa.Table) -> CheckOutcome:
-    """Passed when every edge endpoint is a node.
-
-    Endpoints match on `(node_id, node_kind)` when the edges carry `src_kind`/`dst_kind` and the
-    nodes `node_kind`, else on `node_id` alone. The distinct endpoints are checked first, then the
-    edges holding a missing one are counted."""
-    with_kinds = {"src_kind", "dst_kind"} <= set(edges.column_names) and (
-        "node_kind" in nodes.column_names
-    )
-    keys = ["node_id", "node_kind"] if with_kinds else ["node_id"]
-    ends: list[pa.Table] = []
-    for end in ("src", "dst"):
-        columns = [f"{end}_id", f"{end}_kind"] if with_kinds else [f"{end}_id"]
-        ends.append(edges.select(columns).rename_columns(keys))
-    endpoints = pa.concat_tables(ends).group_by(keys).aggregate([])
-    missing = endpoints.join(
-        nodes.select(keys).group_by(keys).aggregate([]), keys=keys, join_type="left anti"
-    )
-    metadata: dict[str, Any] = {
-        "edges": edges.num_rows,
-        "endpoints": endpoints.num_rows,
-        "missing_nodes": missing.num_rows,
-        "matched_on": keys,
-    }
-    if not missing.num_rows:
-        return CheckOutcome(passed=True, metadata=metadata | {"dangling_edges": 0})
-    dangling = 0
-    samples: list[pa.Table] = []
-    id_column = "edge_id" if "edge_id" in edges.column_names else None
-    for end in ("src", "dst"):
-        columns = [f"{end}_id", f"{end}_kind"] if with_kinds else [f"{end}_id"]
-        bad = edges.join(missing.rename_columns(columns), keys=columns, join_type="left semi")
-        dangling += bad.num_rows
-        if id_column is not None:
-            samples.append(
-                bad.select([id_column, *columns])
-                .rename_columns([id_column, *keys])
-                .append_column("end", pa.array([end] * bad.num_rows, pa.string()))
-            )
-    metadata["dangling_edges"] = dangling
-    metadata["missing_sample"] = _rows(missing.sort_by([(k, "ascending") for k in keys]))
-    if samples:
-        sample = pa.concat_tables(samples).sort_by([(id_column or "node_id", "ascending")])
-        metadata["sample"] = _rows(sample)
-    text = f"{dangling} edge endpoint(s) point at {missing.num_rows} missing node(s)"
-    return CheckOutcome(passed=False, metadata=metadata, description=text)
+    """Passed when every edge endpoint is a node (see `cpg_core.checks.dangling`)."""
+    found = dangling_edges(edges, nodes)
+    metadata: dict[str, Any] = dict(found.details)
+    if found.sample:
+        metadata["sample"] = list(found.sample)
+    return CheckOutcome(not found.failing_rows, metadata, found.message)
 
 
 def evaluate_empty(table: pa.Table) -> CheckOutcome:
     """Passed when the (check view's) table has no rows; otherwise quotes the first rows."""
-    metadata: dict[str, Any] = {"rows": table.num_rows}
-    if table.num_rows:
-        metadata["sample"] = _rows(table)
-    text = f"{table.num_rows} violation row(s)" if table.num_rows else None
-    return CheckOutcome(passed=not table.num_rows, metadata=metadata, description=text)
+    return outcome_of(evaluate(builtin_test(_TABLE, "is_empty"), {_TABLE: table}))
 
 
 def evaluate_check(plan: ExecutionPlan, check: PlannedCheck, read: ReadTable) -> CheckOutcome:
     """The outcome of `check`, reading the tables in `check.reads` through `read(name)`."""
     if check.name == ADMITTED:
         return evaluate_admitted(plan, check.view)
-    if check.name == KEYS_UNIQUE:
+    if check.test is None:
+        raise ValueError(f"unknown check {check.name!r} of view {check.view!r}")
+    if check.name == KEYS_UNIQUE:  # the check's own metadata when a key column is missing
         return evaluate_keys_unique(read(check.view), check.keys)
-    if check.name == NO_DANGLING_EDGES:
-        assert check.nodes is not None
-        return evaluate_no_dangling_edges(read(check.view), read(check.nodes))
-    if check.name == IS_EMPTY:
-        return evaluate_empty(read(check.view))
-    raise ValueError(f"unknown check {check.name!r} of view {check.view!r}")
+    tables = {name: read(name) for name in check.test.reads}
+    return outcome_of(evaluate(check.test, tables))
 
 
 def check_result(
@@ -370,6 +301,6 @@ def check_result(
         check_name=check.name,
         passed=outcome.passed,
         metadata=outcome.metadata,
-        severity=dg.AssetCheckSeverity.ERROR,
+        severity=outcome.severity,
         description=outcome.description,
     )

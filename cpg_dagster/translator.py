@@ -29,9 +29,9 @@ from typing import Any, Literal
 
 import dagster as dg
 
-from cpg_core.execute.task_spec import folded_inputs, schedule_positions
 from cpg_core.plan.execution_plan import ExecutionPlan, Task
 from cpg_core.plan.hashing import schema_hash
+from cpg_core.plan.inline import folded_inputs, folded_lineage, schedule_positions
 from cpg_core.views.loader import package_root
 
 AssetKind = Literal["view", "evidence", "source"]
@@ -94,33 +94,6 @@ def _package_root() -> Path:
     return package_root()
 
 
-def folded_lineage(plan: ExecutionPlan, name: str) -> dict[str, tuple[tuple[str, str], ...]]:
-    """Column lineage of `name` with inline views resolved to what they read (transitively)."""
-    memo: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
-
-    def resolve(table: str, column: str, trail: frozenset[str]) -> frozenset[tuple[str, str]]:
-        task = plan.tasks.get(table)
-        if task is None or task.view.persisted:
-            return frozenset({(table, column)})
-        if table in trail:  # an inline cycle (an invalid plan): stop here
-            return frozenset()
-        key = (table, column)
-        if key not in memo:
-            found: set[tuple[str, str]] = set()
-            for up_table, up_column in task.lineage.get(column, ()):
-                found |= resolve(up_table, up_column, trail | {table})
-            memo[key] = frozenset(found)
-        return memo[key]
-
-    out: dict[str, tuple[tuple[str, str], ...]] = {}
-    for column, sources in plan.tasks[name].lineage.items():
-        found: set[tuple[str, str]] = set()
-        for table, up_column in sources:
-            found |= resolve(table, up_column, frozenset({name}))
-        out[column] = tuple(sorted(found))
-    return out
-
-
 @dataclass
 class PlanIndex:
     """Per-plan lookups computed once (schedule positions, generations, folded inputs)."""
@@ -139,27 +112,6 @@ class PlanIndex:
         found = self._folded.get(name)
         if found is None:
             found = self._folded[name] = folded_inputs(self.plan, name, self.position)
-        return found
-        tasks = self.plan.tasks
-        inline: list[str] = []
-        tables: set[str] = set()
-        seen: set[str] = set()
-
-        def visit(view: str) -> None:
-            for upstream in tasks[view].inputs:
-                task = tasks.get(upstream)
-                if task is not None and not task.view.persisted:
-                    if upstream not in seen:
-                        seen.add(upstream)
-                        visit(upstream)
-                        inline.append(upstream)
-                else:
-                    tables.add(upstream)
-
-        visit(name)
-        last = len(self.position)
-        inline.sort(key=lambda n: self.position.get(n, last))
-        found = self._folded[name] = (tuple(inline), tuple(sorted(tables)))
         return found
 
 
@@ -342,18 +294,23 @@ class CpgTranslator:
         return (plan.project.store / "tables" / name).as_uri()
 
     def get_column_schema(self, plan: ExecutionPlan, name: str) -> dg.TableSchema | None:
-        """Columns with Arrow types and nullability; declared `@keys` as uniqueness constraints."""
+        """Columns with Arrow types, nullability and `@column` descriptions; declared `@keys` as
+        uniqueness constraints."""
         task = plan.tasks.get(name)
         schema = task.output_schema if task is not None else plan.datasets[name].schema
         if schema is None:
             return None
         keys = task.view.keys if task is not None else ()
+        described = {d.name: d.description for d in task.view.columns} if task is not None else {}
         columns = [
-            dg.TableColumn(name=field.name, type=str(field.type))
+            dg.TableColumn(
+                name=field.name, type=str(field.type), description=described.get(field.name) or None
+            )
             if field.nullable and keys != (field.name,)  # the default constraints
             else dg.TableColumn(
                 name=field.name,
                 type=str(field.type),
+                description=described.get(field.name) or None,
                 constraints=dg.TableColumnConstraints(
                     nullable=field.nullable, unique=keys == (field.name,)
                 ),

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import FIXTURE_REPO
 from tests.plan.projects import write_project
 
 CPG = [sys.executable, "-m", "cpg_core.cli"]
-FIXTURE_REPO = Path(__file__).parent / "fixtures" / "fixture_repo"
 
 VIEWS = {
     "paid": "select order_id, customer_id, amount from orders where status = 'paid'",
@@ -72,16 +72,21 @@ def test_query_rejects_writes_and_names_unknown_tables(tmp_path: Path) -> None:
     assert deep.returncode == 1 and "levels deep" in deep.stderr, deep.stderr
 
 
-def test_failing_view_exits_one_naming_it_and_keeps_upstream(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["serial", "parallel"])
+def test_failing_view_exits_one_naming_it_and_keeps_upstream(tmp_path: Path, mode: str) -> None:
     views = {
         **VIEWS,
         # plans fine over empty tables, fails on the real rows ('new' is not an integer)
         "broken": "select p.order_id, cast(o.status as int) as s from paid p join orders o using (order_id)",
     }
     write_project(tmp_path, views)
-    result = _cpg("build", cwd=tmp_path)
+    result = _cpg("build", "--mode", mode, cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "failing view: broken" in result.stderr
+    # cpg's report only: no Hamilton node dump, traceback or chat invitation
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "encountered an error" not in result.stderr
+    assert "Need help with Hamilton" not in result.stderr
     assert "Cannot cast" in result.stderr or "cast" in result.stderr.lower()
     assert "kept in the store:" in result.stderr and "paid" in result.stderr
     again = _cpg("query", "select count(*) as n from paid", "--format", "json", cwd=tmp_path)

@@ -11,8 +11,7 @@ import pytest
 from cpg_core.pipeline import BuildEvent, StageStart, build_project
 from cpg_core.project import Project
 from cpg_core.store.errors import StoreBusyError
-
-FIXTURE = Path(__file__).parent / "fixtures" / "fixture_repo"
+from tests.paths import FIXTURE_REPO, REPO_ROOT
 
 
 def test_a_busy_store_fails_before_extraction(
@@ -28,7 +27,7 @@ def test_a_busy_store_fails_before_extraction(
             str(store / ".lock"),
             "another build",
         ],
-        cwd=Path(__file__).parents[1],
+        cwd=REPO_ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -42,7 +41,7 @@ def test_a_busy_store_fails_before_extraction(
             if isinstance(event, StageStart):
                 stages.append(event.stage)
 
-        project = Project.from_views([], include_cpg=True, repo=FIXTURE, store=store)
+        project = Project.from_views([], include_cpg=True, repo=FIXTURE_REPO, store=store)
         with pytest.raises(StoreBusyError, match="another build"):
             build_project(project, on_event=on_event)
         assert stages == ["compile"]  # compiled, then refused: nothing extracted, nothing built

@@ -15,7 +15,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.schema import MappingSchema
 
-from benchmarks.synthetic_project import SyntheticProject, generate_project, sql_type_of
+from tests.synthetic_project import SyntheticProject, generate_project, sql_type_of
 
 N_VIEWS = 30
 
@@ -102,3 +102,26 @@ def test_every_view_executes_with_the_promised_schema(project: SyntheticProject)
         assert len(row_ids.unique()) == out.num_rows, f"{view}: @keys row_id is not unique"
         results[view] = out
     assert all(results[v].num_rows > 0 for v in project.layers[-1])
+
+
+def test_declared_tests_option_adds_only_test_lines(
+    project: SyntheticProject, tmp_path: Path
+) -> None:
+    from cpg_core.plan import compile_plan
+    from cpg_core.plan.planned_tests import planned_tests
+    from cpg_core.project import load_project
+
+    tested = generate_project(tmp_path / "tested", N_VIEWS, seed=7, tests_per_view=3)
+    for name in project.views:
+        plain = project.view_path(name).read_text(encoding="utf-8")
+        with_tests = tested.view_path(name).read_text(encoding="utf-8")
+        extra = [line for line in with_tests.splitlines() if line.startswith("-- @test ")]
+        assert len(extra) == 3
+        assert [line for line in with_tests.splitlines() if line not in extra] == (
+            plain.splitlines()
+        )
+    plan = compile_plan(load_project(tested.project_file), cache=False)
+    assert plan.problems == ()
+    declared = [t for t in planned_tests(plan) if t.name != "keys_unique"]
+    assert len(declared) == 3 * N_VIEWS
+    assert {t.kind for t in declared} == {"not_null", "row_count", "relationships"}

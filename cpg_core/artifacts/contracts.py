@@ -3,14 +3,17 @@ change: the goldens under tests/golden/artifacts and the exported JSON Schemas m
 
 Plan artifacts: `PlanScheduleArtifact`, `PlanValidationArtifact`, `SemanticRegistryArtifact`.
 Run artifact: `RunManifest` (what one build ran, where, why, and what it produced), written by
-`cpg_core.execute.build` and re-exported from `cpg_core.execute.manifest`.
+`cpg_core.execute.build` (and exported by `cpg_core.execute`).
+Test artifact: `DataTestReport` (every data test's `DataTestResult`), made by `cpg_core.checks`.
 """
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import msgspec
 
-from cpg_core.plan.problems import Problem
+from cpg_core.problems import Problem
 
 SCHEMA_VERSION = 1
 
@@ -84,10 +87,11 @@ class PlanValidationArtifact(
 
 
 class ColumnInfo(_Contract, frozen=True, kw_only=True):
-    """One output column and its Arrow type."""
+    """One output column, its Arrow type and (from `@column`) its description."""
 
     name: str
     type: str
+    description: str | None = None
 
 
 class SemanticEntry(_Contract, frozen=True, kw_only=True):
@@ -180,7 +184,75 @@ class RunManifest(_Contract, frozen=True, kw_only=True, tag="run_manifest", tag_
     warnings: tuple[str, ...] = ()
 
 
-Artifact = PlanScheduleArtifact | PlanValidationArtifact | SemanticRegistryArtifact | RunManifest
+TestStatus = Literal["passed", "failed", "error"]
+TestSeverity = Literal["error", "warn"]
+
+
+class DataTestResult(_Contract, frozen=True, kw_only=True):
+    """The outcome of one data test against the stored tables it reads.
+
+    `status`: passed (no failing row), failed (`failing_rows` > 0) or error (the test could not
+    be evaluated: `message` says why and `failing_rows` is None — never reported as passed).
+    `sample`: the first failing rows as plain data. `details`: kind-specific counts (e.g. a
+    unique test's `rows`, `distinct_keys`, `duplicate_keys`, `duplicate_rows`). `reads`: the
+    data version of each table it was evaluated against. `cached`: taken from the result cache
+    (same definition, same data versions); `duration_s` is then the original evaluation's.
+    """
+
+    id: str
+    name: str
+    view: str | None
+    kind: str
+    severity: TestSeverity
+    status: TestStatus
+    failing_rows: int | None
+    sample: tuple[dict[str, Any], ...] = ()
+    message: str | None = None
+    details: dict[str, Any] = {}
+    reads: dict[str, str] = {}
+    definition_hash: str
+    duration_s: float
+    cached: bool = False
+    path: str | None = None
+    line: int | None = None
+
+
+class DataTestCounts(_Contract, frozen=True, kw_only=True):
+    """Totals: `failed` counts error-severity failures, `warned` warn-severity ones, `errors`
+    tests that could not be evaluated."""
+
+    tests: int
+    passed: int
+    failed: int
+    warned: int
+    errors: int
+    cached: int
+
+
+class DataTestReport(
+    _Contract, frozen=True, kw_only=True, tag="data_test_report", tag_field="kind"
+):
+    """The data tests of one run (`cpg test`, or a build): results in plan order.
+
+    Deterministic for equal inputs except each result's `duration_s` and `cached`."""
+
+    plan_signature: str
+    results: tuple[DataTestResult, ...]
+    counts: DataTestCounts
+
+    @property
+    def ok(self) -> bool:
+        """No error-severity test failed or errored (warnings do not count)."""
+        return not any(r.severity == "error" and r.status != "passed" for r in self.results)
+
+
+Artifact = (
+    PlanScheduleArtifact
+    | PlanValidationArtifact
+    | SemanticRegistryArtifact
+    | RunManifest
+    | DataTestReport
+)
 
 
 class ArtifactEnvelope(_Contract, frozen=True, kw_only=True):
@@ -193,6 +265,7 @@ class ArtifactEnvelope(_Contract, frozen=True, kw_only=True):
 
 CONTRACTS: dict[str, type[msgspec.Struct]] = {
     "artifact_envelope": ArtifactEnvelope,
+    "data_test_report": DataTestReport,
     "plan_schedule": PlanScheduleArtifact,
     "plan_validation": PlanValidationArtifact,
     "run_manifest": RunManifest,

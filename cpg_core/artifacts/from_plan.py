@@ -16,8 +16,8 @@ from cpg_core.artifacts.contracts import (
     ValidationCounts,
 )
 from cpg_core.plan.execution_plan import ExecutionPlan
-from cpg_core.plan.problems import ProblemCode
 from cpg_core.plan.pruning import PrunedPlan, prune
+from cpg_core.problems import ProblemCode
 
 
 def _sorted_floats(values: Mapping[str, float]) -> dict[str, float]:
@@ -112,6 +112,7 @@ def semantic_registry(plan: ExecutionPlan) -> SemanticRegistryArtifact:
         semantic = task.view.semantic
         if semantic is None or not task.admitted or task.output_schema is None:
             continue
+        described = {doc.name: doc.description for doc in task.view.columns if doc.description}
         entries.append(
             SemanticEntry(
                 view=name,
@@ -126,7 +127,8 @@ def semantic_registry(plan: ExecutionPlan) -> SemanticRegistryArtifact:
                 stability=semantic.stability,
                 owners=semantic.owners,
                 columns=tuple(
-                    ColumnInfo(name=f.name, type=str(f.type)) for f in task.output_schema
+                    ColumnInfo(name=f.name, type=str(f.type), description=described.get(f.name))
+                    for f in task.output_schema
                 ),
             )
         )

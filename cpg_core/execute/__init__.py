@@ -4,8 +4,9 @@ Public API: `build`, `ExecutorConfig`, `ExecutionMode`, `RunResult`, `BuildError
 `RunManifest`; `run_plan_direct` (in `direct`) is the reference executor outputs must equal.
 """
 
-from cpg_core.execute.build import BuildError, RunResult, build
-from cpg_core.execute.config import ExecutionMode, ExecutorConfig
-from cpg_core.execute.manifest import RunManifest
+from cpg_core.artifacts.contracts import RunManifest
+from cpg_core.execute.build import RunResult, build
+from cpg_core.execute.errors import BuildError
+from cpg_core.settings import ExecutionMode, ExecutorConfig
 
 __all__ = ["BuildError", "ExecutionMode", "ExecutorConfig", "RunManifest", "RunResult", "build"]

@@ -1,69 +1,49 @@
 """`build`: run a plan (or a selection of it) into a Delta store through the Hamilton driver.
 
-The public entry point of execution (the CLI's `cpg build` and Dagster call it). One run holds
-the store's lock from start to end; each persisted view is written as soon as it is computed;
-the incremental state and measured durations are recorded only after the whole run succeeded.
+A build is three steps over one `Run` (`cpg_core.execute.run`): `prepare_run` (scope, id, event
+log), then — holding the store's lock once — `execute_run` (read and store inputs, drive the
+plan's Hamilton driver, wait for the writer) and `_commit` (incremental state, durations,
+manifest). Each persisted view is written as soon as it is computed; the incremental state and
+measured durations are recorded only after the whole run succeeded.
+
+`build` is the entry point for callers that already hold the input tables (tests, benchmarks);
+`cpg_core.pipeline.build_project` is the whole build of a project (compile, extract, sources).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from cpg_core.artifacts.contracts import OutputVersion, RunManifest
 from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.artifacts.from_plan import schedule_artifact, validation_artifact
 from cpg_core.execute.codegen import fingerprint_input, task_input
-from cpg_core.execute.config import SERIAL, ExecutionMode, ExecutorConfig
-from cpg_core.execute.direct import ViewExecutionError
 from cpg_core.execute.driver_cache import DriverEntry, driver_for
-from cpg_core.execute.manifest import OutputVersion, RunManifest
+from cpg_core.execute.errors import BuildError, ViewExecutionError
+from cpg_core.execute.inputs import stored_views, table_inputs
 from cpg_core.execute.pools import RemotePool, open_pool
-from cpg_core.execute.priority import priority_ranks
-from cpg_core.execute.runner import RunSettings, TaskFailedError
-from cpg_core.execute.store_adapter import RunContext
-from cpg_core.execute.task_spec import (
-    folded_inputs,
-    persisted_views,
-    schedule_positions,
-    view_task,
-)
-from cpg_core.execute.versions import (
-    data_version,
-    known_version,
-    register_fingerprints,
-    remember,
-)
-from cpg_core.execute.writer import BackgroundWriter, TableWriteError
+from cpg_core.execute.run import OnRunEvent, Run, prepare_run
+from cpg_core.execute.runner import TaskFailedError
+from cpg_core.execute.scope import scope_of
+from cpg_core.execute.task_spec import view_task
+from cpg_core.execute.versions import data_version, register_fingerprints
+from cpg_core.execute.writer import TableWriteError
 from cpg_core.plan.execution_plan import ExecutionPlan
-from cpg_core.plan.pruning import PrunedPlan, prune
-from cpg_core.store.content_hash import CanonicalTable, canonicalize
+from cpg_core.settings import SERIAL, ExecutionMode, ExecutorConfig
 from cpg_core.store.delta_store import DeltaStore
-from cpg_core.store.events import EventLog, EventPayload, InputStored, RunError, RunFinish, RunStart
+from cpg_core.store.events import RunError, RunFinish, RunStart
 from cpg_core.store.history import record_durations
 from cpg_core.store.runs import DatasetState, commit_run
+from cpg_core.views.names import PLAN_INPUT, RUN_INPUT
 
 PLAN_OUTPUTS = ("plan_signature", "task_generations")
-
-
-class BuildError(RuntimeError):
-    """A build failed. `view` names the failing view (None if no view failed); `kept` lists the
-    outputs this run wrote before failing (they stay; the incremental state is not committed)."""
-
-    def __init__(
-        self, message: str, *, view: str | None = None, kept: tuple[str, ...] = ()
-    ) -> None:
-        self.view = view
-        self.kept = kept
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -83,150 +63,6 @@ class RunResult:
         return tuple(c.view for c in self.manifest.cache if c.hit)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What one build runs and reads."""
-
-    pruned: PrunedPlan
-    views: list[str]
-    from_store: list[str]
-    table_inputs: list[str]
-
-
-def scope_of(plan: ExecutionPlan, select: Sequence[str] | None, upstream: bool) -> Scope:
-    if select is not None:
-        inline = [v for v in select if v in plan.tasks and not plan.tasks[v].view.persisted]
-        if inline:
-            raise BuildError(f"cannot select inline view(s) {inline}: they are not stored")
-    if select is None or upstream:
-        pruned = prune(plan, outputs=select)
-    else:  # exactly the selected views; every other input comes from the store
-        pruned = prune(plan, outputs=select, changed_views=select)
-    views = persisted_views(plan, pruned.active)
-    if select is not None and not upstream:
-        views = [v for v in views if v in set(select)]
-    reads: set[str] = set()
-    position = schedule_positions(plan)
-    for view in views:
-        reads |= set(folded_inputs(plan, view, position)[1])
-    from_store = sorted(r for r in reads if r in plan.tasks and r not in views)
-    tables = sorted(r for r in reads if r not in plan.tasks)
-    return Scope(pruned, views, from_store, tables)
-
-
-def _stored_inputs(store: DeltaStore, names: list[str]) -> dict[str, pa.Table]:
-    tables: dict[str, pa.Table] = {}
-    for name in names:
-        info = store.info(name)
-        if info is None:
-            raise BuildError(
-                f"view {name!r} is read by the selection but is not in the store {store.root}: "
-                "build it first or select it with its upstream views"
-            )
-        table = store.read(name, info.version)
-        tables[name] = remember(table, info.data_version) if info.data_version else table
-    return tables
-
-
-def _table_inputs(
-    plan: ExecutionPlan,
-    store: DeltaStore,
-    inputs: Mapping[str, pa.Table],
-    names: list[str],
-    run_id: str,
-    events: EventLog,
-    writer: BackgroundWriter,
-) -> tuple[dict[str, pa.Table], dict[str, DatasetState]]:
-    """The input tables the run needs; evidence tables are written to the store as well (by the
-    background `writer`: the returned states fill in as their writes commit).
-
-    An evidence table not in `inputs` is read from the store (a build of views alone, e.g. a
-    Dagster run that did not select the evidence assets); it must have been stored before.
-    """
-    stored_evidence: dict[str, pa.Table] = {}
-    for name in names:
-        dataset = plan.datasets.get(name)
-        if name not in inputs and dataset is not None and dataset.kind == "evidence":
-            info = store.info(name)
-            if info is not None and info.data_version is not None:
-                stored_evidence[name] = remember(store.read(name, info.version), info.data_version)
-    missing = [n for n in names if n not in inputs and n not in stored_evidence]
-    if missing:
-        raise BuildError(
-            f"missing input table(s) {missing}: pass them in `inputs` (evidence tables: or "
-            "build them into the store first)"
-        )
-    states: dict[str, DatasetState] = {}
-    for name in names:
-        dataset = plan.datasets.get(name)
-        if name in stored_evidence or dataset is None or dataset.kind != "evidence":
-            continue
-        canonical = _canonical_input(inputs[name])
-        writer.submit(
-            name, partial(_store_input, store, name, canonical, run_id, events, states), wait=False
-        )
-    return {n: stored_evidence[n] if n in stored_evidence else inputs[n] for n in names}, states
-
-
-def _store_input(
-    store: DeltaStore,
-    name: str,
-    canonical: CanonicalTable,
-    run_id: str,
-    events: EventLog,
-    states: dict[str, DatasetState],
-) -> None:
-    """Write one evidence table (on the background writer) and record its state and event."""
-    fingerprint = f"evidence:{name}"
-    stored = store.write(
-        name, canonical, fingerprint=fingerprint, data_version=canonical.data_version, run_id=run_id
-    )
-    states[name] = DatasetState(
-        data_version=canonical.data_version, fingerprint=fingerprint, delta_version=stored.version
-    )
-    events.emit(
-        InputStored(
-            task=name,
-            rows=stored.rows,
-            bytes=stored.bytes,
-            data_version=stored.data_version,
-            delta_version=stored.version,
-            written=stored.run_id == run_id,
-        )
-    )
-
-
-def _canonical_input(table: pa.Table) -> CanonicalTable:
-    """An evidence table in canonical form. Tables with a remembered version (incremental
-    extraction, the store) are canonical already: neither sorted nor hashed again, so an
-    unchanged table costs nothing before the store sees its version is unchanged."""
-    known = known_version(table)
-    if known is None:
-        canonical = canonicalize(table)
-        remember(table, canonical.data_version)
-        return canonical
-    canonical = CanonicalTable(table)
-    vars(canonical)["data_version"] = known  # the cached_property's slot: no re-hash
-    return canonical
-
-
-def _outside_views(error: BaseException) -> str:
-    """A failure outside every view (the cache's database, the driver): say what raised it."""
-    module = type(error).__module__
-    kind = type(error).__name__ if module == "builtins" else f"{module}.{type(error).__name__}"
-    return f"the build failed outside the views ({kind}): {error}"
-
-
-def _pool_for(config: ExecutorConfig, plan: ExecutionPlan, views: list[str]) -> RemotePool | None:
-    if config.mode is ExecutionMode.PARALLEL and config.kind == "processes":
-        return open_pool("processes", config.max_tasks)
-    if config.mode is ExecutionMode.REMOTE and any(
-        plan.costs[v].seconds >= config.remote_threshold_s for v in views
-    ):
-        return open_pool(config.kind, config.max_tasks)
-    return None
-
-
 def build(
     plan: ExecutionPlan,
     *,
@@ -235,7 +71,7 @@ def build(
     config: ExecutorConfig = SERIAL,
     select: Sequence[str] | None = None,
     upstream: bool = True,
-    on_event: Callable[[EventPayload], None] | None = None,
+    on_event: OnRunEvent | None = None,
     store_inputs: Sequence[str] = (),
 ) -> RunResult:
     """Build the plan's persisted views (or `select`ed ones: with their upstream closure, or
@@ -245,133 +81,122 @@ def build(
 
     Raises `BuildError` (naming the failing view) when a view fails; outputs written before the
     failure stay in the store and the incremental state is not committed. `on_event` receives
-    every run event (run/task start, finish, error) as it happens, from the worker that ran it.
+    every run event as it happens, each table's in dependency order.
     """
+    scope = scope_of(plan, select, upstream).storing(store_inputs)
+    run = prepare_run(plan, DeltaStore(store), config=config, scope=scope, on_event=on_event)
+    with run.store.run_lock(f"cpg build {run.run_id}"):
+        return execute_run(run, inputs)
+
+
+def execute_run(run: Run, inputs: Mapping[str, pa.Table]) -> RunResult:
+    """Run `run` (its caller holds the store lock): inputs, the driver, the writer, the commit."""
     register_fingerprints()
-    started = time.perf_counter()
-    run_id = uuid.uuid4().hex
-    scope = scope_of(plan, select, upstream)
-    if store_inputs:
-        scope = dataclasses.replace(
-            scope, table_inputs=sorted(set(scope.table_inputs) | set(store_inputs))
-        )
-    delta = DeltaStore(store)
-    with delta.run_lock(f"cpg build {run_id}"):
-        entry, warnings = driver_for(plan, delta)
-        # closing the writer waits for it: no write outlives the run (and its store lock)
-        with entry.lock, contextlib.closing(BackgroundWriter()) as writer:
-            return _run(
-                plan,
-                scope,
-                delta,
-                entry,
-                inputs,
-                config,
-                run_id,
-                warnings,
-                started,
-                select,
-                on_event,
-                writer,
-            )
+    entry, warnings = driver_for(run.plan, run.store)
+    run.warnings.extend(warnings)
+    # closing the writer waits for it: no write outlives the run (and its store lock)
+    with entry.lock, contextlib.closing(run.writer):
+        try:
+            results, overrides, tables = _drive(run, entry, inputs)
+        except Exception as error:
+            run.writer.close()  # what was queued before the failure is written (and kept)
+            if run.ordered is not None:
+                run.ordered.flush()
+            raise _failure(run, error) from error
+        finally:
+            if run.pool is not None:
+                run.pool.close()
+    if results["plan_signature"] != run.plan.signature:
+        raise BuildError("the driver ran a different plan than it was given")
+    return _commit(run, results, {**tables, **overrides})
 
 
-def _run(
-    plan: ExecutionPlan,
-    scope: Scope,
-    delta: DeltaStore,
-    entry: DriverEntry,
-    inputs: Mapping[str, pa.Table],
-    config: ExecutorConfig,
-    run_id: str,
-    warnings: list[str],
-    started: float,
-    select: Sequence[str] | None,
-    on_event: Callable[[EventPayload], None] | None,
-    writer: BackgroundWriter,
-) -> RunResult:
-    overrides = _stored_inputs(delta, scope.from_store)
-    events = EventLog(delta, run_id, plan.signature, on_event)
-    tables, input_states = _table_inputs(
-        plan, delta, inputs, scope.table_inputs, run_id, events, writer
-    )
-    partitions = config.partitions()
-    hamilton_inputs: dict[str, Any] = {"execution_plan": plan, **tables}
+def _drive(
+    run: Run, entry: DriverEntry, inputs: Mapping[str, pa.Table]
+) -> tuple[dict[str, Any], dict[str, pa.Table], dict[str, pa.Table]]:
+    """Read and store the inputs, run the views through the driver, wait for every write."""
+    plan, scope = run.plan, run.scope
+    overrides = stored_views(run.store, scope.from_store)
+    tables = table_inputs(run, inputs)
+    hamilton_inputs: dict[str, Any] = {PLAN_INPUT: plan, RUN_INPUT: run, **tables}
+    partitions = run.config.partitions()
+    memory = run.config.task_memory_bytes()
     for view in scope.views:
         hamilton_inputs[fingerprint_input(view)] = plan.tasks[view].fingerprint
         hamilton_inputs[task_input(view)] = view_task(
-            plan, view, target_partitions=partitions, memory_limit_bytes=config.task_memory_bytes()
+            plan, view, target_partitions=partitions, memory_limit_bytes=memory
         )
-    stored = {v: info for v in scope.views if (info := delta.info(v)) is not None}
-    index = {i.data_version: (v, i.version) for v, i in stored.items() if i.data_version}
-    entry.results.reset(index)
-
-    context = RunContext(
-        store=delta,
-        run_id=run_id,
-        events=events,
-        writer=writer,
-        record=(
-            settings := RunSettings(
-                config=config,
-                ranks=priority_ranks(scope.pruned.schedule),
-                costs={v: plan.costs[v].seconds for v in scope.views},
-                module=entry.module,
-            )
-        ).record,
-        fingerprints={v: plan.tasks[v].fingerprint for v in scope.views},
-        stored=stored,
+    run.stored = {v: info for v in scope.views if (info := run.store.info(v)) is not None}
+    entry.results.learn(
+        {i.data_version: (v, i.version) for v, i in run.stored.items() if i.data_version}
     )
-    events.emit(
+    run.events.emit(
         RunStart(
-            mode=config.mode.value, tasks=len(scope.views), executor=config.kind, run_id=run_id
+            mode=run.config.mode.value,
+            tasks=len(scope.views),
+            executor=run.config.executor,
+            run_id=run.run_id,
         )
     )
-    pool = _pool_for(config, plan, scope.views)
-    settings.pool = pool
-    entry.executor.settings = settings
-    entry.adapter.context = context
-    try:
-        results = entry.driver.execute(
-            [*PLAN_OUTPUTS, *scope.views], inputs=hamilton_inputs, overrides=overrides
-        )
-        writer.drain()
-    except Exception as error:
-        writer.close()  # what was queued before the failure is written (and kept)
-        failed = error.task if isinstance(error, TaskFailedError) else None
-        cause = error.error if isinstance(error, TaskFailedError) else error
-        if isinstance(cause, TableWriteError):
-            failed, cause = cause.table, cause.error
-        elif writer.failure is not None and failed is None:
-            failed, cause = writer.failure.table, writer.failure.error
-        kept = tuple(sorted(n for n, (_, written) in context.written.items() if written))
-        events.emit(
-            RunError(duration_s=time.perf_counter() - started, error=str(cause), failed_task=failed)
-        )
-        events.flush()
-        if isinstance(cause, ViewExecutionError):  # it names the view already: say it once
-            what = f"view {failed!r} failed: {cause.where}: {cause.reason}"
-        else:
-            what = f"view {failed!r} failed: {cause}" if failed else _outside_views(cause)
-        raise BuildError(
-            f"{what}; kept {len(kept)} output(s) written before the failure"
-            f"{': ' + ', '.join(kept) if kept else ''}; incremental state not committed",
-            view=failed,
-            kept=kept,
-        ) from cause
-    finally:
-        entry.adapter.context = None
-        entry.executor.settings = None
-        if pool is not None:
-            pool.close()
-    if results["plan_signature"] != plan.signature:
-        raise BuildError("the driver ran a different plan than it was given")
+    run.pool = _pool_for(run)
+    results = entry.driver.execute(
+        [*PLAN_OUTPUTS, *scope.views], inputs=hamilton_inputs, overrides=overrides
+    )
+    run.writer.drain()
+    return results, overrides, tables
 
-    datasets = dict(input_states)
+
+def _pool_for(run: Run) -> RemotePool | None:
+    config = run.config
+    if config.mode is ExecutionMode.PARALLEL and config.executor == "processes":
+        return open_pool("processes", config.max_tasks)
+    if config.mode is ExecutionMode.REMOTE and any(
+        cost >= config.remote_threshold_s for cost in run.costs.values()
+    ):
+        return open_pool(config.executor, config.max_tasks)
+    return None
+
+
+def _failure(run: Run, error: Exception) -> BuildError:
+    """The `BuildError` of a failed run (after its events are flushed): the failing view, why,
+    and what was kept."""
+    failed = error.task if isinstance(error, TaskFailedError) else None
+    cause: BaseException = error.error if isinstance(error, TaskFailedError) else error
+    if isinstance(cause, TableWriteError):
+        failed, cause = cause.table, cause.error
+    elif run.writer.failure is not None and failed is None:
+        failed, cause = run.writer.failure.table, run.writer.failure.error
+    kept = run.kept()
+    duration = time.perf_counter() - run.started
+    run.events.emit(RunError(duration_s=duration, error=str(cause), failed_task=failed))
+    run.events.flush()
+    if isinstance(cause, ViewExecutionError):  # it names the view already: say it once
+        what = f"view {failed!r} failed: {cause.where}: {cause.reason}"
+    else:
+        what = f"view {failed!r} failed: {cause}" if failed else _outside_views(cause)
+    return BuildError(
+        f"{what}; kept {len(kept)} output(s) written before the failure"
+        f"{': ' + ', '.join(kept) if kept else ''}; incremental state not committed",
+        view=failed,
+        kept=kept,
+    )
+
+
+def _outside_views(error: BaseException) -> str:
+    """A failure outside every view (the cache's database, the driver): say what raised it."""
+    module = type(error).__module__
+    kind = type(error).__name__ if module == "builtins" else f"{module}.{type(error).__name__}"
+    return f"the build failed outside the views ({kind}): {error}"
+
+
+def _commit(run: Run, results: Mapping[str, Any], read: Mapping[str, pa.Table]) -> RunResult:
+    """The run succeeded: record the incremental state and durations, flush the events, and
+    return the manifest with the output tables."""
+    datasets = dict(run.input_states)
     outputs = []
-    for view in scope.views:
-        stored, written = context.written[view]
-        fingerprint = plan.tasks[view].fingerprint
+    for view in run.scope.views:
+        stored, written = run.written[view]
+        fingerprint = run.fingerprints[view]
         assert stored.data_version is not None
         datasets[view] = DatasetState(
             data_version=stored.data_version, fingerprint=fingerprint, delta_version=stored.version
@@ -387,42 +212,51 @@ def _run(
                 written=written,
             )
         )
-    commit_run(delta.root, run_id=run_id, plan_signature=plan.signature, datasets=datasets)
-    if context.durations:
-        record_durations(delta.root, context.durations)
-    record = settings.record
-    executed = tuple(
-        n for n in record.submission_order if n in record.executed and n in context.fingerprints
+    commit_run(
+        run.store.root, run_id=run.run_id, plan_signature=run.plan.signature, datasets=datasets
     )
-    duration = time.perf_counter() - started
-    events.emit(
+    if run.durations:
+        record_durations(run.store.root, run.durations)
+    record = run.record
+    executed = tuple(n for n in record.submission_order if n in record.executed and n in run.costs)
+    duration = time.perf_counter() - run.started
+    run.events.emit(
         RunFinish(
             duration_s=duration,
             tasks_run=len(executed),
-            cache_hits=len(scope.views) - len(executed),
+            cache_hits=len(run.scope.views) - len(executed),
         )
     )
-    events.flush()
-    manifest = RunManifest(
-        run_id=run_id,
+    run.events.flush()
+    manifest = _manifest(run, tuple(outputs), executed, read, duration)
+    return RunResult(manifest=manifest, tables={v: results[v] for v in run.scope.views})
+
+
+def _manifest(
+    run: Run,
+    outputs: tuple[OutputVersion, ...],
+    executed: tuple[str, ...],
+    read: Mapping[str, pa.Table],
+    duration: float,
+) -> RunManifest:
+    plan, scope, record, config = run.plan, run.scope, run.record, run.config
+    return RunManifest(
+        run_id=run.run_id,
         plan_signature=plan.signature,
         reduced_signature=scope.pruned.reduced_signature,
         schedule_artifact_id=artifact_id(schedule_artifact(plan, scope.pruned)),
         validation_artifact_id=artifact_id(validation_artifact(plan)),
         mode=config.mode.value,
-        executor=config.kind,
+        executor=config.executor,
         max_tasks=config.concurrency,
-        selected=tuple(select) if select is not None else None,
-        read_from_store=tuple(scope.from_store),
-        submission_order=tuple(n for n in record.submission_order if n in context.fingerprints),
-        routing=tuple(r for r in record.routing if r.task in context.fingerprints),
-        outputs=tuple(outputs),
-        inputs={
-            name: data_version(table) for name, table in sorted({**tables, **overrides}.items())
-        },
-        cache=tuple(context.lineage[v] for v in sorted(context.lineage)),
+        selected=scope.selected,
+        read_from_store=scope.from_store,
+        submission_order=tuple(n for n in record.submission_order if n in run.costs),
+        routing=tuple(r for r in record.routing if r.task in run.costs),
+        outputs=outputs,
+        inputs={name: data_version(table) for name, table in sorted(read.items())},
+        cache=tuple(run.lineage[v] for v in sorted(run.lineage)),
         executed=executed,
         duration_s=duration,
-        warnings=tuple(warnings),
+        warnings=tuple(run.warnings),
     )
-    return RunResult(manifest=manifest, tables={v: results[v] for v in scope.views})

@@ -7,7 +7,7 @@ version; a table that is gone or unreadable raises `ResultRetrievalError`, on wh
 drops the entry and recomputes — the cache is checked, never trusted.
 
 Why WAL + `synchronous=OFF`: the stock SQLite metadata store commits once per node (≈ 5 ms each,
-FACTS). WAL keeps commits atomic under process death (SIGKILL); a file damaged otherwise (power
+docs/dependencies.md#hamilton-sqlite-commits). WAL keeps commits atomic under process death (SIGKILL); a file damaged otherwise (power
 loss, tampering) fails `quick_check` at open and the cache directory is rebuilt.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,10 @@ class WalMetadataStore(SQLiteMetadataStore):
 class DeltaResultStore(ResultStore):
     """Results by data version = rows of a stored Delta table whose commit has that version.
 
-    `index` maps data version → (table, Delta version); the build fills it from the store at the
-    start of a run and adds each table it writes. `set` stores nothing: the build writes outputs.
+    The index maps data version → (table, Delta version): facts about the store that stay true
+    (a stored version is immutable), learned from the store at the start of each run; one that a
+    vacuum or a deleted table made false is dropped on the failed read. `set` stores nothing:
+    the build writes outputs.
     """
 
     def __init__(self, store: DeltaStore) -> None:
@@ -56,13 +59,10 @@ class DeltaResultStore(ResultStore):
         self._index: dict[str, tuple[str, int]] = {}
         self._lock = threading.Lock()
 
-    def remember(self, data_version: str, name: str, version: int) -> None:
+    def learn(self, entries: Mapping[str, tuple[str, int]]) -> None:
+        """Add what the store holds now (data version → table and Delta version)."""
         with self._lock:
-            self._index[data_version] = (name, version)
-
-    def reset(self, entries: dict[str, tuple[str, int]]) -> None:
-        with self._lock:
-            self._index = dict(entries)
+            self._index.update(entries)
 
     def set(self, data_version: str, result: Any, **kwargs: Any) -> None:
         """Nothing to do: the build's store adapter writes persisted outputs to Delta."""

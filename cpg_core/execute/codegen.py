@@ -1,7 +1,7 @@
 """Generate the Hamilton module of a plan as real Python source and import it.
 
 Why real source (not closures): Hamilton's code version is the hash of a node function's source;
-closure-generated nodes would all share one (FACTS). Written source gives every view node its own
+closure-generated nodes would all share one (docs/dependencies.md#hamilton-code-version). Written source gives every view node its own
 stable source, and process/Ray/Dask workers can import the module from its file.
 
 What enters a node's source (and so its code version): the view name and the names of the tables
@@ -13,7 +13,6 @@ are added to the built graph's nodes (`tags.apply_schedule_tags`), so costs neve
 from __future__ import annotations
 
 import importlib.util
-import keyword
 import sys
 import threading
 from collections.abc import Mapping
@@ -21,12 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from cpg_core.execute.task_spec import folded_inputs, persisted_views, schedule_positions
 from cpg_core.plan.execution_plan import ExecutionPlan
-from cpg_core.store.runs import atomic_write
+from cpg_core.plan.inline import folded_inputs, persisted_views, schedule_positions
+from cpg_core.store.atomic import atomic_write
+from cpg_core.views.names import (
+    FINGERPRINT_SUFFIX,
+    PLAN_INPUT,
+    PLAN_NODES,
+    TASK_SUFFIX,
+    name_error,
+)
 
-PLAN_NODES = ("plan_signature", "task_schedule", "task_generations")
-PLAN_INPUT = "execution_plan"
 MODULE_PREFIX = "cpg_plan_"
 _import_lock = threading.Lock()
 
@@ -36,11 +40,11 @@ class CodegenError(ValueError):
 
 
 def fingerprint_input(view: str) -> str:
-    return f"{view}__fingerprint"
+    return view + FINGERPRINT_SUFFIX
 
 
 def task_input(view: str) -> str:
-    return f"{view}__task"
+    return view + TASK_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -88,13 +92,13 @@ def {name}({params}) -> _pa.Table:
 
 
 def _check_name(name: str, what: str, taken: set[str]) -> None:
-    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
-        raise CodegenError(
-            f"{what} {name!r} cannot be a Hamilton node: use an identifier that is not a "
-            "Python keyword and does not start with '_'"
-        )
-    if name in taken:
-        raise CodegenError(f"{what} {name!r} collides with a generated node or input name")
+    """The compiler's name rule (`names.name_error`), enforced again should a plan ever carry a
+    name it did not check, plus no collision with the module's own nodes and inputs."""
+    error = name_error(name)
+    if error is None and name in taken:
+        error = "it collides with a generated node or input name"
+    if error is not None:
+        raise CodegenError(f"{what} {name!r} cannot be a Hamilton node: {error}")
 
 
 def module_source(plan: ExecutionPlan) -> tuple[str, dict[str, str], tuple[str, ...]]:

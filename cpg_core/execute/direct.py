@@ -2,7 +2,7 @@
 
 This is the reference semantics every executor must match (and the baseline the orchestration
 benchmarks compare against): each view runs over its inputs' *materialized* tables, never over
-nested views (FACTS: chains of registered views re-plan their parents at every layer).
+nested views (docs/dependencies.md#registered-views-inline: chains of registered views re-plan their parents at every layer).
 """
 
 from __future__ import annotations
@@ -12,18 +12,9 @@ from collections.abc import Mapping
 import pyarrow as pa
 from datafusion import SessionContext
 
+from cpg_core.execute.errors import ViewExecutionError
 from cpg_core.plan.engine_check import READ_ONLY
 from cpg_core.plan.execution_plan import ExecutionPlan
-
-
-class ViewExecutionError(RuntimeError):
-    """A view failed at run time; the message names the view and its file."""
-
-    def __init__(self, view: str, path: str | None, error: Exception) -> None:
-        self.view = view
-        self.where = path or "<code>"
-        self.reason = str(error)
-        super().__init__(f"view {view!r} ({path or '<code>'}) failed: {error}")
 
 
 def run_view(sql: str, inputs: Mapping[str, pa.Table]) -> pa.Table:

@@ -1,8 +1,9 @@
 """One Hamilton driver per (plan signature, store): generated module, cache, adapters, executor.
 
 Why cached: building the function graph costs per node; a process that builds the same plan
-again (Dagster, a watch loop, the tests) reuses it. Per-run state lives in `RunSettings` /
-`RunContext`, set under the store's run lock and cleared after the run.
+again (Dagster, a watch loop, the tests) reuses it. Nothing of a run is set on an entry: the run
+travels as a `Driver.execute` input to the plan executor (`cpg_core.execute.run.Run`). What an
+entry learns across runs is the store's own facts (which table holds which data version).
 """
 
 from __future__ import annotations
@@ -28,15 +29,15 @@ from cpg_core.execute.codegen import (
     PLAN_INPUT,
     PLAN_NODES,
     GeneratedModule,
-    fingerprint_input,
     generate,
     task_input,
 )
+from cpg_core.execute.hamilton_logs import CpgRunSpans
 from cpg_core.execute.runner import PlanGraphExecutor
-from cpg_core.execute.store_adapter import StoreAdapter
 from cpg_core.execute.tags import apply_schedule_tags
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.store.delta_store import DeltaStore
+from cpg_core.views.names import RUN_INPUT
 
 MODULES_DIR = Path("_cpg") / "modules"
 CACHE_DIR = Path("_cpg") / "hamilton_cache"
@@ -72,7 +73,6 @@ class DriverEntry:
     executor: PlanGraphExecutor
     cache: HamiltonCacheAdapter
     results: DeltaResultStore
-    adapter: StoreAdapter
     cache_path: Path
     lock: threading.Lock
 
@@ -91,15 +91,14 @@ def _new_entry(plan: ExecutionPlan, store: DeltaStore) -> DriverEntry:
         metadata_store=WalMetadataStore(path=str(cache_path)),
         result_store=results,
         # The plan and the SQL text never enter a view's key: the fingerprint input does.
-        ignore=[PLAN_INPUT, *(task_input(v) for v in module.views)],
+        ignore=[PLAN_INPUT, RUN_INPUT, *(task_input(v) for v in module.views)],
         disable=list(PLAN_NODES),
     )
-    adapter = StoreAdapter(results)
-    adapter.cache = cache
-    dr = driver.Builder().with_modules(module.module).with_adapters(cache, adapter).build()
+    # CpgRunSpans first: a failing node is reported by cpg, not by Hamilton's logs on stderr.
+    dr = driver.Builder().with_modules(module.module).with_adapters(CpgRunSpans(), cache).build()
     adapters = dr.adapter
     assert isinstance(adapters, LifecycleAdapterSet)
-    executor = PlanGraphExecutor(adapters)
+    executor = PlanGraphExecutor(adapters, module, cache)
     dr.graph_executor = executor  # pinned: Driver.execute runs self.graph_executor
     return DriverEntry(
         driver=dr,
@@ -107,7 +106,6 @@ def _new_entry(plan: ExecutionPlan, store: DeltaStore) -> DriverEntry:
         executor=executor,
         cache=cache,
         results=results,
-        adapter=adapter,
         cache_path=cache_path,
         lock=threading.Lock(),
     )
@@ -133,11 +131,6 @@ def driver_for(plan: ExecutionPlan, store: DeltaStore) -> tuple[DriverEntry, lis
             entry = _entries[key] = _new_entry(plan, store)
     apply_schedule_tags(entry.driver.graph, plan)
     return entry, warnings
-
-
-def view_inputs(entry: DriverEntry, views: list[str]) -> list[str]:
-    """Names of the per-view inputs of `views` (fingerprint and task)."""
-    return [name for v in views for name in (fingerprint_input(v), task_input(v))]
 
 
 def forget_drivers() -> None:

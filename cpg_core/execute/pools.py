@@ -2,7 +2,7 @@
 
 A worker runs the *generated node function itself*: it imports the plan's module from its file
 (`codegen.load_module`) and calls the node with the same kwargs Hamilton would. Processes are
-spawned, never forked (FACTS: a fork after DataFusion ran deadlocks the child); Dask's nannies
+spawned, never forked (docs/dependencies.md#fork-after-datafusion: a fork after DataFusion ran deadlocks the child); Dask's nannies
 spawn too (`distributed.worker.multiprocessing-method` defaults to spawn). The result comes back
 with its data version so the parent does not hash it again.
 
@@ -29,8 +29,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from cpg_core.execute.codegen import GeneratedModule, load_module
-from cpg_core.execute.config import ExecutorKind
 from cpg_core.execute.versions import data_version, remember
+from cpg_core.settings import ExecutorKind
 
 
 class ExtraNotInstalledError(RuntimeError):

@@ -2,9 +2,14 @@
 
 Why our own `GraphExecutor`: Hamilton's task-based executor pops a FIFO deque filled in set order
 (changes with PYTHONHASHSEED), busy-spins while tasks run, and its lifecycle hooks cannot reorder
-submission (FACTS). This executor keeps Hamilton's node semantics — every node goes through
-`graph_functions.execute_lifecycle_for_node`, so the cache adapter and lifecycle adapters run as
-usual — and owns only *which ready node starts next and where*. It blocks on futures (no spin).
+submission (docs/dependencies.md). This executor keeps Hamilton's node semantics — every node goes
+through `graph_functions.execute_lifecycle_for_node`, so the cache adapter runs as usual — and
+owns only *which ready node starts next, where, and what the run is told*. It blocks on futures
+(no spin).
+
+The executor is built once per driver and holds nothing of a run: each `Driver.execute` passes
+the run as the input `RUN_INPUT` (no node reads it), and the executor hands it to every node it
+starts — its settings (mode, priorities, costs, pool), its record, and its view hooks.
 
 Internal Hamilton API relied on (pinned by tests/execute/test_hamilton_pins.py, hamilton 1.90):
 `driver.GraphExecutor` (abstract `execute(fg, final_vars, overrides, inputs, run_id)` and
@@ -20,18 +25,20 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from hamilton import node as hamilton_node
+from hamilton.caching.adapter import HamiltonCacheAdapter
 from hamilton.driver import GraphExecutor
 from hamilton.execution import graph_functions
 from hamilton.graph import FunctionGraph
 from hamilton.lifecycle.base import LifecycleAdapterSet
 
+from cpg_core.artifacts.contracts import RoutingDecision
 from cpg_core.execute.codegen import GeneratedModule
-from cpg_core.execute.config import ExecutionMode, ExecutorConfig
-from cpg_core.execute.manifest import RoutingDecision
 from cpg_core.execute.pools import RemotePool
+from cpg_core.settings import ExecutionMode, ExecutorConfig
+from cpg_core.views.names import RUN_INPUT
 
 
 class TaskFailedError(RuntimeError):
@@ -54,16 +61,20 @@ class RunRecord:
     scheduling_s: float = 0.0
 
 
-@dataclass
-class RunSettings:
-    """Per-run inputs of the executor, set by the build before `Driver.execute`."""
+class ExecutedRun(Protocol):
+    """What the executor needs of a run (`cpg_core.execute.run.Run` is the real one)."""
 
     config: ExecutorConfig
     ranks: Mapping[str, int]
-    costs: Mapping[str, float]
-    module: GeneratedModule
-    pool: RemotePool | None = None
-    record: RunRecord = field(default_factory=RunRecord)
+    costs: Mapping[str, float]  # the views of the run → planned seconds
+    record: RunRecord
+    pool: RemotePool | None
+
+    def view_started(self, name: str, kwargs: Mapping[str, Any], executor: str) -> None: ...
+
+    def view_finished(self, name: str, result: Any, cache_key: str | None) -> None: ...
+
+    def view_failed(self, name: str, error: BaseException) -> None: ...
 
 
 def _execute_node(
@@ -80,9 +91,15 @@ def _execute_node(
 class PlanGraphExecutor(GraphExecutor):
     """Runs the nodes Hamilton needs for `final_vars`, ready ones in plan priority order."""
 
-    def __init__(self, adapter: LifecycleAdapterSet) -> None:
+    def __init__(
+        self,
+        adapter: LifecycleAdapterSet,
+        module: GeneratedModule,
+        cache: HamiltonCacheAdapter | None = None,
+    ) -> None:
         self.adapter = adapter
-        self.settings: RunSettings | None = None
+        self.module = module
+        self.cache = cache
 
     def validate(self, nodes_to_execute: list[hamilton_node.Node]) -> None:
         for node_ in nodes_to_execute:
@@ -94,33 +111,32 @@ class PlanGraphExecutor(GraphExecutor):
 
     # ---------------------------------------------------------------- routing
 
-    def _route(self, name: str, settings: RunSettings) -> tuple[str, str, RemotePool | None]:
-        config = settings.config
-        is_view = name in settings.costs
+    @staticmethod
+    def _route(name: str, run: ExecutedRun) -> tuple[str, str, RemotePool | None]:
+        config = run.config
         if config.mode is ExecutionMode.SERIAL:
             return "main", "serial mode", None
-        if not is_view:
-            return "threads", "plan node (trivial)", None
+        if name not in run.costs:
+            return "main", "plan node (trivial: run by the scheduler)", None
         if config.mode is ExecutionMode.PARALLEL:
-            if config.kind == "processes":
-                return "processes", "parallel mode, process executor", settings.pool
+            if config.executor == "processes":
+                return "processes", "parallel mode, process executor", run.pool
             return "threads", "parallel mode, thread executor", None
-        cost = settings.costs[name]
+        cost = run.costs[name]
         if cost >= config.remote_threshold_s:
             reason = f"cost {cost:.3g} s >= threshold {config.remote_threshold_s:g} s"
-            return config.kind, reason, settings.pool
+            return config.executor, reason, run.pool
         reason = f"cost {cost:.3g} s < threshold {config.remote_threshold_s:g} s"
         return "threads", reason, None
 
     def _runnable(
-        self, node_: hamilton_node.Node, settings: RunSettings, pool: RemotePool | None
+        self, node_: hamilton_node.Node, record: RunRecord, pool: RemotePool | None
     ) -> hamilton_node.Node:
         """A copy of the node whose callable records that it ran (a cache miss) and may run
         out of process. Hamilton's cache adapter calls it only on a miss."""
-        record = settings.record
         name = node_.name
         original: Callable[..., Any] = node_.callable
-        module = settings.module
+        module = self.module
 
         def call(**kwargs: Any) -> Any:
             start = time.perf_counter()
@@ -130,20 +146,33 @@ class PlanGraphExecutor(GraphExecutor):
 
         return node_.copy_with(callabl=call)
 
+    def _cache_key(self, hamilton_run: str, name: str) -> str | None:
+        if self.cache is None:
+            return None
+        key = self.cache.cache_keys.get(hamilton_run, {}).get(name)
+        return key if isinstance(key, str) else None
+
     def _run_one(
-        self, node_: hamilton_node.Node, kwargs: dict[str, Any], run_id: str, settings: RunSettings
+        self, node_: hamilton_node.Node, kwargs: dict[str, Any], hamilton_run: str, run: ExecutedRun
     ) -> Any:
-        executor, reason, pool = self._route(node_.name, settings)
-        settings.record.routing.append(
-            RoutingDecision(task=node_.name, executor=executor, reason=reason)
-        )
-        settings.record.executor_of[node_.name] = executor
+        """Run one node through Hamilton's lifecycle; tell the run about views."""
+        name = node_.name
+        executor, reason, pool = self._route(name, run)
+        run.record.routing.append(RoutingDecision(task=name, executor=executor, reason=reason))
+        run.record.executor_of[name] = executor
+        is_view = name in run.costs
         try:
-            return _execute_node(
-                self._runnable(node_, settings, pool), self.adapter, run_id, kwargs
-            )
+            if is_view:
+                run.view_started(name, kwargs, executor)
+            runnable = self._runnable(node_, run.record, pool)
+            result = _execute_node(runnable, self.adapter, hamilton_run, kwargs)
         except Exception as error:
-            raise TaskFailedError(node_.name, error) from error
+            if is_view:
+                run.view_failed(name, error)
+            raise TaskFailedError(name, error) from error
+        if is_view:
+            run.view_finished(name, result, self._cache_key(hamilton_run, name))
+        return result
 
     # ---------------------------------------------------------------- the ready queue
 
@@ -155,9 +184,9 @@ class PlanGraphExecutor(GraphExecutor):
         inputs: dict[str, Any],
         run_id: str,
     ) -> dict[str, Any]:
-        settings = self.settings
-        if settings is None:
-            raise RuntimeError("PlanGraphExecutor.settings must be set for each run")
+        run = inputs.get(RUN_INPUT)
+        if run is None:
+            raise RuntimeError(f"PlanGraphExecutor needs the run as the input {RUN_INPUT!r}")
         started = time.perf_counter()
         inputs = graph_functions.combine_config_and_inputs(fg.config, inputs)
         nodes, _ = fg.get_upstream_nodes(
@@ -182,7 +211,7 @@ class PlanGraphExecutor(GraphExecutor):
                 readers.setdefault(dep.name, []).append(name)
         unread = {name: len(r) for name, r in readers.items()}
         keep = set(final_vars)
-        rank = settings.ranks
+        rank = run.ranks
         ready = [(rank.get(n, -1), n) for n, count in waiting.items() if count == 0]
         heapq.heapify(ready)
 
@@ -200,14 +229,14 @@ class PlanGraphExecutor(GraphExecutor):
         def kwargs_of(name: str) -> dict[str, Any]:
             return {d.name: values[d.name] for d in pending[name].dependencies if d.name in values}
 
-        record = settings.record
-        if settings.config.concurrency == 1:
+        record = run.record
+        if run.config.concurrency == 1:
             while ready:
                 _, name = heapq.heappop(ready)
                 record.submission_order.append(name)
-                complete(name, self._run_one(pending[name], kwargs_of(name), run_id, settings))
+                complete(name, self._run_one(pending[name], kwargs_of(name), run_id, run))
         else:
-            self._run_concurrently(ready, pending, kwargs_of, complete, run_id, settings)
+            self._run_concurrently(ready, pending, kwargs_of, complete, run_id, run)
         record.scheduling_s = time.perf_counter() - started
         return {name: values[name] for name in final_vars if name in values}
 
@@ -218,25 +247,31 @@ class PlanGraphExecutor(GraphExecutor):
         kwargs_of: Callable[[str], dict[str, Any]],
         complete: Callable[[str, Any], None],
         run_id: str,
-        settings: RunSettings,
+        run: ExecutedRun,
     ) -> None:
         """Keep up to `max_tasks` nodes in flight; after a failure start nothing new, let the
         running ones finish (their outputs are kept), then raise the first failure."""
-        record = settings.record
+        record = run.record
         in_flight: dict[Future[Any], str] = {}
         failure: TaskFailedError | None = None
         lock = threading.Lock()
         with ThreadPoolExecutor(
-            max_workers=settings.config.concurrency, thread_name_prefix="cpg-task"
+            max_workers=run.config.concurrency, thread_name_prefix="cpg-task"
         ) as pool:
             while ready or in_flight:
-                while ready and failure is None and len(in_flight) < settings.config.concurrency:
+                while ready and failure is None and len(in_flight) < run.config.concurrency:
                     _, name = heapq.heappop(ready)
                     with lock:
                         record.submission_order.append(name)
-                    future = pool.submit(
-                        self._run_one, pending[name], kwargs_of(name), run_id, settings
-                    )
+                    if name not in run.costs:  # a plan node: trivial, never holds a view's slot
+                        try:
+                            complete(
+                                name, self._run_one(pending[name], kwargs_of(name), run_id, run)
+                            )
+                        except TaskFailedError as error:
+                            failure = failure or error
+                        continue
+                    future = pool.submit(self._run_one, pending[name], kwargs_of(name), run_id, run)
                     in_flight[future] = name
                 if not in_flight:
                     break

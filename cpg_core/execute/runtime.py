@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pyarrow as pa
-from datafusion import RuntimeEnvBuilder, SessionConfig, SessionContext
+from datafusion import SessionContext
 
-from cpg_core.execute.direct import ViewExecutionError
+from cpg_core.execute.errors import ViewExecutionError
 from cpg_core.execute.task_spec import Step, ViewTask
 from cpg_core.execute.versions import remember
 from cpg_core.plan.engine_check import READ_ONLY
+from cpg_core.plan.engine_session import RESOURCES_EXHAUSTED, session_context
 from cpg_core.store.content_hash import canonicalize
 
 
@@ -29,7 +30,7 @@ def _run_step(ctx: SessionContext, step: Step, limit: int | None) -> pa.Table:
     try:
         return ctx.sql_with_options(step.sql, READ_ONLY).to_arrow_table()
     except Exception as error:  # DataFusion raises plain exceptions; name the view
-        if limit is not None and "Resources exhausted" in str(error):
+        if limit is not None and RESOURCES_EXHAUSTED in str(error):
             error = MemoryLimitError(
                 f"needs more than its memory limit of {limit / 2**20:.0f} MiB even after "
                 f"spilling to disk (raise --memory-limit or run fewer tasks at once): {error}"
@@ -37,26 +38,9 @@ def _run_step(ctx: SessionContext, step: Step, limit: int | None) -> pa.Table:
         raise ViewExecutionError(step.name, step.path, error) from error
 
 
-# DataFusion reserves this much of the pool per sort for merging its spill files (default 10 MiB)
-_SORT_SPILL_RESERVATION_SHARE = 8
-
-
 def _context(task: ViewTask) -> SessionContext:
-    """A fresh context; with a memory limit, a fair spill pool and temporary files to spill to.
-
-    Under a limit a query runs on one partition: DataFusion's external sort over several
-    partitions fails at limits it meets on one (measured here; apache/datafusion#16979, #12136),
-    so parallelism then comes from running tasks side by side. The sort's spill reservation is
-    capped at an eighth of the pool: DataFusion's fixed 10 MiB leaves a small pool no room."""
-    if task.memory_limit_bytes is None:
-        return SessionContext(SessionConfig().with_target_partitions(task.target_partitions))
-    config = SessionConfig().with_target_partitions(1)
-    reservation = min(10 * 2**20, task.memory_limit_bytes // _SORT_SPILL_RESERVATION_SHARE)
-    config = config.set("datafusion.execution.sort_spill_reservation_bytes", str(reservation))
-    runtime = (
-        RuntimeEnvBuilder().with_disk_manager_os().with_fair_spill_pool(task.memory_limit_bytes)
-    )
-    return SessionContext(config, runtime)
+    """A fresh context for the task (see `engine_session`: one partition under a limit)."""
+    return session_context(task.target_partitions, task.memory_limit_bytes)
 
 
 BATCH_ROWS = 8192  # DataFusion's own batch size

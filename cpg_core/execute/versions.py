@@ -1,6 +1,6 @@
 """Data versions of Arrow tables for Hamilton's cache: the store's content hash, computed once.
 
-Hamilton cannot fingerprint `pa.Table` (FACTS: it becomes `<unhashable>` and everything
+Hamilton cannot fingerprint `pa.Table` (docs/dependencies.md#hamilton-unhashable-tables: it becomes `<unhashable>` and everything
 recomputes), so we register a handler with `hamilton.caching.fingerprinting.hash_value`. The
 version is the store's order-independent content hash, so a view whose SQL changed but whose rows
 did not gives the same version and its readers stay cached. Tables whose version is already known
@@ -66,12 +66,18 @@ def _hash_fingerprint(obj: Any, *args: Any, depth: int = 0, **kwargs: Any) -> st
     return str(obj.fingerprint)
 
 
+def _hash_run(obj: Any, *args: Any, depth: int = 0, **kwargs: Any) -> str:
+    return str(obj.run_id)
+
+
 def register_fingerprints() -> None:
     """Teach Hamilton's cache our types (idempotent; singledispatch registration is global)."""
+    from cpg_core.execute.run import Run
     from cpg_core.execute.task_spec import ViewTask
     from cpg_core.plan.execution_plan import ExecutionPlan
 
     fingerprinting.hash_value.register(pa.Table)(_hash_table)
-    # Plans and tasks are inputs the cache ignores; a cheap stable hash avoids walking them.
+    # Plans, tasks and the run are inputs the cache ignores; a cheap hash avoids walking them.
     fingerprinting.hash_value.register(ExecutionPlan)(_hash_signature)
     fingerprinting.hash_value.register(ViewTask)(_hash_fingerprint)
+    fingerprinting.hash_value.register(Run)(_hash_run)

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from cpg_core.extract.astwalk import Row, Walker
 from cpg_core.extract.fsread import ReadFailure, read_source_file, too_large_message
@@ -50,6 +51,34 @@ def extract_file(
         size = info.size if exc.size is None else exc.size
         return _failed(info, size, None, None, "read", exc.error_type, exc.message)
     return extract_source(info, data, options)
+
+
+def _walk(
+    info: FileInfo, tree: ast.Module, top: Any, index: LineIndex, base: int
+) -> tuple[FileEvidence, Aligner]:
+    """The AST walk and the symbol-table alignment of one parsed file."""
+    out = new_evidence()
+    with _recursion_limit(WALK_RECURSION_LIMIT):
+        walker = Walker(
+            path=info.path,
+            module=info.module,
+            is_package=info.is_package,
+            index=index,
+            base=base,
+            tables=out,
+        )
+        walker.run(tree)
+        aligner = Aligner(
+            path=info.path,
+            module_def_id=walker.module_def_id,
+            module_scope_id=walker.module_scope_id,
+            module_span=walker.module_span,
+            candidates=walker.candidates,
+            scopes=out["scopes"],
+            symbols=out["symbols"],
+        )
+        aligner.run(top)
+    return out, aligner
 
 
 def extract_source(
@@ -95,28 +124,8 @@ def extract_source(
             except Exception as exc:
                 compile_error = exc
 
-    out = new_evidence()
     try:
-        with _recursion_limit(WALK_RECURSION_LIMIT):
-            walker = Walker(
-                path=path,
-                module=info.module,
-                is_package=info.is_package,
-                index=index,
-                base=decoded.base,
-                tables=out,
-            )
-            walker.run(tree)
-            aligner = Aligner(
-                path=path,
-                module_def_id=walker.module_def_id,
-                module_scope_id=walker.module_scope_id,
-                module_span=walker.module_span,
-                candidates=walker.candidates,
-                scopes=out["scopes"],
-                symbols=out["symbols"],
-            )
-            aligner.run(top)
+        out, aligner = _walk(info, tree, top, index, decoded.base)
     except Exception as exc:  # a bug or an absurd input must not stop the repository
         return failed("walk", exc)
     del tree, top

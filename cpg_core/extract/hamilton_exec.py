@@ -1,7 +1,7 @@
 """Run the extraction flow (`hamilton_flow`) on Hamilton's dynamic (task-based) execution.
 
 Executors: units run synchronously in this process for ``workers=1``; for ``workers > 1`` they run
-in a **spawn** process pool (FACTS: Hamilton's stock `MultiProcessingExecutor` forks, and a fork
+in a **spawn** process pool (docs/dependencies.md#hamilton-multiprocessing: Hamilton's stock `MultiProcessingExecutor` forks, and a fork
 after DataFusion ran deadlocks the child). Workers hand their tables back as Arrow IPC files that
 this process memory-maps, as `extract_units` does, not as pickles.
 
@@ -30,8 +30,13 @@ from hamilton.lifecycle.api import TaskGroupingHook, TaskReturnHook
 from hamilton.node import Node
 
 from cpg_core.extract import hamilton_flow
-from cpg_core.extract.hamilton_flow import ScanOptions, Selection, UnitEvidence
-from cpg_core.extract.model import DEFAULT_UNIT_BYTES, DEFAULT_UNIT_MAX_FILES, ScanResult
+from cpg_core.extract.hamilton_flow import Selection, UnitEvidence
+from cpg_core.extract.model import (
+    DEFAULT_UNIT_BYTES,
+    DEFAULT_UNIT_MAX_FILES,
+    ScanOptions,
+    ScanResult,
+)
 from cpg_core.extract.progress import ExtractProgress, ProgressFn
 from cpg_core.extract.tables import with_scan_problems
 

@@ -1,7 +1,7 @@
 """Extraction as a Hamilton dataflow: scan → ``Parallelizable[ScanUnit]`` → one unit → ``Collect``.
 
 Why a real module rather than generated functions: spawned workers unpickle a task's nodes by
-reference, so the node functions must be importable by name in a fresh interpreter (FACTS: with
+reference, so the node functions must be importable by name in a fresh interpreter (docs/dependencies.md#hamilton-multiprocessing: with
 spawn a generated module is not importable). Hamilton turns every public function defined here into
 a node, so this module holds only nodes and the small records they pass; the driver and executors
 are in ``hamilton_exec``.
@@ -22,38 +22,13 @@ import pyarrow as pa
 from hamilton.htypes import Collect, Parallelizable
 
 from cpg_core.extract.model import (
-    DEFAULT_UNIT_BYTES,
-    DEFAULT_UNIT_MAX_FILES,
-    ExtractOptions,
+    ScanOptions,
     ScanResult,
     ScanUnit,
 )
-from cpg_core.extract.scan import make_units, scan_repo
+from cpg_core.extract.scan import make_units, scan_with
 from cpg_core.extract.tables import merge_evidence
 from cpg_core.extract.unit import extract_unit
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    """The knobs of `scan_repo`, as one hashable input (None = the extractor's default)."""
-
-    max_file_bytes: int | None = None
-    check_compile: bool | None = None
-    unit_bytes: int = DEFAULT_UNIT_BYTES
-    unit_max_files: int = DEFAULT_UNIT_MAX_FILES
-    use_git: bool = True
-
-    def extract_options(self) -> ExtractOptions:
-        """The per-file options these scan options give (the same rule as `scan_repo`)."""
-        defaults = ExtractOptions()
-        return ExtractOptions(
-            max_file_bytes=(
-                defaults.max_file_bytes if self.max_file_bytes is None else self.max_file_bytes
-            ),
-            check_compile=defaults.check_compile
-            if self.check_compile is None
-            else self.check_compile,
-        )
 
 
 @dataclass(frozen=True)
@@ -89,14 +64,7 @@ class UnitEvidence:
 
 def scan_result(repo_root: str, scan_options: ScanOptions) -> ScanResult:
     """The repository's Python files and scan units."""
-    return scan_repo(
-        repo_root,
-        max_file_bytes=scan_options.max_file_bytes,
-        check_compile=scan_options.check_compile,
-        unit_bytes=scan_options.unit_bytes,
-        unit_max_files=scan_options.unit_max_files,
-        use_git=scan_options.use_git,
-    )
+    return scan_with(repo_root, scan_options)
 
 
 def units_to_extract(

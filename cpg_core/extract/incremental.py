@@ -23,7 +23,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,16 +40,16 @@ from cpg_core.extract.extract_state import (
     save_state,
 )
 from cpg_core.extract.fsread import ReadFailure, read_source_file
-from cpg_core.extract.hamilton_flow import ScanOptions
 from cpg_core.extract.model import (
     DEFAULT_UNIT_BYTES,
     DEFAULT_UNIT_MAX_FILES,
     ExtractOptions,
     FileInfo,
+    ScanOptions,
     ScanResult,
 )
 from cpg_core.extract.progress import ExtractProgress, ProgressFn
-from cpg_core.extract.scan import scan_repo
+from cpg_core.extract.scan import scan_with
 from cpg_core.extract.schema import TABLE_NAMES, empty_tables
 from cpg_core.extract.tables import SCAN_STAGE, rows_to_table, scan_problem_rows
 from cpg_core.store import content_hash
@@ -170,14 +170,7 @@ def extract_incremental(
         use_git=use_git,
     )
     options = scan_options.extract_options()
-    scan = scan_repo(
-        root,
-        max_file_bytes=max_file_bytes,
-        check_compile=check_compile,
-        unit_bytes=unit_bytes,
-        unit_max_files=unit_max_files,
-        use_git=use_git,
-    )
+    scan = scan_with(root, scan_options)
     version = extractor_version()
     keys = scan_keys(scan, options, version)
     previous, note = _previous_state(state_dir, version, verify_content)
@@ -190,40 +183,25 @@ def extract_incremental(
     scan_rows = sorted(scan_problem_rows(scan.problems))
     old_scan_rows = _scan_rows(previous)
 
-    if (
-        previous is not None
-        and same_order
-        and not to_extract
-        and not removed
-        and scan_rows == old_scan_rows
-    ):
-        if progress is not None:
-            progress(ExtractProgress(done=0, total=0))
-        versions = {n: previous.manifest.tables[n].data_version for n in TABLE_NAMES}
+    def result(tables: Mapping[str, pa.Table], versions: Mapping[str, str]) -> IncrementalExtract:
         return IncrementalExtract(
-            tables=previous.tables,
-            data_versions=versions,
+            tables=dict(tables),
+            data_versions=dict(versions),
             files=len(scan.files),
-            extracted=(),
+            extracted=to_extract,
             reused=len(reused),
-            removed=(),
+            removed=removed,
             seconds=time.perf_counter() - started,
             note=note,
         )
 
-    if to_extract:
-        from cpg_core.extract.hamilton_exec import hamilton_extract_files
-
-        fresh = hamilton_extract_files(
-            scan, to_extract, options=scan_options, workers=workers, progress=progress
-        )
-    else:
+    unchanged = not to_extract and not removed and scan_rows == old_scan_rows
+    if previous is not None and same_order and unchanged:  # the stored tables as they are
         if progress is not None:
             progress(ExtractProgress(done=0, total=0))
-        fresh = empty_tables()
-    if scan_rows:
-        found = rows_to_table("extract_errors", scan_rows)
-        fresh = {**fresh, "extract_errors": pa.concat_tables([fresh["extract_errors"], found])}
+        versions = {n: previous.manifest.tables[n].data_version for n in TABLE_NAMES}
+        return result(previous.tables, versions)
+    fresh = _extract_fresh(scan, to_extract, scan_options, workers, progress, scan_rows)
     dropped = (set(old_files) - reused) | {row[0] for row in old_scan_rows}
     tables, versions = _combine(previous, fresh, dropped, same_order)
     files = {p: keys[p] for p in reused}
@@ -237,16 +215,32 @@ def extract_incremental(
         data_versions=versions,
         previous=previous.manifest if previous is not None else None,
     )
-    return IncrementalExtract(
-        tables=tables,
-        data_versions=versions,
-        files=len(scan.files),
-        extracted=to_extract,
-        reused=len(reused),
-        removed=removed,
-        seconds=time.perf_counter() - started,
-        note=note,
-    )
+    return result(tables, versions)
+
+
+def _extract_fresh(
+    scan: ScanResult,
+    to_extract: tuple[str, ...],
+    options: ScanOptions,
+    workers: int,
+    progress: ProgressFn | None,
+    scan_rows: list[tuple[Any, ...]],
+) -> dict[str, pa.Table]:
+    """Evidence of the files to extract (none: empty tables), plus the scan's own error rows."""
+    if to_extract:
+        from cpg_core.extract.hamilton_exec import hamilton_extract_files
+
+        fresh = hamilton_extract_files(
+            scan, to_extract, options=options, workers=workers, progress=progress
+        )
+    else:
+        if progress is not None:
+            progress(ExtractProgress(done=0, total=0))
+        fresh = empty_tables()
+    if scan_rows:
+        found = rows_to_table("extract_errors", scan_rows)
+        fresh = {**fresh, "extract_errors": pa.concat_tables([fresh["extract_errors"], found])}
+    return fresh
 
 
 def _previous_state(

@@ -79,3 +79,26 @@ class ScanResult:
     files: tuple[FileInfo, ...]
     units: tuple[ScanUnit, ...]
     problems: tuple[ScanProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """The knobs of `scan_repo`, as one hashable input (None = the extractor's default)."""
+
+    max_file_bytes: int | None = None
+    check_compile: bool | None = None
+    unit_bytes: int = DEFAULT_UNIT_BYTES
+    unit_max_files: int = DEFAULT_UNIT_MAX_FILES
+    use_git: bool = True
+
+    def extract_options(self) -> ExtractOptions:
+        """The per-file options these scan options give (the same rule as `scan_repo`)."""
+        defaults = ExtractOptions()
+        return ExtractOptions(
+            max_file_bytes=(
+                defaults.max_file_bytes if self.max_file_bytes is None else self.max_file_bytes
+            ),
+            check_compile=defaults.check_compile
+            if self.check_compile is None
+            else self.check_compile,
+        )

@@ -20,6 +20,7 @@ from cpg_core.extract.model import (
     DEFAULT_UNIT_MAX_FILES,
     ExtractOptions,
     FileInfo,
+    ScanOptions,
     ScanProblem,
     ScanResult,
     ScanUnit,
@@ -276,3 +277,15 @@ def _skip_dir(name: str, abs_path: str) -> bool:
     if name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info"):
         return True
     return name in SKIP_UNLESS_PACKAGE and not (Path(abs_path) / "__init__.py").is_file()
+
+
+def scan_with(root: str | os.PathLike[str], options: ScanOptions) -> ScanResult:
+    """`scan_repo` with its knobs as one `ScanOptions` value."""
+    return scan_repo(
+        root,
+        max_file_bytes=options.max_file_bytes,
+        check_compile=options.check_compile,
+        unit_bytes=options.unit_bytes,
+        unit_max_files=options.unit_max_files,
+        use_git=options.use_git,
+    )

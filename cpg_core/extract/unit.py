@@ -6,28 +6,31 @@ threads do not survive fork), and callers of this module may well have run one.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Generator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 
 from cpg_core.extract.file import extract_file, new_evidence
-from cpg_core.extract.model import DEFAULT_UNIT_BYTES, DEFAULT_UNIT_MAX_FILES, ScanUnit
-from cpg_core.extract.scan import scan_repo
+from cpg_core.extract.model import (
+    DEFAULT_UNIT_BYTES,
+    DEFAULT_UNIT_MAX_FILES,
+    ScanOptions,
+    ScanUnit,
+)
+from cpg_core.extract.scan import scan_with
 from cpg_core.extract.schema import TABLE_NAMES
 from cpg_core.extract.tables import evidence_to_tables, merge_evidence, with_scan_problems
+from cpg_core.gc_pause import paused_gc
 
 
 def extract_unit(unit: ScanUnit) -> dict[str, pa.Table]:
     """Extract every file of one unit; rows keep the unit's path order."""
     rows = new_evidence()
-    with _gc_paused():
+    with paused_gc():  # millions of acyclic objects: cyclic collections are pure cost
         for info in unit.files:
             evidence = extract_file(unit.root, info, unit.options)
             for name in TABLE_NAMES:
@@ -48,14 +51,8 @@ def extract_repo(
     use_git: bool = True,
 ) -> dict[str, pa.Table]:
     """Scan and extract a repository; ``workers > 1`` uses a spawn process pool over scan units."""
-    scan = scan_repo(
-        root,
-        max_file_bytes=max_file_bytes,
-        check_compile=check_compile,
-        unit_bytes=unit_bytes,
-        unit_max_files=unit_max_files,
-        use_git=use_git,
-    )
+    options = ScanOptions(max_file_bytes, check_compile, unit_bytes, unit_max_files, use_git)
+    scan = scan_with(root, options)
     return with_scan_problems(extract_units(scan.units, workers=workers), scan.problems)
 
 
@@ -93,15 +90,3 @@ def _read_ipc(paths: dict[str, str]) -> dict[str, pa.Table]:
     return {
         name: pa.ipc.open_file(pa.memory_map(path, "r")).read_all() for name, path in paths.items()
     }
-
-
-@contextmanager
-def _gc_paused() -> Generator[None, None, None]:
-    """Extraction allocates millions of acyclic objects; cyclic GC passes over them are pure cost."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -9,7 +9,7 @@ takes a view another one parsed and parses it again, which is cheaper than shipp
 Every reply is a `CachedView`, exactly what the compiler would have made itself.
 
 Workers are fresh interpreters (`python -m cpg_core.plan.analysis_pool FD`), never forks —
-forking after DataFusion ran deadlocks the child (FACTS.md) — and not multiprocessing's spawn,
+forking after DataFusion ran deadlocks the child (docs/dependencies.md#fork-after-datafusion) — and not multiprocessing's spawn,
 which re-imports the caller's `__main__` (a user's unguarded script would run twice). Messages
 are msgpack over a socket pair. A worker that dies or fails hands its views back (as None):
 the compiler does them itself, so a worker problem never fails a compile.

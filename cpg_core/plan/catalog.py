@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+import msgspec
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
@@ -14,9 +14,10 @@ from cpg_core.project import SourceSpec
 DatasetKind = Literal["evidence", "source", "view"]
 
 
-@dataclass(frozen=True)
-class Dataset:
-    """A table the plan reads or writes. `schema` is None for a view that could not be planned."""
+class Dataset(msgspec.Struct, frozen=True):
+    """A table the plan reads or writes. `schema` is None for a view that could not be planned.
+
+    A plan record: it encodes itself (`cpg_core.plan.plan_file`)."""
 
     name: str
     kind: DatasetKind

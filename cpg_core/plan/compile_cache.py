@@ -15,8 +15,8 @@ import msgspec
 import pyarrow as pa
 
 import cpg_core
-from cpg_core.plan.problems import Problem
-from cpg_core.store.runs import atomic_write
+from cpg_core.problems import Problem
+from cpg_core.store.atomic import atomic_write
 
 SQLGLOT_VERSION = version("sqlglot")
 

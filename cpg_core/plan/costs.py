@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 CostSource = Literal["measured", "estimated", "default"]
 BYTES_PER_SECOND = 250e6  # a rough DataFusion scan+join throughput on one core
 DEFAULT_COST = 1.0
 
 
-@dataclass(frozen=True)
-class TaskCost:
+class TaskCost(msgspec.Struct, frozen=True, array_like=True):
     """The cost used for scheduling and where it came from."""
 
     seconds: float

@@ -15,7 +15,7 @@ from functools import lru_cache
 import pyarrow as pa
 from datafusion import SessionContext, SQLOptions
 
-from cpg_core.plan.problems import ProblemCode
+from cpg_core.problems import ProblemCode
 
 READ_ONLY = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(False)
 _TYPE_ERROR = re.compile(
@@ -77,17 +77,24 @@ def _context() -> SessionContext:
     return ctx
 
 
-def output_schema(sql: str, inputs: Mapping[str, pa.Schema]) -> pa.Schema:
+def output_schema(
+    sql: str, inputs: Mapping[str, pa.Schema], *, optimize: bool = False
+) -> pa.Schema:
     """Plan `sql` over empty tables with `inputs`' schemas; raise EngineError when it cannot.
 
-    The view sees exactly its inputs: they are registered for this call and removed after."""
+    The view sees exactly its inputs: they are registered for this call and removed after.
+    `optimize` also runs type coercion and the optimizer (still nothing executes): it catches
+    literals that cannot be cast to their column's type, which plain planning lets through."""
     ctx = _context()
     registered: list[str] = []
     try:
         for name, schema in inputs.items():
             ctx.register_record_batches(name, [[_empty_batch(schema)]])
             registered.append(name)
-        return ctx.sql_with_options(sql, READ_ONLY).schema()
+        frame = ctx.sql_with_options(sql, READ_ONLY)
+        if optimize:
+            frame.optimized_logical_plan()
+        return frame.schema()
     except BaseException as error:  # DataFusion raises plain Exception/ValueError subclasses
         _contexts.ctx = None  # after a failure (a Rust panic even) never trust the context
         if not _engine_failure(error):

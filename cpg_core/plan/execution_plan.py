@@ -6,22 +6,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import msgspec
 import pyarrow as pa
 import rustworkx as rx
 
 from cpg_core.plan.catalog import Dataset
 from cpg_core.plan.costs import TaskCost
-from cpg_core.plan.problems import Problem
 from cpg_core.plan.schedule import Schedule
+from cpg_core.plan.singular_tests import SingularTest
+from cpg_core.problems import Problem
 from cpg_core.project import Project
 from cpg_core.views.model import ViewDef
 
 Lineage = Mapping[str, tuple[tuple[str, str], ...]]
 
 
-@dataclass(frozen=True)
-class Task:
-    """One view as compiled. `admitted` tasks are in the schedule; the rest are reported only."""
+class Task(msgspec.Struct, frozen=True, kw_only=True):
+    """One view as compiled. `admitted` tasks are in the schedule; the rest are reported only.
+
+    A plan record: it encodes itself (`cpg_core.plan.plan_file`)."""
 
     name: str
     view: ViewDef
@@ -48,6 +51,7 @@ class ExecutionPlan:
     graph: rx.PyDiGraph = field(repr=False)
     node_index: Mapping[tuple[str, str], int] = field(repr=False)
     cache_note: str | None = None
+    singular_tests: tuple[SingularTest, ...] = ()  # `tests/*.sql`: not tasks, never stored
 
     # -- views of the plan ---------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import rustworkx as rx
 
-from cpg_core.plan.compiler import signature_of
+from cpg_core.plan.assembly import signature_of
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.schedule import Schedule, compute_schedule
 

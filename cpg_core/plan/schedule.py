@@ -7,15 +7,14 @@ the input order or PYTHONHASHSEED (every tie is broken by name).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
+import msgspec
 import rustworkx as rx
 
 _DIGITS = 9  # costs are rounded so float noise cannot create negative slack or flip ties
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(msgspec.Struct, frozen=True, kw_only=True):
     """The schedule of the admitted tasks (all mappings are keyed by task name)."""
 
     order: tuple[str, ...]
@@ -74,10 +73,8 @@ def compute_schedule(
             current = min(succ[current], key=lambda n: (-bottom[n], n))
             path.append(current)
 
-    # Total order: among ready tasks, highest bottom level first, then least slack, then name.
-    rank = {
-        n: f"{i:09d}" for i, n in enumerate(sorted(names, key=lambda n: (-bottom[n], slack[n], n)))
-    }
+    # Total order: among ready tasks, the most urgent first (see `priority_ranks`).
+    rank = {n: f"{i:09d}" for n, i in _ranks(names, bottom, slack).items()}
     order = tuple(rx.lexicographical_topological_sort(graph, key=lambda n: rank[n]))
     generations = tuple(
         tuple(sorted(graph[i] for i in gen)) for gen in rx.topological_generations(graph)
@@ -92,3 +89,17 @@ def compute_schedule(
         critical_path=tuple(path),
         critical_path_length=length,
     )
+
+
+def _ranks(
+    names: Iterable[str], bottom: Mapping[str, float], slack: Mapping[str, float]
+) -> dict[str, int]:
+    ordered = sorted(names, key=lambda n: (-bottom[n], slack[n], n))
+    return {name: rank for rank, name in enumerate(ordered)}
+
+
+def priority_ranks(schedule: Schedule) -> dict[str, int]:
+    """Task name → rank (0 = most urgent): highest bottom level first, then least slack, then
+    name. The one priority of the plan: the compiler's total order is the topological sort by
+    it, and executors start ready tasks by it, so a serial run submits exactly `order`."""
+    return _ranks(schedule.order, schedule.bottom_level, schedule.slack)

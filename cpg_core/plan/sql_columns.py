@@ -17,7 +17,6 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
 from sqlglot.schema import MappingSchema
 
-from cpg_core.plan.problems import Problem, ProblemCode
 from cpg_core.plan.sql_parse import (
     DIALECT,
     ParsedView,
@@ -28,6 +27,7 @@ from cpg_core.plan.sql_parse import (
     too_deep,
 )
 from cpg_core.plan.sql_types import mapping_schema_columns
+from cpg_core.problems import Problem, ProblemCode
 
 Lineage = dict[str, tuple[tuple[str, str], ...]]
 

@@ -13,7 +13,6 @@ import pyarrow as pa
 from cpg_core.plan import engine_check
 from cpg_core.plan.compile_cache import CachedView, schema_to_bytes
 from cpg_core.plan.fingerprints import canonical_sql_hash
-from cpg_core.plan.problems import Problem
 from cpg_core.plan.sql_columns import analyze_columns
 from cpg_core.plan.sql_parse import (
     ParsedView,
@@ -22,6 +21,7 @@ from cpg_core.plan.sql_parse import (
     first_token_position,
     split_lines,
 )
+from cpg_core.problems import Problem
 from cpg_core.views.model import ViewDef
 
 _ENGINE_AT = re.compile(r"at Line: (?P<line>\d+), Column: (?P<col>\d+)")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 
-from cpg_core.store.runs import atomic_write
+from cpg_core.store.atomic import atomic_write
 
 _FILE = Path("_cpg") / "durations.msgpack"
 _KEEP = 5  # durations kept per fingerprint; the cost is their median

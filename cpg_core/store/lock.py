@@ -33,6 +33,8 @@ from pathlib import Path
 
 from cpg_core.store.errors import StoreBusyError, StoreError
 
+DEFAULT_LOCK_TIMEOUT_S = 30.0  # seconds a build waits for another build's store lock
+
 _POLL_S = 0.05
 TIMEOUT_ENV = "CPG_STORE_LOCK_TIMEOUT"
 _log = logging.getLogger(__name__)

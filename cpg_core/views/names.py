@@ -15,12 +15,17 @@ from typing import Final
 
 MAX_NAME_LENGTH: Final = 128  # the store's limit (cpg_core.store.delta_store.NAME_PATTERN)
 NAME_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]*")
-# Nodes and inputs of every generated Hamilton module (cpg_core.execute.codegen).
-RESERVED_NAMES: Final = frozenset(
-    {"execution_plan", "plan_signature", "task_schedule", "task_generations"}
+# The generated Hamilton module's own nodes and inputs (cpg_core.execute.codegen uses these).
+PLAN_INPUT: Final = "execution_plan"
+PLAN_NODES: Final = ("plan_signature", "task_schedule", "task_generations")
+RUN_INPUT: Final = (
+    "cpg_run"  # the run being executed, handed to the plan executor (no node reads it)
 )
+RESERVED_NAMES: Final = frozenset({PLAN_INPUT, RUN_INPUT, *PLAN_NODES})
 # Per-view inputs of the generated module: `<view>__fingerprint`, `<view>__task`.
-RESERVED_SUFFIXES: Final = ("__fingerprint", "__task")
+FINGERPRINT_SUFFIX: Final = "__fingerprint"
+TASK_SUFFIX: Final = "__task"
+RESERVED_SUFFIXES: Final = (FINGERPRINT_SUFFIX, TASK_SUFFIX)
 
 
 def name_error(name: object) -> str | None:

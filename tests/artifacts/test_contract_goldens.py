@@ -22,21 +22,9 @@ from cpg_core.artifacts.schema_export import SCHEMA_DIR, schema_texts
 from cpg_core.plan import ExecutionPlan, compile_plan
 from cpg_core.plan.pruning import prune
 from cpg_core.project import load_project
+from tests.artifacts.projects import VIEWS
 from tests.golden import check_golden
 from tests.plan.projects import write_project
-
-VIEWS = {
-    "paid": "-- Paid orders.\n-- @keys: order_id\nselect order_id, customer_id, amount from orders where status = 'paid'",
-    "per_customer": "-- Revenue per customer.\n-- @keys: customer_id\n-- @layer: mart\n-- @entity: customer\n"
-    "-- @grain: one row per customer\n-- @entity_keys: customer_id\n-- @owners: team-cpg\n"
-    "-- @stability: stable\n-- @version: 1\n"
-    "select p.customer_id, c.name, sum(p.amount) as total\n"
-    "from paid p join customers c on c.customer_id = p.customer_id group by p.customer_id, c.name",
-    "ranked": "select customer_id, total, rank() over (order by total desc) as pos from per_customer",
-    "broken": "select customer_id, nope from paid",
-    "downstream_of_broken": "select * from broken",
-    "typo": "select 1 as x from custmers",
-}
 
 
 @pytest.fixture(scope="module")

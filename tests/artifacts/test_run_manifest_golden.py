@@ -17,7 +17,6 @@ from pathlib import Path
 import msgspec
 import pytest
 
-import cpg_core.execute.manifest as execute_manifest
 from cpg_core.artifacts.contracts import CONTRACTS, RunManifest
 from cpg_core.artifacts.envelope import (
     artifact_id,
@@ -35,7 +34,7 @@ from cpg_core.execute import build
 from cpg_core.execute.driver_cache import forget_drivers
 from cpg_core.plan import ExecutionPlan, compile_plan
 from cpg_core.project import load_project
-from tests.artifacts.test_contract_goldens import VIEWS
+from tests.artifacts.projects import VIEWS
 from tests.execute.helpers import read_inputs
 from tests.golden import check_golden
 from tests.plan.projects import write_project
@@ -109,7 +108,6 @@ def test_run_manifest_is_deterministic_but_for_run_id_and_duration(
 
 def test_run_manifest_is_a_contract_and_still_exported_by_execute() -> None:
     assert CONTRACTS["run_manifest"] is RunManifest
-    assert execute_manifest.RunManifest is RunManifest
     from cpg_core.execute import RunManifest as FromExecute
 
     assert FromExecute is RunManifest

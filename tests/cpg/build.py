@@ -12,6 +12,7 @@ from cpg_core.execute.direct import run_plan_direct
 from cpg_core.extract import extract_repo
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.hashing import hash_value
 from cpg_core.project import Project
 
 
@@ -53,3 +54,13 @@ def build_cpg(root: Path, *, plan: ExecutionPlan | None = None, workers: int = 1
         outputs.update(result)
     done = time.perf_counter()
     return CpgBuild(evidence, outputs, extracted - start, done - extracted, timings)
+
+
+def digest(build: CpgBuild) -> str:
+    """One hash over the sorted rows of the persisted CPG tables."""
+
+    def rows(table: pa.Table) -> list[list[object]]:
+        return sorted([list(row.values()) for row in table.to_pylist()], key=repr)
+
+    names = ("cpg_nodes", "cpg_edges", "cpg_props")
+    return hash_value([[name, rows(build.outputs[name])] for name in names])

@@ -8,10 +8,8 @@ import pytest
 
 from tests.cpg.build import CpgBuild, build_cpg
 
-FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "fixture_repo"
-
 
 @pytest.fixture(scope="session")
-def fixture_cpg() -> CpgBuild:
+def fixture_cpg(fixture_repo: Path) -> CpgBuild:
     """Extraction plus every built-in view over the fixture repository."""
-    return build_cpg(FIXTURE_REPO)
+    return build_cpg(fixture_repo)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pyarrow as pa
 from datafusion import SessionContext
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "cpg_schema.md"
+from tests.paths import REPO_ROOT
+
+DOC = REPO_ROOT / "docs" / "cpg_schema.md"
 # a ```sql block immediately followed by a ```text block holding its result on the fixture
 EXAMPLE = re.compile(r"```sql\n(?P<sql>.*?)```\n+```text\n(?P<result>.*?)```", re.S)
 

@@ -5,31 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import pyarrow as pa
+from tests.cpg.build import CpgBuild, digest
+from tests.paths import REPO_ROOT
 
-from cpg_core.plan.hashing import hash_value
-from tests.cpg.build import CpgBuild
-
-ROOT = Path(__file__).resolve().parents[2]
 DIGEST_SCRIPT = """
-import sys
-from tests.cpg.build import build_cpg
-from tests.cpg.conftest import FIXTURE_REPO
-from tests.cpg.test_determinism import digest
+from tests.cpg.build import build_cpg, digest
+from tests.paths import FIXTURE_REPO
 print(digest(build_cpg(FIXTURE_REPO)))
 """
-
-
-def digest(build: CpgBuild) -> str:
-    """One hash over the sorted rows of the persisted CPG tables."""
-
-    def rows(table: pa.Table) -> list[list[object]]:
-        return sorted([list(row.values()) for row in table.to_pylist()], key=repr)
-
-    names = ("cpg_nodes", "cpg_edges", "cpg_props")
-    return hash_value([[name, rows(build.outputs[name])] for name in names])
 
 
 def test_same_contents_across_hash_seeds(fixture_cpg: CpgBuild) -> None:
@@ -38,7 +22,7 @@ def test_same_contents_across_hash_seeds(fixture_cpg: CpgBuild) -> None:
         env = {**os.environ, "PYTHONHASHSEED": seed}
         out = subprocess.run(
             [sys.executable, "-c", DIGEST_SCRIPT],
-            cwd=ROOT,
+            cwd=REPO_ROOT,
             env=env,
             capture_output=True,
             text=True,

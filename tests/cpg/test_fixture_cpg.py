@@ -6,7 +6,6 @@ import pyarrow as pa
 import pytest
 
 from tests.cpg.build import CpgBuild, build_cpg
-from tests.cpg.conftest import FIXTURE_REPO
 from tests.cpg.render import (
     EDGE_KINDS,
     NODE_KINDS,
@@ -16,6 +15,7 @@ from tests.cpg.render import (
     render_props,
 )
 from tests.golden import check_golden
+from tests.paths import FIXTURE_REPO
 
 CHECK_VIEWS = ("check_dangling_edges", "check_duplicate_ids", "check_edge_endpoint_kinds")
 

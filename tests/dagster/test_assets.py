@@ -19,9 +19,8 @@ from cpg_core.project import Project, load_project
 from cpg_core.store.delta_store import DeltaStore
 from cpg_dagster.definitions import cpg_definitions
 from cpg_dagster.resource import CpgResource
+from tests.paths import FIXTURE_REPO, copy_fixture_repo
 from tests.plan.projects import write_project
-
-FIXTURE_REPO = Path(__file__).parents[1] / "fixtures" / "fixture_repo"
 
 VIEWS = {
     "a": "select order_id, customer_id, amount from orders",
@@ -251,14 +250,13 @@ def test_evidence_alone_then_a_view_reading_stored_evidence(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_dynamic_partitions_build_each_repository_into_its_own_store(tmp_path: Path) -> None:
-    import shutil
 
     from cpg_dagster.assets import partition_store
     from cpg_dagster.definitions import PARTITIONS_NAME
 
     first, second = tmp_path / "first", tmp_path / "second"
-    shutil.copytree(FIXTURE_REPO, first)
-    shutil.copytree(FIXTURE_REPO, second)
+    copy_fixture_repo(first)
+    copy_fixture_repo(second)
     (second / "extra.py").write_text("def added():\n    return 1\n", encoding="utf-8")
     project = dataclasses.replace(
         Project.from_views([], include_cpg=True), repo=first, store=tmp_path / "store"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -11,9 +10,8 @@ from cpg_core.plan import compile_plan
 from cpg_core.project import load_project
 from cpg_dagster.definitions import JOB_NAME, cpg_definitions
 from cpg_dagster.sensors import SCHEDULE_NAME, SENSOR_NAME
+from tests.paths import copy_fixture_repo
 from tests.plan.projects import write_project
-
-FIXTURE_REPO = Path(__file__).parents[1] / "fixtures" / "fixture_repo"
 
 VIEWS = {
     "a": "select order_id, customer_id, amount from orders",
@@ -73,8 +71,7 @@ def test_sensor_requests_exactly_the_changed_view_and_its_downstream(tmp_path: P
 def test_sensor_requests_evidence_and_downstream_when_the_repository_changes(
     tmp_path: Path,
 ) -> None:
-    repo = tmp_path / "repo"
-    shutil.copytree(FIXTURE_REPO, repo)
+    repo = copy_fixture_repo(tmp_path / "repo")
     (tmp_path / "cpg.toml").write_text(
         'include_cpg = true\nrepo = "repo"\nstore = "store"\n', encoding="utf-8"
     )

@@ -1,4 +1,4 @@
-"""CpgComponent: its state (the compiled-plan snapshot) and loading it, in process through
+"""CpgComponent: its state (the compiled plan's file) and loading it, in process through
 Dagster's defs-folder sandbox and out of process through the real `dg` CLI on a dg project."""
 
 from __future__ import annotations
@@ -20,56 +20,19 @@ import yaml
 from dagster.components.core.component_tree import ComponentTree
 from dagster.components.testing import DefsFolderSandbox, create_defs_folder_sandbox
 
-from cpg_core.execute.config import ExecutorConfigError
 from cpg_core.plan import compile_plan
+from cpg_core.plan.plan_file import (
+    read_plan_file,
+)
 from cpg_core.project import load_project
+from cpg_core.settings import ExecutorConfigError
 from cpg_dagster.component import CpgComponent, CpgComponentStateError, CpgExecution
 from cpg_dagster.resource import CpgResource
-from cpg_dagster.snapshot import (
-    SnapshotError,
-    decode_snapshot,
-    encode_snapshot,
-    read_snapshot,
-    restore_plan,
-    snapshot_plan,
-)
-from tests.dagster.test_translator import write_user_project
+from tests.dagster.projects import write_user_project
+from tests.paths import FIXTURE_REPO
 
 COMPONENT = "cpg_dagster.component.CpgComponent"
-FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "fixture_repo"
 VENV_BIN = Path(sys.executable).parent
-
-
-# -- snapshot --------------------------------------------------------------------------------------
-
-
-def test_snapshot_round_trip_restores_the_same_plan(tmp_path: Path) -> None:
-    project = load_project(write_user_project(tmp_path))
-    plan = compile_plan(project, cache=False)
-    data = encode_snapshot(snapshot_plan(plan))
-    assert data == encode_snapshot(snapshot_plan(plan))  # deterministic bytes
-    restored = restore_plan(decode_snapshot(data), project)
-    assert restored.signature == plan.signature
-    assert dict(restored.tasks) == dict(plan.tasks)
-    assert dict(restored.datasets) == dict(plan.datasets)
-    assert restored.schedule == plan.schedule and dict(restored.costs) == dict(plan.costs)
-    assert restored.problems == plan.problems
-    assert restored.node_index == plan.node_index
-
-
-def test_snapshot_refuses_damage_and_other_versions(tmp_path: Path) -> None:
-    project = load_project(write_user_project(tmp_path))
-    snapshot = snapshot_plan(compile_plan(project, cache=False))
-    data = json.loads(encode_snapshot(snapshot))
-    data["tasks"]["customer_totals"]["fingerprint"] = "0" * 64
-    with pytest.raises(SnapshotError, match="does not verify"):
-        restore_plan(decode_snapshot(json.dumps(data)), project)
-    with pytest.raises(SnapshotError, match="format 99"):
-        decode_snapshot(json.dumps({**data, "format": 99}))
-    with pytest.raises(SnapshotError, match="not a cpg plan snapshot"):
-        decode_snapshot(b"\x00garbage")
-    with pytest.raises(SnapshotError, match="cannot read"):
-        read_snapshot(tmp_path / "absent")
 
 
 # -- in process: Dagster's defs-folder sandbox -------------------------------------------------------
@@ -318,7 +281,7 @@ def test_dg_check_and_list_defs_of_a_views_project(tmp_path: Path) -> None:
     assert "rep/check_dangling_edges:is_empty" in checks
     (state,) = (project / "cpg_dg_reports" / "defs" / ".local_defs_state").glob("*/state")
     assert state.parent.name.startswith("CpgComponent__rep")
-    plan = restore_plan(read_snapshot(state), load_project(toml))
+    plan = read_plan_file(state).plan(load_project(toml))
     assert plan.signature == compile_plan(load_project(toml), cache=False).signature
 
 

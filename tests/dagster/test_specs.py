@@ -3,8 +3,6 @@ repository (every check passes) and small tables made to fail each check."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
 import pyarrow as pa
 import pytest
@@ -32,9 +30,8 @@ from cpg_dagster.specs import (
 )
 from cpg_dagster.translator import CpgTranslator
 from tests.cpg.build import CpgBuild, build_cpg
-from tests.dagster.test_translator import write_user_project
-
-FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "fixture_repo"
+from tests.dagster.projects import write_user_project
+from tests.paths import FIXTURE_REPO
 
 
 @pytest.fixture(scope="module")

@@ -11,43 +11,16 @@ import dagster as dg
 import pytest
 from dagster._utils.tags import VALID_STRICT_TAG_VALUE_REGEX, is_valid_tag_key
 
-from cpg_core.execute.task_spec import folded_inputs
 from cpg_core.plan import compile_plan
 from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.inline import folded_inputs, folded_lineage
 from cpg_core.project import Project, load_project
 from cpg_core.views.loader import package_root
 from cpg_dagster.specs import asset_names, asset_specs, check_specs, planned_checks
-from cpg_dagster.translator import CpgTranslator, folded_lineage, owner_of, tag_value
+from cpg_dagster.translator import CpgTranslator, owner_of, tag_value
+from tests.dagster.projects import write_user_project
 from tests.golden import check_golden
 from tests.plan.projects import write_project
-
-# A user project: sub-folders (groups), an inline view, an invalid view and its reader, a check
-# view marked with `@tags: check`, owners and tags.
-USER_VIEWS = {
-    "stg/orders_clean": "-- Orders that count.\n-- @materialize: inline\n"
-    "SELECT order_id, customer_id, amount FROM orders WHERE status <> 'void'\n",
-    "stg/customer_totals": "-- Money per customer.\n-- @keys: customer_id\n"
-    "-- @owners: alice@example.com, team-x\n-- @tags: nightly, pii\n-- @layer: staging\n"
-    "SELECT c.customer_id, c.name, sum(o.amount) AS total\n"
-    "FROM orders_clean AS o JOIN customers AS c ON c.customer_id = o.customer_id\n"
-    "GROUP BY c.customer_id, c.name\n",
-    "marts/by_country": "-- @keys: country\n"
-    "SELECT c.country, sum(t.total) AS total FROM customer_totals AS t\n"
-    "JOIN customers AS c ON c.customer_id = t.customer_id GROUP BY c.country\n",
-    "broken": "SELECT nope FROM orders\n",
-    "after_broken": "SELECT * FROM broken\n",
-    "negative_totals": "-- Customers with a negative total.\n-- @tags: check\n"
-    "SELECT customer_id FROM customer_totals WHERE total < 0\n",
-}
-
-
-def write_user_project(root: Path) -> Path:
-    toml = write_project(root, {})
-    for name, sql in USER_VIEWS.items():
-        path = root / "views" / f"{name}.sql"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(sql, encoding="utf-8")
-    return toml
 
 
 @pytest.fixture(scope="module")
@@ -412,3 +385,21 @@ def test_plan_index_folds_like_the_executor(fixture: str, request: pytest.Fixtur
     index = CpgTranslator().plan_index(plan)
     for name in plan.tasks:
         assert index.folded(name) == folded_inputs(plan, name), name
+
+
+def test_column_descriptions_come_from_column_lines(tmp_path: Path) -> None:
+    view = (
+        "-- @keys: customer_id\n"
+        "-- @column customer_id: bigint -- who paid\n"
+        "-- @column total -- revenue in euros\n"
+        "select customer_id, sum(amount) as total, count(*) as n from orders group by customer_id"
+    )
+    plan = compile_plan(load_project(write_project(tmp_path, {"per_customer": view})), cache=False)
+    spec = CpgTranslator().get_asset_spec(plan, "per_customer")
+    columns = spec.metadata["dagster/column_schema"].columns
+    assert [(c.name, c.description) for c in columns] == [
+        ("customer_id", "who paid"),
+        ("total", "revenue in euros"),
+        ("n", None),
+    ]
+    assert [c.constraints.unique for c in columns] == [True, False, False]

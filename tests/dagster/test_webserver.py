@@ -25,7 +25,8 @@ from cpg_core.project import Project
 from cpg_core.store.delta_store import DeltaStore
 from cpg_dagster.definitions import JOB_NAME, cpg_definitions
 from cpg_dagster.translator import CpgTranslator, asset_kind
-from tests.dagster.webserver import FIXTURE_REPO, Built
+from tests.dagster.webserver import Built
+from tests.paths import FIXTURE_REPO
 
 pytest_plugins = ["tests.dagster.webserver"]
 pytestmark = pytest.mark.slow

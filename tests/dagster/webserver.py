@@ -40,8 +40,8 @@ import pytest
 import requests
 from dagster_graphql import DagsterGraphQLClient
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURE_REPO = ROOT / "tests" / "fixtures" / "fixture_repo"
+from tests.paths import FIXTURE_REPO, REPO_ROOT
+
 LOCATION = "cpg"  # workspace.yaml's location_name
 REPOSITORY = "__repository__"  # the repository name Dagster gives a `Definitions` object
 JOB = "cpg_build_all"  # cpg_dagster.definitions.JOB_NAME
@@ -234,7 +234,7 @@ class DagsterDev:
         with log.open("wb") as out:
             process = subprocess.Popen(
                 command,
-                cwd=ROOT,
+                cwd=REPO_ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,

@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 from cpg_core.execute import ExecutionMode, ExecutorConfig, build
-from tests.execute.helpers import read_inputs
-from tests.execute.test_priority import WIDE, compile_wide
+from tests.execute.helpers import WIDE, compile_wide, read_inputs
 
 
 def main(root: Path) -> None:

@@ -70,3 +70,20 @@ def big_orders(rows: int) -> pa.Table:
         },
         schema=ORDERS.schema,
     )
+
+
+# many independent entry views of different depths: set/dict order would scramble them
+WIDE: dict[str, str] = {
+    **{
+        f"leaf_{c}": f"select order_id, amount from orders where order_id > {i}"
+        for i, c in enumerate("qwertzuiop")
+    },
+    "deep_1": "select order_id, amount from leaf_p",
+    "deep_2": "select order_id, amount from deep_1",
+    "deep_3": "select sum(amount) as s from deep_2",
+    "mid_1": "select count(*) as n from leaf_e",
+}
+
+
+def compile_wide(root: Path) -> ExecutionPlan:
+    return compile_project(root, WIDE)

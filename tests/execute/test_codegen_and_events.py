@@ -7,12 +7,16 @@ from pathlib import Path
 import pytest
 from hamilton import graph_types
 
-from cpg_core.artifacts.envelope import artifact_id
+from cpg_core.artifacts.envelope import (
+    artifact_id,
+    cache_lineage_json,
+    decode_manifest,
+    manifest_json,
+)
 from cpg_core.artifacts.from_plan import schedule_artifact, validation_artifact
 from cpg_core.execute import build
 from cpg_core.execute.codegen import CodegenError, _check_name, module_source
 from cpg_core.execute.driver_cache import driver_for
-from cpg_core.execute.manifest import cache_lineage_json, decode_manifest, manifest_json
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.events import CacheHit, TaskFinish, TaskStart, decode_payload, read_events
 from cpg_core.store.history import load_durations

@@ -7,7 +7,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from cpg_core.execute.direct import ViewExecutionError, run_plan_direct
+from cpg_core.execute.direct import run_plan_direct
+from cpg_core.execute.errors import ViewExecutionError
 from cpg_core.plan import compile_plan
 from cpg_core.project import load_project
 from tests.plan.projects import write_project

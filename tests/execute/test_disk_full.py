@@ -12,6 +12,7 @@ from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.runs import load_state
 from tests.execute._disk_full_child import VIEWS_BIG_PAID
 from tests.execute.helpers import VIEWS, compile_project, direct_hashes, hashes, read_inputs
+from tests.paths import REPO_ROOT
 
 ROWS = 1_000_000
 LIMIT = 4 * 1024 * 1024  # bytes per file: the cache database and small views fit, `paid` does not
@@ -36,7 +37,7 @@ def test_full_disk_fails_the_build_by_name_and_keeps_previous_versions(tmp_path:
             str(ROWS),
             str(LIMIT),
         ],
-        cwd=Path(__file__).parents[2],
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=300,

@@ -20,6 +20,7 @@ from tests.execute.helpers import (
     hashes,
     read_inputs,
 )
+from tests.paths import REPO_ROOT
 
 ROWS = 400_000
 
@@ -39,7 +40,7 @@ def test_sigkill_mid_build_keeps_previous_versions(tmp_path: Path) -> None:
 
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.execute._kill_child", str(tmp_path), str(store), str(ROWS)],
-        cwd=Path(__file__).parents[2],
+        cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cpg_core.execute import BuildError, ExecutionMode, ExecutorConfig, build
-from cpg_core.execute.config import ExecutorConfigError
+from cpg_core.settings import ExecutorConfigError
 from tests.execute.helpers import (
     VIEWS,
     big_orders,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cpg_core.execute import ExecutionMode, ExecutorConfig, build
-from cpg_core.execute.config import ExecutorConfigError
+from cpg_core.settings import ExecutorConfigError
 from tests.execute.helpers import compile_project, direct_hashes, hashes, read_inputs
 
 
@@ -18,10 +18,13 @@ def test_serial_and_parallel_equal_the_reference(tmp_path: Path) -> None:
     threshold = max(plan.costs[v].seconds for v in expected)  # the costliest view goes remote
     configs = {
         "serial": ExecutorConfig(),
-        "threads": ExecutorConfig(mode=ExecutionMode.PARALLEL, kind="threads", max_tasks=2),
-        "processes": ExecutorConfig(mode=ExecutionMode.PARALLEL, kind="processes", max_tasks=2),
+        "threads": ExecutorConfig(mode=ExecutionMode.PARALLEL, executor="threads", max_tasks=2),
+        "processes": ExecutorConfig(mode=ExecutionMode.PARALLEL, executor="processes", max_tasks=2),
         "remote": ExecutorConfig(
-            mode=ExecutionMode.REMOTE, kind="processes", max_tasks=2, remote_threshold_s=threshold
+            mode=ExecutionMode.REMOTE,
+            executor="processes",
+            max_tasks=2,
+            remote_threshold_s=threshold,
         ),
     }
     for label, config in configs.items():
@@ -68,7 +71,7 @@ def test_config_is_validated() -> None:
     with pytest.raises(ExecutorConfigError, match="max_tasks"):
         ExecutorConfig(max_tasks=0)
     with pytest.raises(ExecutorConfigError, match="parallel mode"):
-        ExecutorConfig(mode=ExecutionMode.PARALLEL, kind="ray")
+        ExecutorConfig(mode=ExecutionMode.PARALLEL, executor="ray")
     assert (
         ExecutorConfig(
             mode=ExecutionMode.PARALLEL, max_tasks=2, target_partitions=None

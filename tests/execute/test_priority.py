@@ -8,24 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cpg_core.plan import ExecutionPlan
-from tests.execute.helpers import compile_project
-
-# many independent entry views of different depths: set/dict order would scramble them
-WIDE: dict[str, str] = {
-    **{
-        f"leaf_{c}": f"select order_id, amount from orders where order_id > {i}"
-        for i, c in enumerate("qwertzuiop")
-    },
-    "deep_1": "select order_id, amount from leaf_p",
-    "deep_2": "select order_id, amount from deep_1",
-    "deep_3": "select sum(amount) as s from deep_2",
-    "mid_1": "select count(*) as n from leaf_e",
-}
-
-
-def compile_wide(root: Path) -> ExecutionPlan:
-    return compile_project(root, WIDE)
+from tests.paths import REPO_ROOT
 
 
 def _orders(tmp_path: Path, seed: str) -> dict[str, list[str]]:
@@ -38,7 +21,7 @@ def _orders(tmp_path: Path, seed: str) -> dict[str, list[str]]:
         text=True,
         check=True,
         timeout=120,
-        cwd=Path(__file__).parents[2],
+        cwd=REPO_ROOT,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from cpg_core.execute import BuildError, ExecutionMode, ExecutorConfig, build
-from cpg_core.execute.config import ExecutorKind
 from cpg_core.execute.pools import RemotePool, RemoteTaskError, _portable, open_pool
 from cpg_core.plan import ExecutionPlan, compile_plan
 from cpg_core.project import load_project
+from cpg_core.settings import ExecutorKind
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.events import TaskError, TaskFinish, decode_payload, read_events
 from tests.execute.helpers import VIEWS, direct_hashes, hashes, read_inputs
@@ -75,7 +75,7 @@ def _check_remote_build(tmp_path: Path, kind: ExecutorKind, opened: list[RemoteP
     inputs = read_inputs(tmp_path)
     serial = build(plan, store=tmp_path / "serial", inputs=inputs)
     config = ExecutorConfig(
-        mode=ExecutionMode.REMOTE, kind=kind, max_tasks=2, remote_threshold_s=THRESHOLD
+        mode=ExecutionMode.REMOTE, executor=kind, max_tasks=2, remote_threshold_s=THRESHOLD
     )
     result = build(plan, store=tmp_path / kind, inputs=inputs, config=config)
 
@@ -115,7 +115,7 @@ def test_a_view_failing_on_dask_fails_the_run_by_name(
     plan = _plan(tmp_path, BOOM)
     store = tmp_path / "s"
     config = ExecutorConfig(
-        mode=ExecutionMode.REMOTE, kind="dask", max_tasks=2, remote_threshold_s=THRESHOLD
+        mode=ExecutionMode.REMOTE, executor="dask", max_tasks=2, remote_threshold_s=THRESHOLD
     )
     with pytest.raises(
         BuildError, match=r"view 'by_country' failed: .*Cannot cast string 'ann'"

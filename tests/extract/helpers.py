@@ -10,8 +10,6 @@ import pyarrow as pa
 
 from cpg_core.extract import EVIDENCE_SCHEMAS, TABLE_NAMES
 
-FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "fixture_repo"
-
 ID_COLUMNS = {
     "files": "file_id",
     "defs": "def_id",

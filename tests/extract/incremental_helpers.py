@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,14 +9,6 @@ import pyarrow as pa
 from cpg_core.extract import TABLE_NAMES, extract_repo
 from cpg_core.extract.incremental import IncrementalExtract
 from cpg_core.store.content_hash import canonicalize
-from tests.extract.helpers import FIXTURE_REPO
-
-
-def copy_fixture(tmp_path: Path) -> Path:
-    """A private copy of the fixture repository (tests edit it)."""
-    repo = tmp_path / "repo"
-    shutil.copytree(FIXTURE_REPO, repo)
-    return repo
 
 
 def cold(repo: Path) -> tuple[dict[str, pa.Table], dict[str, str]]:

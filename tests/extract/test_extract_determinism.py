@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from cpg_core.extract import TABLE_NAMES, extract_repo, extract_unit, merge_evidence, scan_repo
-from tests.extract.helpers import FIXTURE_REPO, assert_integrity, assert_schemas
+from tests.extract.helpers import assert_integrity, assert_schemas
+from tests.paths import FIXTURE_REPO
 
 STDLIB_EMAIL = Path(sysconfig.get_paths()["stdlib"]) / "email"
 REPOS = (FIXTURE_REPO, STDLIB_EMAIL)

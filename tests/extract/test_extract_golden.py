@@ -6,7 +6,6 @@ are the contract the CPG views are written against.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,8 +13,9 @@ import pyarrow as pa
 import pytest
 
 from cpg_core.extract import TABLE_NAMES, extract_repo, scan_repo
-from tests.extract.helpers import FIXTURE_REPO, assert_integrity, assert_schemas, table_jsonl
+from tests.extract.helpers import assert_integrity, assert_schemas, table_jsonl
 from tests.golden import check_golden
+from tests.paths import FIXTURE_REPO, copy_fixture_repo
 
 # symtable and ast output differ between Python versions (e.g. comprehension scopes since 3.12).
 pytestmark = pytest.mark.skipif(
@@ -54,8 +54,7 @@ def test_fixture_scan_modules() -> None:
 
 def test_walk_mode_equals_git_mode(tmp_path: Path, fixture_tables: dict[str, pa.Table]) -> None:
     """A copy outside any git work tree is walked, and yields the very same evidence."""
-    copy = tmp_path / "fixture_repo"
-    shutil.copytree(FIXTURE_REPO, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    copy = copy_fixture_repo(tmp_path / "fixture_repo")
     assert scan_repo(FIXTURE_REPO).mode == "git"
     assert scan_repo(copy).mode == "walk"
     walked = extract_repo(copy)

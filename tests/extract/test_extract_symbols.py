@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cpg_core.extract import extract_repo
-from tests.extract.helpers import FIXTURE_REPO
+from tests.paths import FIXTURE_REPO
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 FLAGS = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,9 +24,9 @@ from cpg_core.extract.hamilton_flow import (
     unit_evidence,
 )
 from cpg_core.extract.progress import ExtractProgress
-from tests.extract.helpers import FIXTURE_REPO, assert_integrity, assert_schemas
+from tests.extract.helpers import assert_integrity, assert_schemas
+from tests.paths import FIXTURE_REPO, REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 UNIT_BYTES = 2_000  # several units on the fixture repository
 
 
@@ -100,9 +99,8 @@ def test_empty_repository(tmp_path: Path) -> None:
     assert updates == [ExtractProgress(done=0, total=0)]
 
 
-def test_nothing_selected(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    shutil.copytree(FIXTURE_REPO, repo)
+def test_nothing_selected(fixture_copy: Path) -> None:
+    repo = fixture_copy
     got = hamilton_extract_files(scan_repo(repo), [], options=ScanOptions(), workers=2)
     assert all(got[name].num_rows == 0 for name in TABLE_NAMES)
 

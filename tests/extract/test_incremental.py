@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import subprocess
 import sys
@@ -22,9 +21,8 @@ from cpg_core.extract.extract_state import MANIFEST, Manifest, read_manifest
 from cpg_core.extract.incremental import IncrementalExtract, extract_incremental
 from cpg_core.extract.progress import ExtractProgress
 from cpg_core.store.content_hash import canonicalize
-from tests.extract.incremental_helpers import assert_equals_cold, copy_fixture
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.extract.incremental_helpers import assert_equals_cold
+from tests.paths import REPO_ROOT, child_env
 
 
 def _run(repo: Path, state: Path, **kwargs: Any) -> IncrementalExtract:
@@ -49,8 +47,8 @@ def _rewrite_manifest(state: Path, manifest: Manifest) -> None:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return copy_fixture(tmp_path)
+def repo(fixture_copy: Path) -> Path:
+    return fixture_copy
 
 
 @pytest.fixture
@@ -377,7 +375,7 @@ def test_process_killed_mid_write_keeps_the_previous_state(
             str(die_at_table),
         ],
         cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        env=child_env(),
         capture_output=True,
         check=False,
     )

@@ -9,13 +9,13 @@ import pytest
 
 from cpg_core.execute import versions
 from cpg_core.pipeline import BuildEvent, StageFinish, StageProgress, StageStart, _extract
-from tests.extract.incremental_helpers import assert_equals_cold, copy_fixture
+from tests.extract.incremental_helpers import assert_equals_cold
 
 
 def test_extract_stage_is_incremental_and_reports_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fixture_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = copy_fixture(tmp_path)
+    repo = fixture_copy
     store = tmp_path / "store"
     events: list[BuildEvent] = []
     tables, summary = _extract(repo, store, 1, events.append)

@@ -29,7 +29,7 @@ def hold(lock: Path, owner: str) -> int:
 def read(store: Path, stop: Path, tables: list[str]) -> int:
     from rich.console import Console
 
-    from cpg_core.cli_build import query_store, status_table
+    from cpg_core.cli_store import query_store, status_table
     from cpg_core.store.content_hash import content_hash
 
     print(json.dumps({"ready": True}), flush=True)

@@ -9,12 +9,9 @@ ever see a committed version of each table.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,119 +22,30 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from cpg_core.pipeline import BuildEvent, build_project
 from cpg_core.plan import compile_plan
 from cpg_core.project import Project
-from cpg_core.store.content_hash import content_hash
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.errors import StoreError
-from cpg_core.store.events import InputStored, read_events
+from cpg_core.store.events import read_events
 from cpg_core.store.lock import TIMEOUT_ENV, store_lock
 from cpg_dagster.definitions import cpg_definitions, resource_for
 from cpg_dagster.resource import CpgResource
+from tests.hardening.races import (
+    CHILD,
+    CPG,
+    EXTRA_MODULE,
+    Outcome,
+    assert_ended_well,
+    assert_settled,
+    build_in_process,
+    finish,
+    project_for,
+    start_build,
+    store_contents,
+)
+from tests.paths import FIXTURE_REPO, REPO_ROOT
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURE_REPO = ROOT / "tests" / "fixtures" / "fixture_repo"
-CPG = Path(sys.executable).with_name("cpg")
-CHILD = [sys.executable, "-m", "tests.hardening._concurrency_child"]
-BUSY_MESSAGES = ("store is busy", "store conflict")
-EXTRA_MODULE = (
-    "class Added:\n    def run(self):\n        return helper()\n\ndef helper():\n    return 1\n"
-)
-
-
-# ------------------------------------------------------------------------------------ helpers
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one `cpg build --json` process ended."""
-
-    returncode: int
-    manifest: dict[str, Any] | None
-    stderr: str
-
-    @property
-    def executed(self) -> list[str]:
-        assert self.manifest is not None
-        return list(self.manifest["executed"])
-
-    @property
-    def written(self) -> list[str]:
-        assert self.manifest is not None
-        return [o["name"] for o in self.manifest["outputs"] if o["written"]]
-
-
-def start_build(
-    repo: Path, store: Path, cwd: Path, env: Mapping[str, str] | None = None
-) -> subprocess.Popen[str]:
-    """`cpg build REPO --store STORE --json`, run from `cwd` (which holds its compile cache)."""
-    cwd.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [str(CPG), "build", str(repo), "--store", str(store), "--json"],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(process: subprocess.Popen[str], timeout_s: float = 300) -> Outcome:
-    out, err = process.communicate(timeout=timeout_s)
-    manifest = json.loads(out) if process.returncode == 0 else None
-    return Outcome(process.returncode, manifest, err)
-
-
-def assert_ended_well(outcomes: Sequence[Outcome]) -> None:
-    """Each build succeeded or failed (exit 2) saying the store was busy; one succeeded."""
-    for outcome in outcomes:
-        if outcome.returncode != 0:
-            assert outcome.returncode == 2, outcome.stderr[-3000:]
-            assert any(m in outcome.stderr for m in BUSY_MESSAGES), outcome.stderr[-3000:]
-    assert any(o.returncode == 0 for o in outcomes), [o.stderr[-1000:] for o in outcomes]
-
-
-def store_contents(root: Path) -> dict[str, str]:
-    """Every table, at every version, readable with the data version its log records.
-
-    Returns each table's latest data version. Fails on an unreadable table, a version whose
-    rows do not hash to the recorded data version (a mixed or torn table), or a missing log.
-    """
-    store = DeltaStore(root)
-    latest: dict[str, str] = {}
-    for name in store.names():
-        for stored in store.versions(name):
-            rows = store.read(name, stored.version)
-            assert stored.data_version == content_hash(rows), (name, stored.version)
-            assert stored.rows == rows.num_rows, (name, stored.version)
-        info = store.info(name)
-        assert info is not None and info.data_version is not None
-        latest[name] = info.data_version
-    assert latest, f"no tables in {root}"
-    return latest
-
-
-def project_for(repo: Path, store: Path) -> Project:
-    return dataclasses.replace(Project.from_views([], include_cpg=True), repo=repo, store=store)
-
-
-def build_in_process(repo: Path, store: Path) -> tuple[list[str], list[str], list[str]]:
-    """One build in this process: (views executed, outputs written, evidence written)."""
-    events: list[BuildEvent] = []
-    run = build_project(project_for(repo, store), repo=repo, store=store, on_event=events.append)
-    manifest = run.result.manifest
-    stored = [e.task for e in events if isinstance(e, InputStored) and e.written]
-    return list(manifest.executed), [o.name for o in manifest.outputs if o.written], stored
-
-
-def assert_settled(store: Path, repo: Path, clean: Mapping[str, str]) -> None:
-    """Consistent now; the next build is a no-op; the tables equal a clean build's."""
-    assert store_contents(store) == clean
-    assert build_in_process(repo, store) == ([], [], [])
-    assert store_contents(store) == clean
 
 
 @pytest.fixture(scope="module")
@@ -173,13 +81,6 @@ def one_version_each(store: Path, names: Sequence[str]) -> set[int]:
     return {len(delta.versions(n)) for n in names}
 
 
-def changed_copy(tmp_path: Path) -> Path:
-    """A copy of the fixture repository (its own folder, so it can be changed)."""
-    repo = tmp_path / "repo"
-    shutil.copytree(FIXTURE_REPO, repo, ignore=shutil.ignore_patterns(".ruff_cache"))
-    return repo
-
-
 # ------------------------------------------------------------------------------ cpg build CLI
 
 
@@ -196,7 +97,7 @@ def test_two_builds_started_together_both_succeed_one_after_the_other(
     assert_settled(store, FIXTURE_REPO, clean_fixture)
 
 
-# One offset in CI (each race is ~30 s of two real builds); benchmarks/concurrency_stress.py
+# One offset in CI (each race is ~30 s of two real builds); tests/hardening/concurrency_stress.py
 # races many seeded random offsets.
 @pytest.mark.parametrize("offset_s", [1.5])
 def test_staggered_builds_both_succeed(
@@ -228,15 +129,17 @@ def test_fail_fast_race_ends_well(tmp_path: Path, clean_fixture: dict[str, str])
     assert_settled(store, FIXTURE_REPO, clean_fixture)
 
 
-def test_a_build_on_a_held_store_fails_clearly_and_changes_nothing(tmp_path: Path) -> None:
-    repo = changed_copy(tmp_path)
+def test_a_build_on_a_held_store_fails_clearly_and_changes_nothing(
+    tmp_path: Path, fixture_copy: Path
+) -> None:
+    repo = fixture_copy
     store = tmp_path / "store"
     build_in_process(repo, store)
     before = store_contents(store)
     (repo / "app" / "added.py").write_text(EXTRA_MODULE, encoding="utf-8")
     holder = subprocess.Popen(
         [*CHILD, "hold", str(store / ".lock"), "holder-of-the-test"],
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -266,8 +169,10 @@ def test_a_build_on_a_held_store_fails_clearly_and_changes_nothing(tmp_path: Pat
     assert_settled(store, repo, store_contents(clean))
 
 
-def test_readers_racing_a_build_see_only_committed_versions(tmp_path: Path) -> None:
-    repo = changed_copy(tmp_path)
+def test_readers_racing_a_build_see_only_committed_versions(
+    tmp_path: Path, fixture_copy: Path
+) -> None:
+    repo = fixture_copy
     store = tmp_path / "store"
     build_in_process(repo, store)
     old_nodes = DeltaStore(store).read("cpg_nodes").num_rows
@@ -276,7 +181,7 @@ def test_readers_racing_a_build_see_only_committed_versions(tmp_path: Path) -> N
     watched = ["cpg_nodes", "cpg_edges", "defs", "files", "res_calls"]
     reader = subprocess.Popen(
         [*CHILD, "read", str(store), str(stop), *watched],
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -438,7 +343,7 @@ def test_two_dagster_runs_in_two_processes_both_succeed(
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     command = [*CHILD, "dagster", str(build.store), str(FIXTURE_REPO), "60"]
     children = [
-        subprocess.Popen(command, cwd=ROOT, env=env, stdout=PIPE, stderr=PIPE, text=True)
+        subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=PIPE, stderr=PIPE, text=True)
         for _ in range(2)
     ]
     reports = []
@@ -467,7 +372,7 @@ def test_a_dagster_run_on_a_held_store_fails_with_the_busy_message(
     build = DagsterBuild.create(tmp_path / "store", 0.5)
     holder = subprocess.Popen(
         [*CHILD, "hold", str(build.store / ".lock"), "another build"],
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         stdin=PIPE,
         stdout=PIPE,
         text=True,

@@ -1,6 +1,6 @@
 """Crash safety in CI: `cpg build` SIGKILLed at a representative handful of points.
 
-The full sweep (≥ 50 kill points over three scenarios) is `python -m benchmarks.kill_harness`;
+The full sweep (≥ 50 kill points over three scenarios) is `python -m tests.hardening.kill_harness`;
 these are the same checks on five of its points, one per kind of place a build can die: between
 the extraction's table files and its manifest, inside a Delta commit, while extracting the
 edited file, between the outputs and the run state, between two views. Real processes (`cpg build` in a child that kills itself), real Delta,
@@ -18,10 +18,10 @@ import pyarrow as pa
 import pytest
 from deltalake import CommitProperties, write_deltalake
 
-from benchmarks._kill_checks import inspect_store
-from benchmarks._kill_child import KillSpec
-from benchmarks.kill_harness import ForkLauncher, Harness, PointResult, format_result
 from cpg_core.store.delta_store import META_DATA_VERSION
+from tests.hardening._kill_checks import inspect_store
+from tests.hardening._kill_child import KillSpec
+from tests.hardening.kill_harness import ForkLauncher, Harness, PointResult, format_result
 
 POINTS = [
     # extraction's table files are written, its manifest is not

@@ -1,4 +1,4 @@
-"""The determinism audit (`benchmarks/determinism_audit.py`) on the fixture repository.
+"""The determinism audit (`tests/hardening/determinism_audit.py`) on the fixture repository.
 
 Three real builds in separate processes (serial; parallel threads with pinned DataFusion target
 partitions and one runtime thread; parallel processes), each with its own `PYTHONHASHSEED`,
@@ -9,11 +9,10 @@ catch a difference when there is one.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
-from benchmarks.determinism_audit import (
+from tests.hardening.determinism_audit import (
     ARTIFACT_FIELDS,
     AuditConfig,
     RunOutcome,
@@ -22,10 +21,10 @@ from benchmarks.determinism_audit import (
     report_json,
     run_config,
 )
+from tests.paths import FIXTURE_REPO
 
 pytestmark = pytest.mark.slow
 
-FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "fixture_repo"
 CONFIGS = (
     AuditConfig("serial", hash_seed="0"),
     AuditConfig(

@@ -56,6 +56,7 @@ from cpg_core.project import Project
 from cpg_core.store.content_hash import canonicalize
 from cpg_core.store.delta_store import DeltaStore
 from tests.extract.helpers import assert_integrity, assert_schemas
+from tests.paths import REPO_ROOT
 
 EXAMPLES = int(os.environ.get("CPG_HYPOTHESIS_EXAMPLES", "0")) or None
 DEADLINE_S = 120.0  # far above any real run here: it only turns a hang into a failure
@@ -511,7 +512,7 @@ def test_permission_denied_files_and_folders(tmp_path: Path) -> None:
                 capture_output=True,
                 text=True,
                 check=False,
-                cwd=Path(__file__).resolve().parents[2],
+                cwd=REPO_ROOT,
                 timeout=DEADLINE_S,
             )
     finally:
@@ -607,14 +608,14 @@ def test_files_vanish_during_incremental_extraction(
     assert_same(cold, again)
 
     # A file deleted between the scan and the hashing (wrapping only our scan's result).
-    real_scan = incremental_module.scan_repo
+    real_scan = incremental_module.scan_with
 
     def scan_then_delete(*args: Any, **kwargs: Any) -> Any:
         scanned = real_scan(*args, **kwargs)
         (root / "good.py").unlink()
         return scanned
 
-    monkeypatch.setattr(incremental_module, "scan_repo", scan_then_delete)
+    monkeypatch.setattr(incremental_module, "scan_with", scan_then_delete)
     with deadline():
         result = extract_incremental(root, state_dir=state, max_file_bytes=LIMIT)
     assert "good.py" in result.extracted

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from cpg_core.cli import main as cpg_main
 from cpg_core.extract.schema import EVIDENCE_SCHEMAS
 from cpg_core.plan import ExecutionPlan, compile_plan
-from cpg_core.plan.problems import Problem, ProblemCode
+from cpg_core.problems import Problem, ProblemCode
 from cpg_core.project import Project, load_project
 from cpg_core.views.loader import builtin_views_dir, view_from_text
 from cpg_core.views.model import ViewDef
@@ -748,7 +748,7 @@ def test_every_name_the_compiler_accepts_the_store_and_codegen_accept(name: str)
 
 def test_reserved_names_match_the_generated_module() -> None:
     from cpg_core.execute.codegen import PLAN_INPUT, PLAN_NODES, fingerprint_input, task_input
-    from cpg_core.views.names import RESERVED_NAMES, RESERVED_SUFFIXES
+    from cpg_core.views.names import RESERVED_NAMES, RESERVED_SUFFIXES, RUN_INPUT
 
-    assert {*PLAN_NODES, PLAN_INPUT} == RESERVED_NAMES
+    assert {*PLAN_NODES, PLAN_INPUT, RUN_INPUT} == RESERVED_NAMES
     assert {fingerprint_input("v")[1:], task_input("v")[1:]} == set(RESERVED_SUFFIXES)

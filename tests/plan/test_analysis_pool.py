@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cpg_core.plan import analysis as analysis_module
 from cpg_core.plan import analysis_pool, compile_plan
-from cpg_core.plan import compiler as compiler_module
 from cpg_core.plan.analysis_pool import AnalysisPool
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.project import load_project
@@ -58,7 +58,7 @@ class _Booted(AnalysisPool):
 def _force_pool(monkeypatch: pytest.MonkeyPatch) -> type[_Booted]:
     """From now on every compile analyzes in (booted) workers."""
     monkeypatch.setattr(analysis_pool, "POOL_MIN_VIEWS", 0)
-    monkeypatch.setattr(compiler_module, "AnalysisPool", _Booted)
+    monkeypatch.setattr(analysis_module, "AnalysisPool", _Booted)
     _Booted.pools = []
     return _Booted
 
@@ -130,7 +130,7 @@ def test_the_pool_is_used_for_large_cold_compiles_only(
             super().__init__(workers)
             used.append(workers)
 
-    monkeypatch.setattr(compiler_module, "AnalysisPool", Counting)
+    monkeypatch.setattr(analysis_module, "AnalysisPool", Counting)
     monkeypatch.setattr(analysis_pool, "POOL_MIN_VIEWS", len(_VIEWS))
     project = load_project(write_project(tmp_path, _VIEWS))
     compile_plan(project)  # cold: every view misses
@@ -153,7 +153,7 @@ def test_a_compile_outlives_every_worker(tmp_path: Path, monkeypatch: pytest.Mon
                 worker.process.wait()
 
     monkeypatch.setattr(analysis_pool, "POOL_MIN_VIEWS", 0)
-    monkeypatch.setattr(compiler_module, "AnalysisPool", Dying)
+    monkeypatch.setattr(analysis_module, "AnalysisPool", Dying)
     assert _facts(compile_plan(project, cache=False)) == _facts(reference)
 
 

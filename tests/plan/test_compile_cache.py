@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from cpg_core.plan import analysis as analysis_module
 from cpg_core.plan import compile_plan
-from cpg_core.plan import compiler as compiler_module
 from cpg_core.plan.sql_parse import ParsedView
 from cpg_core.project import load_project
 from cpg_core.views.model import ViewDef
@@ -22,13 +22,13 @@ _VIEWS = {
 
 def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     parsed: list[str] = []
-    real = compiler_module.parse_view
+    real = analysis_module.parse_view
 
     def counting(view: ViewDef) -> ParsedView:
         parsed.append(view.name)
         return real(view)
 
-    monkeypatch.setattr(compiler_module, "parse_view", counting)
+    monkeypatch.setattr(analysis_module, "parse_view", counting)
     return parsed
 
 

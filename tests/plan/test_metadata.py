@@ -43,8 +43,8 @@ def test_unknown_key_and_bad_materialize_are_reported_with_lines() -> None:
     )
     assert [p.format() for p in problems] == [
         "views/v.sql:2:4: v: [invalid_metadata] unknown metadata key @matrialize (known keys: "
-        "description, entity, entity_keys, grain, join_keys, keys, layer, materialize, owners, "
-        "stability, tags, version)",
+        "column, contract, description, entity, entity_keys, grain, join_keys, keys, layer, "
+        "materialize, owners, stability, tags, test, version)",
         "views/v.sql:3:6: v: [invalid_metadata] @materialize must be 'table' or 'inline', not 'view'",
     ]
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 from cpg_core.store.content_hash import content_hash
 from cpg_core.store.delta_store import DeltaStore
 from tests.store._child import big_table
-from tests.store.conftest import run_child, start_child
+from tests.store.children import run_child, start_child
 
 BIG_ROWS = 1_000_000  # shuffled: ~1 s to sort and hash, ~0.3 s of Parquet here
 

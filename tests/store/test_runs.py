@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from cpg_core.store.runs import DatasetState, commit_run, load_state, state_path
-from tests.store.conftest import REPO, child_env
+from tests.paths import REPO_ROOT, child_env
 
 NODES = DatasetState(data_version="d1", fingerprint="f1", delta_version=0)
 EDGES = DatasetState(data_version="d2", fingerprint="f2", delta_version=3)
@@ -86,7 +86,7 @@ def test_killed_run_leaves_the_previous_state(tmp_path: Path) -> None:
     )
     for delay in (0.05, 0.2, 0.4):
         child = subprocess.Popen(
-            [sys.executable, "-c", script], cwd=REPO, env=child_env(), stdout=subprocess.PIPE
+            [sys.executable, "-c", script], cwd=REPO_ROOT, env=child_env(), stdout=subprocess.PIPE
         )
         assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
         time.sleep(delay)

@@ -1,0 +1,234 @@
+"""One build's state, from prepare to commit: the `Run`.
+
+Why one object: everything a build learns while it runs — its id and scope, what the executor
+submitted and where, which outputs were written, their cache lineage and durations — lives here,
+created once per build by `prepare_run` and passed down (pipeline → `execute_run` → the plan
+executor, which hands it to every node it starts). Cached objects (drivers, modules, the
+executor) are never told about a run by mutation, so two builds never share state by accident.
+
+The executor calls `view_started` / `view_finished` / `view_failed` around each view node:
+`view_finished` hands the output to the run's background writer (the next view computes while it
+is stored) and emits the view's finish event once its table is committed. Events reach the
+caller's `on_event` with every table's event in the scope's dependency order
+(`OrderedEvents`), whatever order views finish in: an unchanged view needs no write and would
+otherwise report before a changed upstream whose write is still running.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from cpg_core.artifacts.contracts import CacheLineage
+from cpg_core.execute.in_order import InOrder
+from cpg_core.execute.pools import RemotePool
+from cpg_core.execute.runner import RunRecord
+from cpg_core.execute.scope import Scope, scope_of
+from cpg_core.execute.versions import data_version
+from cpg_core.execute.writer import BackgroundWriter
+from cpg_core.plan.execution_plan import ExecutionPlan
+from cpg_core.plan.schedule import priority_ranks
+from cpg_core.settings import SERIAL, ExecutorConfig
+from cpg_core.store.content_hash import CanonicalTable
+from cpg_core.store.delta_store import DeltaStore, StoredVersion
+from cpg_core.store.events import (
+    EventLog,
+    EventPayload,
+    InputStored,
+    TaskError,
+    TaskFinish,
+    TaskStart,
+)
+from cpg_core.store.runs import DatasetState
+
+OnRunEvent = Callable[[EventPayload], None]
+
+
+class OrderedEvents:
+    """Forwards run events to `target`, each table's (`InputStored`, `TaskFinish`) in `order`.
+
+    Other events pass at once. Thread-safe: events come from task threads and the writer."""
+
+    def __init__(self, order: Sequence[str], target: OnRunEvent) -> None:
+        self._order: InOrder[EventPayload] = InOrder(order)
+        self._target = target
+        self._lock = threading.Lock()
+
+    def __call__(self, event: EventPayload) -> None:
+        with self._lock:
+            if isinstance(event, InputStored | TaskFinish) and event.task in self._order:
+                ready = self._order.add(event.task, event)
+            else:
+                ready = [event]
+            for item in ready:
+                self._target(item)
+
+    def skip(self, names: Sequence[str]) -> None:
+        """Tables of the order that will report nothing (read from the store, not written)."""
+        with self._lock:
+            for item in self._order.skip(names):
+                self._target(item)
+
+    def flush(self) -> None:
+        """The run ended: forward whatever is still held, in order."""
+        with self._lock:
+            for item in self._order.rest():
+                self._target(item)
+
+
+@dataclass
+class Run:
+    """One build: what it runs (scope), where (store, config), and everything it records."""
+
+    plan: ExecutionPlan
+    scope: Scope
+    store: DeltaStore
+    config: ExecutorConfig
+    run_id: str
+    events: EventLog
+    ordered: OrderedEvents | None
+    started: float
+    ranks: Mapping[str, int]
+    costs: Mapping[str, float]  # views of the run → planned seconds
+    fingerprints: Mapping[str, str]  # views of the run → fingerprint
+    record: RunRecord = field(default_factory=RunRecord)
+    writer: BackgroundWriter = field(default_factory=BackgroundWriter)
+    pool: RemotePool | None = None
+    stored: dict[str, StoredVersion] = field(default_factory=dict)  # latest at run start
+    input_states: dict[str, DatasetState] = field(default_factory=dict)
+    written: dict[str, tuple[StoredVersion, bool]] = field(default_factory=dict)
+    lineage: dict[str, CacheLineage] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    _starts: dict[str, float] = field(default_factory=dict)
+    _upstream: dict[str, dict[str, str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- the executor's view hooks (called from task threads) ---------------------------------
+
+    def view_started(self, name: str, kwargs: Mapping[str, Any], executor: str) -> None:
+        """A view node starts: nothing new starts after a failed write."""
+        self.writer.check()  # an earlier output could not be stored: start nothing new
+        upstream = {
+            table: data_version(value)
+            for table, value in sorted(kwargs.items())
+            if isinstance(value, pa.Table)
+        }
+        with self._lock:
+            self._starts[name] = time.perf_counter()
+            self._upstream[name] = upstream
+        self.events.emit(TaskStart(task=name, executor=executor))
+
+    def view_failed(self, name: str, error: BaseException) -> None:
+        self.events.emit(
+            TaskError(
+                task=name,
+                duration_s=self._elapsed(name),
+                error=str(error),
+                error_type=type(error).__name__,
+                executor=self.record.executor_of.get(name),
+            )
+        )
+
+    def view_finished(self, name: str, result: Any, cache_key: str | None) -> None:
+        """Record the view's cache lineage and duration; store its output (in the background)
+        unless the store already holds these rows; report it once it is in the store."""
+        assert isinstance(result, pa.Table)
+        duration = self._elapsed(name)
+        fingerprint = self.fingerprints[name]
+        version = data_version(result)
+        hit = name not in self.record.executed
+        with self._lock:
+            self.lineage[name] = CacheLineage(
+                view=name,
+                cache_key=cache_key,
+                hit=hit,
+                fingerprint=fingerprint,
+                upstream_versions=self._upstream.pop(name, {}),
+            )
+            if not hit:
+                self.durations[fingerprint] = self.record.executed[name]
+
+        def finish(stored: StoredVersion, written: bool) -> None:
+            with self._lock:
+                self.written[name] = (stored, written)
+            self.events.emit(
+                TaskFinish(
+                    task=name,
+                    duration_s=duration,
+                    rows=stored.rows,
+                    bytes=stored.bytes,
+                    data_version=version,
+                    executor=self.record.executor_of.get(name),
+                    cache_hit=hit,
+                    delta_version=stored.version,
+                )
+            )
+
+        previous = self.stored.get(name)
+        if previous is not None and previous.data_version == version:
+            finish(previous, False)  # unchanged rows (e.g. a cache hit): no Delta work
+            return
+
+        def write() -> None:
+            stored = self.store.write(
+                name,
+                CanonicalTable(result),
+                fingerprint=fingerprint,
+                data_version=version,
+                run_id=self.run_id,
+            )
+            finish(stored, previous is None or previous.version != stored.version)
+
+        self.writer.submit(name, write)
+
+    def _elapsed(self, name: str) -> float:
+        with self._lock:
+            start = self._starts.pop(name, None)
+        return time.perf_counter() - start if start is not None else 0.0
+
+    # -- derived ----------------------------------------------------------------------------
+
+    def kept(self) -> tuple[str, ...]:
+        """Outputs this run wrote (a failed run keeps them)."""
+        with self._lock:
+            return tuple(sorted(n for n, (_, written) in self.written.items() if written))
+
+
+def prepare_run(
+    plan: ExecutionPlan,
+    store: DeltaStore,
+    *,
+    config: ExecutorConfig = SERIAL,
+    select: Sequence[str] | None = None,
+    upstream: bool = True,
+    scope: Scope | None = None,
+    on_event: OnRunEvent | None = None,
+) -> Run:
+    """A new run of `plan` into `store`: its id, its scope (computed here unless given) and its
+    event log. Nothing is read or written yet: that happens under the store lock."""
+    scope = scope or scope_of(plan, select, upstream)
+    run_id = uuid.uuid4().hex
+    ordered = None
+    if on_event is not None:
+        evidence = scope.inputs_of_kind(plan, "evidence")
+        ordered = OrderedEvents([*evidence, *scope.views], on_event)
+    return Run(
+        plan=plan,
+        scope=scope,
+        store=store,
+        config=config,
+        run_id=run_id,
+        events=EventLog(store, run_id, plan.signature, ordered),
+        ordered=ordered,
+        started=time.perf_counter(),
+        ranks=priority_ranks(scope.pruned.schedule),
+        costs={v: plan.costs[v].seconds for v in scope.views},
+        fingerprints={v: plan.tasks[v].fingerprint for v in scope.views},
+    )
