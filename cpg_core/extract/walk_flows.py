@@ -39,7 +39,9 @@ _COMPARE: dict[type, tuple[str, bool]] = {
     ast.LtE: ("__le__", False), ast.Gt: ("__gt__", False), ast.GtE: ("__ge__", False),
     ast.In: ("__contains__", True), ast.NotIn: ("__contains__", True),
 }  # fmt: skip
-_CONST_ARG_CALLEES = frozenset({"getattr", "setattr", "hasattr", "delattr", "get", "pop", "setdefault"})
+_CONST_ARG_CALLEES = frozenset(
+    {"getattr", "setattr", "hasattr", "delattr", "get", "pop", "setdefault"}
+)
 _CONTAINER_KIND: dict[type, str] = {
     ast.List: "list", ast.Tuple: "tuple", ast.Set: "set", ast.Dict: "dict", ast.ListComp: "list",
     ast.SetComp: "set", ast.DictComp: "dict", ast.GeneratorExp: "generator",
@@ -187,7 +189,7 @@ class FlowsWalker(WalkerBase):
                 self.fact("callee", call_id, callee)
         const_args = name in _CONST_ARG_CALLEES
         for i, arg in enumerate(node.args):
-            if arg.__class__ is ast.Starred:
+            if isinstance(arg, ast.Starred):
                 src = self.eid(arg.value)
                 if src is not None:
                     self.fact("arg_star", call_id, src, None, i)
@@ -195,7 +197,7 @@ class FlowsWalker(WalkerBase):
             src = self.eid(arg)
             if src is not None:
                 self.fact("arg", call_id, src, None, i)
-            elif const_args and arg.__class__ is ast.Constant and isinstance(arg.value, str):
+            elif const_args and isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 self.fact("arg_const", call_id, None, arg.value, i)
         for kw in node.keywords:
             src = self.eid(kw.value)

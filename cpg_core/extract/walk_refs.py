@@ -126,7 +126,9 @@ class RefsWalker(FlowsWalker):
             self.attribute_load(node, first)
         inner: Any = node.value
         while inner.__class__ is ast.Attribute:
-            self.attribute_load(inner, self.ref(inner, "attribute", None, None, inner.attr, 0, "load"))
+            self.attribute_load(
+                inner, self.ref(inner, "attribute", None, None, inner.attr, 0, "load")
+            )
             inner = inner.value
         self.visit(cur)
         return first

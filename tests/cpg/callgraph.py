@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "callgraph"
+from tests.paths import REPO_ROOT
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "callgraph"
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,9 @@ class Edge:
 
 def projected_edges(nodes: pa.Table, edges: pa.Table) -> list[Edge]:
     """CALLS edges as (caller, callee) qualified names, sorted."""
-    fq = dict(zip(nodes.column("node_id").to_pylist(), nodes.column("fqname").to_pylist(), strict=True))
+    fq = dict(
+        zip(nodes.column("node_id").to_pylist(), nodes.column("fqname").to_pylist(), strict=True)
+    )
     parent = dict(
         zip(nodes.column("node_id").to_pylist(), nodes.column("parent_id").to_pylist(), strict=True)
     )

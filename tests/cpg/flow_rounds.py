@@ -9,15 +9,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "cpg_core" / "views" / "templates"
-BUILTIN = ROOT / "cpg_core" / "views" / "builtin"
-ROUNDS = 8  # rounds after round 0; docs/cpg_schema.md says how this was chosen
+from tests.paths import REPO_ROOT
+
+TEMPLATES = REPO_ROOT / "cpg_core" / "views" / "templates"
+BUILTIN = REPO_ROOT / "cpg_core" / "views" / "builtin"
+ROUNDS = 13  # rounds after round 0; docs/cpg_schema.md says how this was chosen
 CAP = 32  # values a node may hold before it saturates (docs/cpg_schema.md)
-KINDS = ("fire", "spawn", "inv", "rules", "graph", "round")
+KINDS = ("dyn", "fire", "spawn", "fired", "inv", "rules", "graph", "round")
 EXTRA = ("flow_pts", "flow_calls", "flow_convergence")  # views over all rounds
-PATTERNS = ("flow_fire_*.sql", "flow_spawn_*.sql", "flow_inv_*.sql", "flow_rules_*.sql", "flow_graph_*.sql",
-            "flow_round_*.sql")
+PATTERNS = tuple(f"flow_{kind}_*.sql" for kind in KINDS)
 
 
 def prev_rows(last: int) -> str:
@@ -33,7 +33,10 @@ def generated() -> dict[Path, str]:
     for r in [*range(1, ROUNDS + 1), "final"]:
         prev_round = ROUNDS if r == "final" else int(r) - 1
         fields = {
-            "round": r, "prev_round": prev_round, "prev_rows": prev_rows(prev_round), "cap": CAP
+            "round": r,
+            "prev_round": prev_round,
+            "prev_rows": prev_rows(prev_round),
+            "cap": CAP,
         }
         for kind, text in texts.items():
             if kind in ("graph", "round") and r == "final":
@@ -48,7 +51,9 @@ def generated() -> dict[Path, str]:
 def stale() -> list[Path]:
     """Generated files that are missing or differ, plus leftovers of more rounds."""
     files = generated()
-    bad = [p for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+    bad = [
+        p for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text
+    ]
     for pattern in PATTERNS:
         bad += [p for p in BUILTIN.glob(pattern) if p not in files and p.name != "flow_round_0.sql"]
     return sorted(bad)

@@ -27,6 +27,16 @@ WITH found AS (
         SELECT kind, node, value, round FROM flow_round_7
         UNION ALL
         SELECT kind, node, value, round FROM flow_round_8
+        UNION ALL
+        SELECT kind, node, value, round FROM flow_round_9
+        UNION ALL
+        SELECT kind, node, value, round FROM flow_round_10
+        UNION ALL
+        SELECT kind, node, value, round FROM flow_round_11
+        UNION ALL
+        SELECT kind, node, value, round FROM flow_round_12
+        UNION ALL
+        SELECT kind, node, value, round FROM flow_round_13
     ) AS rows WHERE kind = 'call'
     UNION
     SELECT node, value FROM flow_rules_final WHERE kind = 'call'
@@ -55,6 +65,8 @@ typed AS (
     LEFT JOIN idx_def_nodes AS d ON d.def_id = r.target_id
     WHERE r.rn = 1 AND (d.def_id IS NOT NULL OR r.target_id NOT LIKE 'def:%')
 )
-SELECT call_id, target_id, target_kind, how,
+-- (`split_part` over a VARCHAR cast gives string views: the public tables keep plain strings)
+SELECT arrow_cast(call_id, 'Utf8') AS call_id, arrow_cast(target_id, 'Utf8') AS target_id,
+       target_kind, arrow_cast(how, 'Utf8') AS how,
        count(*) OVER (PARTITION BY call_id, how, alt_group) AS alternatives
 FROM typed

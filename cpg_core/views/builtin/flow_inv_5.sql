@@ -1,5 +1,4 @@
--- Value flow, round 5: the invocations the fired rules make (flow_fire_5 and the
--- rules flow_spawn_5 fired at once): (call site, argument slot, function, bound self or
+-- Value flow, round 5: the invocations the fired rules make (flow_fired_5): (call site, argument slot, function, bound self or
 -- NULL, node that gets the return value or NULL, rule, builtin calling it back or NULL).
 --   a function or lambda at a callee (`value_flow`; `value_flow_callback` for map, filter,
 --   sorted... calling their function argument); a bound method with its self
@@ -13,9 +12,8 @@
 -- @layer: flow
 WITH
 f AS (
-    SELECT tkind, node, site, target, attr, slot, self_value, how, value, is_container, inst_class FROM flow_fire_5
-    UNION ALL
-    SELECT tkind, node, site, target, attr, slot, self_value, how, value, is_container, inst_class FROM flow_spawn_5 WHERE kind = 'fire'
+    SELECT tkind, node, site, target, attr, slot, self_value, how, value, is_container, inst_class
+    FROM flow_fired_5
 ),
 fdefs AS (
     SELECT def_id, kind, class_id, method_kind FROM flow_defs

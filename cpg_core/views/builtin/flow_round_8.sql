@@ -6,11 +6,13 @@
 -- facts; a recursive CTE then follows every edge (flow_graph_8) from the
 -- new facts only. `round` is when a row first appeared.
 -- Saturation: a round adds at most 32 values to a node (the first by value id; also per step
--- of the recursion), and a node holding 32 values or more (`sat` rows) takes no new ones: a
+-- of the recursion), and a node a round gave 32 values (`sat` rows) takes no new ones: a
 -- hub everything flows through (an identity decorator applied to a thousand functions, `self`
 -- of a base class with hundreds of subclasses) keeps the analysis linear in the program's size
--- instead of quadratic (docs/cpg_schema.md, "blind spots").
+-- instead of quadratic (docs/cpg_schema.md, "Saturation").
 -- Cross-file. Generated from cpg_core/views/templates/flow_round.sql.tmpl.
+-- DataFusion plans a CTE once per reference: the closure and every anti-join against earlier
+-- rounds are referenced once (the `sat` rows come from the same scan as the `pts` rows).
 -- @keys: kind, node, value
 -- @layer: flow
 WITH RECURSIVE
@@ -47,14 +49,15 @@ added AS (
 ),
 start AS (
     SELECT node, value FROM flow_rules_8 WHERE kind = 'seed'
-    UNION
-    SELECT e.value, v.value FROM added AS e JOIN p AS v ON v.node = e.node WHERE e.kind = 'edge'
+    UNION ALL
+    SELECT e.value, v.value FROM flow_rules_8 AS e JOIN p AS v ON v.node = e.node
+    WHERE e.kind = 'edge'
 ),
 fresh AS (
     SELECT node, value
     FROM (
         SELECT s.node, s.value, row_number() OVER (PARTITION BY s.node ORDER BY s.value) AS rn
-        FROM start AS s
+        FROM (SELECT DISTINCT node, value FROM start) AS s
         LEFT JOIN p AS q ON q.node = s.node AND q.value = s.value
         LEFT JOIN sat AS x ON x.node = s.node
         WHERE q.node IS NULL AND x.node IS NULL
@@ -75,30 +78,22 @@ closure(node, value) AS (
 -- facts the closure re-derived are dropped once, here (an anti-join in the recursive term would
 -- hash every known fact again on each iteration)
 found AS (
-    SELECT node, value
+    SELECT node, value, rn, count(*) OVER (PARTITION BY node) AS n_new
     FROM (
         SELECT c.node, c.value, row_number() OVER (PARTITION BY c.node ORDER BY c.value) AS rn
         FROM closure AS c
         LEFT JOIN p AS q ON q.node = c.node AND q.value = c.value
         WHERE q.node IS NULL
     ) AS ranked
-    WHERE rn <= 32
-),
-grown AS (
-    -- nodes the new facts bring to the cap (counted for those nodes only)
-    SELECT c.node
-    FROM (
-        SELECT node FROM found
-        UNION ALL
-        SELECT q.node FROM p AS q JOIN (SELECT DISTINCT node FROM found) AS n ON n.node = q.node
-    ) AS c
-    LEFT JOIN sat AS x ON x.node = c.node
-    WHERE x.node IS NULL
-    GROUP BY c.node
-    HAVING count(*) >= 32
 )
 SELECT kind, node, value, 8 AS round FROM added
 UNION ALL
-SELECT 'pts', node, value, 8 FROM found
-UNION ALL
-SELECT 'sat', node, '', 8 FROM grown
+-- each new fact, and once per node (`sat`) when this round gave it 32 values or more
+SELECT kind, node, CASE WHEN kind = 'pts' THEN value ELSE '' END AS value, 8 AS round
+FROM (
+    SELECT node, value,
+           unnest(CASE WHEN rn = 1 AND n_new >= 32 THEN make_array('pts', 'sat')
+                       ELSE make_array('pts') END) AS kind
+    FROM found
+    WHERE rn <= 32
+) AS f

@@ -1,5 +1,5 @@
--- Value flow, round 1: what the fired rules (flow_fire_1, flow_spawn_1: a rule
--- and a value at its node) and their invocations (flow_inv_1) do. Output rows: `seed` (node holds value), `edge` (values at node also reach value),
+-- Value flow, round 1: what the fired rules (flow_fired_1: a rule
+-- and a value at its node; new rules flow_spawn_1) and their invocations (flow_inv_1) do. Output rows: `seed` (node holds value), `edge` (values at node also reach value),
 -- `trigger` (a new rule on node, its fields packed with chr(31)), `call` (site node calls the
 -- target `value` packed with the rule name).
 --   callee     a function or lambda: invoked (below); a class: the site holds `inst:<class>`,
@@ -30,9 +30,8 @@
 -- @layer: flow
 WITH
 f AS (
-    SELECT tkind, node, site, target, attr, slot, self_value, how, value, is_container, inst_class FROM flow_fire_1
-    UNION ALL
-    SELECT tkind, node, site, target, attr, slot, self_value, how, value, is_container, inst_class FROM flow_spawn_1 WHERE kind = 'fire'
+    SELECT tkind, node, site, target, attr, slot, self_value, how, value, is_container, inst_class
+    FROM flow_fired_1
 ),
 fdefs AS (
     SELECT def_id, kind, class_id, method_kind FROM flow_defs
@@ -46,7 +45,7 @@ args AS (
 ),
 builtin_calls AS (
     SELECT f.site,
-           CASE WHEN f.value LIKE 'builtin:%' THEN substr(f.value, 9) ELSE substr(f.value, 19) END AS fname
+           CASE WHEN f.value LIKE 'builtin:%' THEN substr(f.value, 9) ELSE substr(f.value, 20) END AS fname
     FROM f
     WHERE f.tkind = 'callee' AND f.slot = 0
       AND (f.value LIKE 'builtin:%'
@@ -76,6 +75,28 @@ callback_args AS (
     FROM args AS a
     JOIN (SELECT DISTINCT site, cb FROM inv WHERE cb IN ('sorted', 'min', 'max')) AS b ON b.site = a.site
     WHERE a.kind = 'arg' AND a.pos = 0
+),
+super_outside AS (
+    SELECT target, attr, ancestor_id
+    FROM (
+        SELECT s.target, s.attr, o.ancestor_id,
+               row_number() OVER (PARTITION BY s.target, s.attr, s.self_value, s.after_cls
+                                  ORDER BY o.depth) AS rn
+        FROM (
+            SELECT f.target, f.attr, substr(f.value, 7, strpos(f.value, '|') - 7) AS after_cls,
+                   substr(f.value, strpos(f.value, '|') + 1) AS self_value
+            FROM f
+            WHERE f.tkind = 'load' AND f.value LIKE 'super:%'
+        ) AS s
+        JOIN idx_class_mro AS me
+          ON me.class_id = CASE WHEN s.self_value LIKE 'inst:%' THEN substr(s.self_value, 6)
+                                ELSE s.self_value END
+         AND me.ancestor_id = s.after_cls
+        JOIN idx_class_mro AS o ON o.class_id = me.class_id AND o.depth > me.depth
+        LEFT JOIN flow_class_attrs AS m ON m.class_id = o.ancestor_id AND m.name = s.attr
+        WHERE m.class_id IS NOT NULL OR o.ancestor_id NOT LIKE 'def:%'
+    ) AS ranked
+    WHERE rn = 1 AND ancestor_id NOT LIKE 'def:%'
 ),
 out AS (
     -- invocations: arguments -> parameters
@@ -173,6 +194,16 @@ out AS (
     JOIN flow_params AS pp ON pp.def_id = i.fn AND pp.position = 0 AND pp.kind IN ('posonly', 'positional')
     WHERE i.self_value IS NOT NULL
     UNION ALL
+    -- a function without a first positional parameter (`def wrapper(*args, **kw)`) takes self
+    -- as the first element of `*args`, as an extra positional argument does
+    SELECT 'seed' AS kind,
+           'args:' || i.fn || t.field AS node,
+           i.self_value AS value
+    FROM inv AS i CROSS JOIN (VALUES ('|*'), ('|~')) AS t(field)
+    LEFT JOIN flow_params AS pp
+      ON pp.def_id = i.fn AND pp.position = 0 AND pp.kind IN ('posonly', 'positional')
+    WHERE i.self_value IS NOT NULL AND pp.node IS NULL
+    UNION ALL
     SELECT 'edge' AS kind,
            'ret:' || i.fn AS node,
            i.result AS value FROM inv AS i WHERE i.result IS NOT NULL
@@ -201,6 +232,7 @@ out AS (
     FROM f
     JOIN idx_class_mro AS o
       ON o.class_id = coalesce(f.inst_class, f.value) AND o.depth > 0
+     AND o.ancestor_id LIKE 'def:%'
     WHERE f.tkind = 'load' AND (f.inst_class IS NOT NULL OR f.value LIKE 'def:%')
     UNION ALL
     SELECT 'edge' AS kind,
@@ -236,6 +268,13 @@ out AS (
            END AS value
     FROM f LEFT JOIN fdefs AS d ON d.def_id = f.value
     WHERE f.tkind = 'bind'
+    UNION ALL
+    -- `super().m` whose MRO reaches a class outside the repository before any repository class
+    -- defining m: that class's m (`super().__init__()` in a subclass of Exception)
+    SELECT 'seed' AS kind,
+           target AS node,
+           ancestor_id || '.' || attr AS value
+    FROM super_outside
     UNION ALL
     SELECT 'edge' AS kind,
            f.target AS node,
@@ -426,7 +465,6 @@ out AS (
            || chr(31) || coalesce(attr, '') || chr(31) || coalesce(CAST(slot AS VARCHAR), '')
            || chr(31) || coalesce(self_value, '') || chr(31) || coalesce(how, '') AS value
     FROM flow_spawn_1
-    WHERE kind = 'rule'
     UNION ALL
     -- methods of builtin containers: `xs.append(f)` calls builtins.list.append
     SELECT 'call' AS kind,
@@ -472,8 +510,17 @@ out AS (
            f.value || chr(31) || 'value_flow' AS value
     FROM f
     LEFT JOIN sites AS s ON s.site_id = f.site AND s.kind = 'decorator'
-    WHERE f.tkind = 'callee'
+    WHERE f.tkind IN ('callee', 'raise')
       AND (f.value LIKE 'external:%' OR (f.value LIKE 'builtin:%' AND s.site_id IS NULL))
+    UNION ALL
+    -- an instance of a class outside the repository (a capitalized name, by convention) stands
+    -- for its class: `JSONDecoder().decode` reads `external:json.JSONDecoder.decode`
+    SELECT 'seed' AS kind,
+           f.site AS node,
+           f.value AS value
+    FROM f
+    WHERE f.tkind = 'callee' AND f.slot = 0 AND f.value LIKE 'external:%'
+      AND regexp_like(f.value, '[.:][A-Z][A-Za-z0-9_]*$')
 )
 SELECT DISTINCT o.kind, o.node, o.value
 FROM out AS o

@@ -2,10 +2,10 @@
 -- attribute a lookup found (`bind`: how a read binds it; `invoke`: a constructor or dunder method
 -- to call), and rules builtins need (getattr/setattr become `load`/`store`, `next` an `iter`,
 -- `type`, `super_self`, callbacks of map/filter/sorted/... a `callee`). Each new rule also fires
--- at once with the values its node already holds (`fire` rows), so a lookup costs no round.
+-- at once with the values its node already holds (flow_fired_8), so a lookup costs no round.
 -- Cross-file. Generated from cpg_core/views/templates/flow_spawn.sql.tmpl.
 -- @materialize: inline
--- @keys: kind, tkind, node, site, target, attr, slot, self_value, how, value
+-- @keys: tkind, node, site, target, attr, slot, self_value, how
 -- @layer: flow
 WITH
 f AS (
@@ -93,7 +93,7 @@ super_hits AS (
 ),
 builtin_calls AS (
     SELECT f.site,
-           CASE WHEN f.value LIKE 'builtin:%' THEN substr(f.value, 9) ELSE substr(f.value, 19) END AS fname
+           CASE WHEN f.value LIKE 'builtin:%' THEN substr(f.value, 9) ELSE substr(f.value, 20) END AS fname
     FROM f
     WHERE f.tkind = 'callee' AND f.slot = 0
       AND (f.value LIKE 'builtin:%'
@@ -150,34 +150,5 @@ new_rules AS (
     LEFT JOIN flow_params AS pp ON pp.def_id = d.def_id AND pp.position = 0
     LEFT JOIN args AS a1 ON a1.site = g.site AND a1.kind = 'arg' AND a1.pos = 1
     WHERE g.fname = 'super' AND (c.n_args = 0 OR c.n_args = 2)
-),
-p AS (
-    SELECT node, value FROM (
-        SELECT kind, node, value, round FROM flow_round_0
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_1
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_2
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_3
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_4
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_5
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_6
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_7
-    ) AS prev WHERE kind = 'pts'
 )
-SELECT 'rule' AS kind, tkind, node, site, target, attr, slot, self_value, how,
-       CAST(NULL AS VARCHAR) AS value, CAST(NULL AS BOOLEAN) AS is_container,
-       CAST(NULL AS VARCHAR) AS inst_class
-FROM new_rules
-UNION ALL
-SELECT 'fire' AS kind, r.tkind, r.node, r.site, r.target, r.attr, r.slot, r.self_value, r.how,
-       v.value,
-       split_part(v.value, ':', 1) IN ('expr', 'gen', 'args', 'kwargs', 'res', 'pair') AS is_container,
-       CASE WHEN v.value LIKE 'inst:%' THEN substr(v.value, 6) END AS inst_class
-FROM new_rules AS r
-JOIN p AS v ON v.node = r.node
+SELECT DISTINCT tkind, node, site, target, attr, slot, self_value, how FROM new_rules

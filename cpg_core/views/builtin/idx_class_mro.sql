@@ -1,7 +1,8 @@
 -- Method resolution order: every repository class with each class of its `__mro__` as CPython
 -- computes it (C3 linearization: the class, then the merge of its bases' linearizations and the
 -- list of its bases), `depth` being the position (0 = the class itself). Bases outside the
--- repository (EXTERNAL, BUILTIN) take part as classes without bases; unresolved bases are left out.
+-- repository (EXTERNAL, BUILTIN) take part as classes without bases (and are rows: `super()`
+-- may end in one); unresolved bases are left out.
 -- A class whose hierarchy has no C3 order (CPython raises TypeError), a cycle, or more than seven
 -- bases keeps a breadth-first order instead (`exact` false).
 -- How: a class whose ancestors all have at most one base has the chain of its bases as MRO (a
@@ -163,7 +164,6 @@ FROM (
            unnest(range(0, CAST(cardinality(f.mro) AS BIGINT))) AS depth
     FROM final AS f
 ) AS e
-WHERE ancestor_id LIKE 'def:%'
 UNION ALL
 SELECT class_id, ancestor_id, CAST(position - 1 AS BIGINT), false
 FROM (
