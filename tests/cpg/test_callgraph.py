@@ -8,10 +8,13 @@ confidence, ambiguity) so a change in resolution is a reviewed diff.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from cpg_core.execute import ExecutionMode, ExecutorConfig, build
 from cpg_core.plan.execution_plan import ExecutionPlan
-from tests.cpg.build import CpgBuild, build_cpg, builtin_plan
+from tests.cpg.build import CpgBuild, build_cpg, builtin_plan, extract_evidence
 from tests.cpg.callgraph import (
     FIXTURES,
     Edge,
@@ -21,6 +24,7 @@ from tests.cpg.callgraph import (
     read_truth,
 )
 from tests.cpg.flow_rounds import ROUNDS, stale
+from tests.execute.helpers import direct_hashes, hashes
 from tests.golden import check_golden
 
 NAME_GUESSES = {"name_only"}
@@ -86,3 +90,18 @@ def test_generated_flow_rounds_match_their_templates() -> None:
     assert stale() == [], (
         "run `python -m tests.cpg.flow_rounds` (edit the templates, not the output)"
     )
+
+
+def test_serial_and_parallel_builds_make_the_same_call_graph(
+    tmp_path: Path, plan: ExecutionPlan
+) -> None:
+    """The value-flow rounds through the real executor: serial and process-parallel agree."""
+    inputs = extract_evidence(FIXTURES / "classes_mro_super")
+    expected = direct_hashes(plan, inputs)
+    configs = {
+        "serial": ExecutorConfig(),
+        "processes": ExecutorConfig(mode=ExecutionMode.PARALLEL, executor="processes", max_tasks=2),
+    }
+    for label, config in configs.items():
+        result = build(plan, store=tmp_path / label, inputs=inputs, config=config)
+        assert hashes(result.tables) == expected, label

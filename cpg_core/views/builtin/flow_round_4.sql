@@ -42,7 +42,7 @@ added AS (
 start AS (
     SELECT node, value FROM flow_rules_4 WHERE kind = 'seed'
     UNION ALL
-    SELECT e.value, v.value FROM flow_rules_4 AS e JOIN p AS v ON v.node = e.node
+    SELECT e.value AS node, v.value AS value FROM flow_rules_4 AS e JOIN p AS v ON v.node = e.node
     WHERE e.kind = 'edge'
 ),
 fresh AS (
