@@ -53,7 +53,8 @@ def projected_edges(nodes: pa.Table, edges: pa.Table) -> list[Edge]:
                 r["ambiguity_count"],
             )
         )
-    return sorted(out, key=lambda e: (e.caller, e.callee, e.method))
+    # every field: two call sites in one caller may reach one callee with different confidence
+    return sorted(out, key=lambda e: (e.caller, e.callee, e.method, e.confidence, e.ambiguity))
 
 
 def call_pairs(edges: list[Edge], *, classes: bool = True) -> set[tuple[str, str]]:
