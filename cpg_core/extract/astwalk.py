@@ -39,15 +39,57 @@ def _value(w: Walker, n: Any) -> None:
     w.visit(n.value)
 
 
-def _optional_value(w: Walker, n: Any) -> None:
+def _return(w: Walker, n: ast.Return) -> None:
+    w.return_value(n.value)
     if n.value is not None:
         w.visit(n.value)
 
 
+def _yield(w: Walker, n: ast.Yield | ast.YieldFrom) -> None:
+    w.yield_value(n)
+    if n.value is not None:
+        w.visit(n.value)
+
+
+def _await(w: Walker, n: ast.Await) -> None:
+    w.flow_from(n, [n.value])
+    w.visit(n.value)
+
+
 def _assign(w: Walker, n: ast.Assign) -> None:
+    w.assign_value(n.targets, n.value)
     for target in n.targets:
         w.visit(target)
     w.visit(n.value)
+
+
+def _named_expr(w: Walker, n: ast.NamedExpr) -> None:
+    value = w.eid(n.value)
+    if value is not None:
+        w.bind_target(n.target, value)
+    w.flow_from(n, [n.value])
+    w.generic(n)
+
+
+def _if_exp(w: Walker, n: ast.IfExp) -> None:
+    w.flow_from(n, [n.body, n.orelse])
+    w.generic(n)
+
+
+def _for(w: Walker, n: ast.For | ast.AsyncFor) -> None:
+    kind = "async_for" if n.__class__ is ast.AsyncFor else "for"
+    w.iteration(kind, n.target, n.iter, w.starts[n.lineno - 1] + n.col_offset)
+    w.generic(n)
+
+
+def _with(w: Walker, n: ast.With | ast.AsyncWith) -> None:
+    w.with_items(n)
+    w.generic(n)
+
+
+def _raise(w: Walker, n: ast.Raise) -> None:
+    w.raise_facts(n)
+    w.generic(n)
 
 
 def _if(w: Walker, n: ast.If | ast.While) -> None:
@@ -57,29 +99,49 @@ def _if(w: Walker, n: ast.If | ast.While) -> None:
 
 
 def _compare(w: Walker, n: ast.Compare) -> None:
+    w.operator_facts(n)
     w.visit(n.left)
     for c in n.comparators:
         w.visit(c)
 
 
 def _binop(w: Walker, n: ast.BinOp) -> None:
+    w.operator_facts(n)
     w.visit(n.left)
     w.visit(n.right)
 
 
 def _subscript(w: Walker, n: ast.Subscript) -> None:
+    w.subscript_load(n)
     w.visit(n.value)
     w.visit(n.slice)
 
 
 def _elts(w: Walker, n: ast.Tuple | ast.List | ast.Set) -> None:
+    w.display(n)
     for e in n.elts:
         w.visit(e)
 
 
-def _values(w: Walker, n: ast.BoolOp | ast.JoinedStr) -> None:
+def _values(w: Walker, n: ast.JoinedStr) -> None:
     for v in n.values:
         w.visit(v)
+
+
+def _bool_op(w: Walker, n: ast.BoolOp) -> None:
+    w.flow_from(n, n.values)
+    for v in n.values:
+        w.visit(v)
+
+
+def _dict(w: Walker, n: ast.Dict) -> None:
+    w.display(n)
+    w.generic(n)
+
+
+def _unary(w: Walker, n: ast.UnaryOp) -> None:
+    w.operator_facts(n)
+    w.visit(n.operand)
 
 
 DISPATCH.update(
@@ -112,9 +174,19 @@ DISPATCH.update(
         ast.Expr: _value,
         ast.Starred: _value,
         ast.keyword: _value,
-        ast.Await: _value,
-        ast.Return: _optional_value,
+        ast.Await: _await,
+        ast.Return: _return,
+        ast.Yield: _yield,
+        ast.YieldFrom: _yield,
         ast.Assign: _assign,
+        ast.NamedExpr: _named_expr,
+        ast.IfExp: _if_exp,
+        ast.For: _for,
+        ast.AsyncFor: _for,
+        ast.With: _with,
+        ast.AsyncWith: _with,
+        ast.Raise: _raise,
+        ast.Dict: _dict,
         ast.If: _if,
         ast.While: _if,
         ast.Compare: _compare,
@@ -123,8 +195,8 @@ DISPATCH.update(
         ast.Tuple: _elts,
         ast.List: _elts,
         ast.Set: _elts,
-        ast.BoolOp: _values,
+        ast.BoolOp: _bool_op,
         ast.JoinedStr: _values,
-        ast.UnaryOp: lambda w, n: w.visit(n.operand),
+        ast.UnaryOp: _unary,
     }
 )

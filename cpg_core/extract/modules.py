@@ -5,8 +5,10 @@ Rules (documented in docs/evidence_tables.md):
   packages included): ``src/ns/pkg/mod.py`` -> ``ns.pkg.mod``.
 - elsewhere the import root of a file is the directory above the highest regular package
   (``__init__.py``) chain containing it: ``a/pkg/sub/mod.py`` with ``pkg/__init__.py`` and
-  ``pkg/sub/__init__.py`` -> ``pkg.sub.mod`` (source root ``a``); a file outside any package is a
-  top-level module named after its stem.
+  ``pkg/sub/__init__.py`` -> ``pkg.sub.mod`` (source root ``a``).
+- a file whose folder is no regular package is in a namespace package (PEP 420) rooted at the scan
+  root: ``tools/gen/make.py`` -> ``tools.gen.make``, as ``import tools.gen.make`` from the root finds
+  it; only folders named like identifiers take part (``my-scripts/run.py`` -> ``run``).
 - ``pkg/__init__.py`` is module ``pkg`` (``is_package``).
 """
 
@@ -43,6 +45,9 @@ def module_for(path: str, packages: frozenset[str], root_name: str = "") -> tupl
         start = len(dirs)
         while start > 0 and "/".join(dirs[:start]) in packages:
             start -= 1
+        if start == len(dirs):  # not in a regular package: a namespace package from the root
+            while start > 0 and dirs[start - 1].isidentifier():
+                start -= 1
         prefix = root_name if start == 0 and "" in packages and root_name else ""
     mod_parts = dirs[start:] if is_package else [*dirs[start:], stem]
     if prefix:

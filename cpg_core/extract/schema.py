@@ -188,6 +188,32 @@ SYMBOLS = pa.schema(
     ]
 )
 
+# Value-flow facts: one row per fact of the assignment graph (docs/evidence_tables.md, "flows").
+# Node ids are the ids of the rows they name (`ref:`, `call:`, `def:`, `param:`) or `expr:<path>:<span>`
+# for other expressions; a name ref stands for the binding it resolves to.
+FLOWS = pa.schema(
+    [
+        _f("path", _STR),
+        _f("kind", _STR),
+        _f("node_id", _STR),
+        _f("src_id", _STR, True),
+        _f("name", _STR, True),
+        _f("pos", _I32, True),
+    ]
+)
+
+# Implicit call sites: statements and operators that call dunder methods or decorators.
+SITES = pa.schema(
+    [
+        _f("site_id", _STR),
+        _f("path", _STR),
+        _f("def_id", _STR),
+        _f("kind", _STR),
+        _f("name", _STR, True),
+        *SPAN_FIELDS,
+    ]
+)
+
 EXTRACT_ERRORS = pa.schema(
     [
         _f("path", _STR),
@@ -208,6 +234,8 @@ EVIDENCE_SCHEMAS: Mapping[str, pa.Schema] = MappingProxyType(
         "imports": IMPORTS,
         "scopes": SCOPES,
         "symbols": SYMBOLS,
+        "flows": FLOWS,
+        "sites": SITES,
         "extract_errors": EXTRACT_ERRORS,
     }
 )

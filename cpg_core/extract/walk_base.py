@@ -81,6 +81,8 @@ class WalkerBase:
         self.refs = tables["refs"]
         self.calls = tables["calls"]
         self.imports = tables["imports"]
+        self.flows = tables["flows"]
+        self.sites = tables["sites"]
         self.candidates: dict[CandidateKey, list[Candidate]] = {}
         self.seen_ids: set[str] = set()
         self.module_def_id = f"module:{path}"

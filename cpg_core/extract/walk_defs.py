@@ -10,12 +10,13 @@ from __future__ import annotations
 import ast
 from typing import Any, cast
 
-from cpg_core.extract.walk_base import Row, Span, WalkerBase
+from cpg_core.extract.walk_base import Row, Span
+from cpg_core.extract.walk_flows import FlowsWalker
 
 DOCSTRING_HEAD_CHARS = 120
 
 
-class DefsWalker(WalkerBase):
+class DefsWalker(FlowsWalker):
     """Rows of ``defs`` and ``params``; enters and leaves name scopes."""
 
     # ------------------------------------------------------------------ module
@@ -152,8 +153,13 @@ class DefsWalker(WalkerBase):
         self, a: ast.arg, kind: str, position: int, default: Any, def_id: str, scope_id: str
     ) -> Row:
         span = self.span(a)
+        param_id = self.make_id("param", span)
+        if default is not None:
+            src = self.eid(default)
+            if src is not None:
+                self.fact("default", param_id, src)
         return (
-            self.make_id("param", span),
+            param_id,
             def_id,
             scope_id,
             self.path,
@@ -191,6 +197,7 @@ class DefsWalker(WalkerBase):
             self.text(node.returns) if node.returns is not None else None,
             _docstring_head(node.body),
         )
+        self.decorator_facts(node.decorator_list, def_id)
         saved = self._enter(scope_id, def_id, qual, kind)
         self._params(args, def_id, scope_id)
         self.visit_all(node.body)
@@ -204,6 +211,9 @@ class DefsWalker(WalkerBase):
         def_id, scope_id, qual = self._def_row(
             node, "lambda", "<lambda>", span, (None, None), [], [], [], None, None
         )
+        body = self.eid(node.body)
+        if body is not None:
+            self.fact("return", def_id, body)
         saved = self._enter(scope_id, def_id, qual, "lambda")
         self._params(args, def_id, scope_id)
         self.visit(node.body)
@@ -228,6 +238,7 @@ class DefsWalker(WalkerBase):
             None,
             _docstring_head(node.body),
         )
+        self.decorator_facts(node.decorator_list, def_id)
         saved = self._enter(scope_id, def_id, qual, "class")
         self.visit_all(node.body)
         self._leave(saved)
@@ -235,6 +246,7 @@ class DefsWalker(WalkerBase):
     def comprehension(self, node: Any, st_name: str, tail: tuple[Any, ...]) -> None:
         """A comprehension scope: first iterable outside, the rest inside, symtable order."""
         gens: list[ast.comprehension] = node.generators
+        self.comprehension_facts(node, tail[0])
         self.visit(gens[0].iter)
         span = self.span(node)
         scope_id = self.make_id("scope", span)

@@ -7,7 +7,8 @@ import re
 from typing import Any, cast
 
 from cpg_core.extract.modules import resolve_relative
-from cpg_core.extract.walk_base import Span, WalkerBase
+from cpg_core.extract.walk_base import Span
+from cpg_core.extract.walk_flows import BINOP_NAMES, FlowsWalker
 
 _CTX: dict[type, str] = {ast.Load: "load", ast.Store: "store", ast.Del: "del"}
 _LAST_IDENT = re.compile(r"(\w+)\s*$")
@@ -18,7 +19,7 @@ _CALLEE_KINDS: dict[type, str] = {
 }
 
 
-class RefsWalker(WalkerBase):
+class RefsWalker(FlowsWalker):
     """Rows of ``refs``, ``calls`` and ``imports``."""
 
     # ------------------------------------------------------------------ refs
@@ -115,20 +116,31 @@ class RefsWalker(WalkerBase):
             parts.append(cur.id)
             parts.reverse()
             chain = ".".join(parts)
-            return self.ref(
+            ref_id = self.ref(
                 node, "chain", cur.id, chain, node.attr, len(parts), ctx, augmented, is_callee
             )
+            self.chain_loads(node, ref_id, ctx == "load" or augmented)
+            return ref_id
         first = self.ref(node, "attribute", None, None, node.attr, 0, ctx, augmented, is_callee)
+        if ctx == "load" or augmented:
+            self.attribute_load(node, first)
         inner: Any = node.value
         while inner.__class__ is ast.Attribute:
-            self.ref(inner, "attribute", None, None, inner.attr, 0, "load")
+            self.attribute_load(
+                inner, self.ref(inner, "attribute", None, None, inner.attr, 0, "load")
+            )
             inner = inner.value
         self.visit(cur)
         return first
 
     def aug_assign(self, node: ast.AugAssign) -> None:
-        """``x += v`` both reads and writes ``x``: its ref is a store marked ``augmented``."""
+        """``x += v`` both reads and writes ``x``: its ref is a store marked ``augmented``.
+
+        Flow: a site calling ``__iadd__`` (or ``__add__``) whose result the target gets; on a list,
+        v's elements join the list.
+        """
         target = node.target
+        self._aug_facts(node)
         if target.__class__ is ast.Name:
             self.name(cast(ast.Name, target), augmented=True)
         elif target.__class__ is ast.Attribute:
@@ -137,8 +149,22 @@ class RefsWalker(WalkerBase):
             self.visit(target)
         self.visit(node.value)
 
+    def _aug_facts(self, node: ast.AugAssign) -> None:
+        target: Any = node.target
+        op = BINOP_NAMES.get(node.op.__class__)
+        value = self.eid(node.value)
+        if target.__class__ not in (ast.Name, ast.Attribute) or op is None:
+            return
+        site = self.site("operator", self._start(node), self._end(node), f"__i{op}__")
+        self.fact("operator", site, self._id("ref", target), f"__i{op}__", 0)
+        if value is not None:
+            self.fact("operator_arg", site, value, None, 0)
+        self.bind_target(target, site)
+
     def ann_assign(self, node: ast.AnnAssign) -> None:
         """Annotated assignment: the annotation is visited as an annotation."""
+        if node.value is not None:
+            self.assign_value([node.target], node.value)
         self.visit(node.target)
         saved = self.in_annotation
         self.in_annotation = True
@@ -156,15 +182,18 @@ class RefsWalker(WalkerBase):
                 after = self.starts[typ.end_lineno - 1] + typ.end_col_offset
                 as_pos = self.src.find(b"as", after)
                 if as_pos >= 0:
-                    self._bare_binding(node.name, "except_as", as_pos + 2)
+                    target_id = self._bare_binding(node.name, "except_as", as_pos + 2)
+                    if target_id is not None:
+                        self.except_as(node, target_id)
         self.visit_all(node.body)
 
-    def _bare_binding(self, ident: str, ref_kind: str, pos: int) -> None:
-        """A binding written as a bare identifier that is not an ``ast.Name`` node."""
+    def _bare_binding(self, ident: str, ref_kind: str, pos: int) -> str | None:
+        """A binding written as a bare identifier that is not an ``ast.Name`` node; its ref id."""
         found = self.ident_after(pos, ident) if pos >= 0 else None
-        if found is not None:
-            span = self._span_of_bytes(*found)
-            self.ref(None, ref_kind, ident, ident, None, 1, "store", span=span)
+        if found is None:
+            return None
+        span = self._span_of_bytes(*found)
+        return self.ref(None, ref_kind, ident, ident, None, 1, "store", span=span)
 
     def match_capture(self, node: Any) -> None:
         """Capture names in ``case`` patterns (``x``, ``*rest``, ``**rest``, ``... as y``)."""
@@ -226,9 +255,11 @@ class RefsWalker(WalkerBase):
                 star_kwargs = True
             else:
                 kw_names.append(k.arg)
+        call_id = self.make_id("call", span)
+        self.call_facts(node, call_id, callee_kind, callee_name)
         self.calls.append(
             (
-                self.make_id("call", span),
+                call_id,
                 self.path,
                 self.scope_id,
                 self.def_id,

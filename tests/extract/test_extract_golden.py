@@ -46,7 +46,7 @@ def test_fixture_scan_modules() -> None:
         ("app/util/__init__.py", "app.util", "", True),
         ("app/util/counters.py", "app.util.counters", "", False),
         ("app/util/text.py", "app.util.text", "", False),
-        ("scripts/run_app.py", "run_app", "scripts", False),
+        ("scripts/run_app.py", "scripts.run_app", "", False),
         ("src/libpkg/__init__.py", "libpkg", "src", True),
         ("src/libpkg/helpers.py", "libpkg.helpers", "src", False),
     }

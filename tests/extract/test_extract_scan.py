@@ -102,7 +102,9 @@ def test_ignored_root_inside_git_tree_is_walked(tmp_path: Path) -> None:
         (["pkg/__init__.py"], "pkg/mod.py", ("pkg.mod", "", False)),
         (["a/pkg/__init__.py"], "a/pkg/mod.py", ("pkg.mod", "a", False)),
         (["pkg/__init__.py", "pkg/sub/__init__.py"], "pkg/sub/m.py", ("pkg.sub.m", "", False)),
-        ([], "pkg/sub/m.py", ("m", "pkg/sub", False)),  # not in a regular package
+        ([], "pkg/sub/m.py", ("pkg.sub.m", "", False)),  # a namespace package (PEP 420)
+        (["pkg/__init__.py"], "pkg/data/m.py", ("pkg.data.m", "", False)),  # namespace inside
+        ([], "my-tools/gen/m.py", ("gen.m", "my-tools", False)),  # `my-tools` is no identifier
         ([], "setup.py", ("setup", "", False)),
         (["src/pkg/__init__.py"], "src/pkg/m.py", ("pkg.m", "src", False)),
         ([], "src/ns/pkg/m.py", ("ns.pkg.m", "src", False)),  # src layout: namespace packages

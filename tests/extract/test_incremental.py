@@ -134,12 +134,18 @@ def test_new_init_renames_modules_and_reextracts_them(repo: Path, state: Path) -
     modules = dict(
         zip(*(first.tables["files"].column(c).to_pylist() for c in ("path", "module")), strict=True)
     )
-    assert modules["scripts/run_app.py"] == "run_app"
-    (repo / "scripts" / "__init__.py").write_text("", encoding="utf-8")
+    assert modules["src/libpkg/helpers.py"] == "libpkg.helpers"
+    (repo / "src" / "__init__.py").write_text(
+        "", encoding="utf-8"
+    )  # `src` stops being a src layout
     result = _run(repo, state)
-    assert result.extracted == ("scripts/__init__.py", "scripts/run_app.py")
+    assert result.extracted == (
+        "src/__init__.py",
+        "src/libpkg/__init__.py",
+        "src/libpkg/helpers.py",
+    )
     files = result.tables["files"].to_pylist()
-    assert {r["path"]: r["module"] for r in files}["scripts/run_app.py"] == "scripts.run_app"
+    assert {r["path"]: r["module"] for r in files}["src/libpkg/helpers.py"] == "src.libpkg.helpers"
     assert_equals_cold(result, repo)
 
 

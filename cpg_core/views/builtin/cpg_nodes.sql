@@ -45,6 +45,12 @@ SELECT call_id, 'CALL', coalesce(callee_text, '.' || callee_name, '<' || callee_
        path, line, col, end_line, end_col, bstart, bend, def_id
 FROM calls
 UNION ALL
+SELECT call_id, 'CALL',
+       CASE kind WHEN 'decorator' THEN '@' || name WHEN 'operator' THEN name
+                 WHEN 'property' THEN '.' || name ELSE '<' || kind || '>' END,
+       NULL, path, line, col, end_line, end_col, bstart, bend, def_id
+FROM res_implicit_calls
+UNION ALL
 SELECT i.import_id, 'IMPORT', coalesce(i.bound_name, '*'), t.target_fq, i.path, i.line, i.col,
        i.end_line, i.end_col, i.bstart, i.bend, i.def_id
 FROM imports AS i JOIN res_import_targets AS t ON t.import_id = i.import_id

@@ -44,6 +44,7 @@ WITH props AS (
     UNION ALL SELECT ref_id, 'is_callee', 'true' FROM refs WHERE is_callee
     UNION ALL SELECT ref_id, 'in_annotation', 'true' FROM refs WHERE in_annotation
     UNION ALL SELECT call_id, 'callee_kind', callee_kind FROM calls
+    UNION ALL SELECT call_id, 'callee_kind', 'implicit_' || kind FROM res_implicit_calls
     UNION ALL SELECT call_id, 'callee_name', callee_name FROM calls
     UNION ALL SELECT call_id, 'receiver_call', receiver_call FROM calls
     UNION ALL SELECT call_id, 'n_args', CAST(n_args AS VARCHAR) FROM calls

@@ -12,6 +12,9 @@ WITH pairs AS (
     SELECT c.def_id, d.node_kind, c.call_id, 'CALL'
     FROM calls AS c JOIN idx_def_nodes AS d ON d.def_id = c.def_id
     UNION ALL
+    SELECT c.def_id, d.node_kind, c.call_id, 'CALL'
+    FROM res_implicit_calls AS c JOIN idx_def_nodes AS d ON d.def_id = c.def_id
+    UNION ALL
     SELECT r.def_id, d.node_kind, r.ref_id, 'REFERENCE'
     FROM refs AS r JOIN idx_def_nodes AS d ON d.def_id = r.def_id
     UNION ALL

@@ -74,8 +74,8 @@ requests AS (
 ),
 found AS (
     SELECT q.ref_id, q.method, m.member_id, m.member_kind, o.depth,
-           row_number() OVER (PARTITION BY q.ref_id ORDER BY o.depth, o.mro_key, m.member_id) AS rn,
-           count(*) OVER (PARTITION BY q.ref_id, o.depth, o.mro_key) AS same_level
+           row_number() OVER (PARTITION BY q.ref_id ORDER BY o.depth, m.member_id) AS rn,
+           count(*) OVER (PARTITION BY q.ref_id, o.depth) AS same_level
     FROM requests AS q
     JOIN idx_class_mro AS o ON o.class_id = q.class_id AND o.depth >= q.min_depth
     JOIN idx_class_members AS m ON m.class_id = o.ancestor_id AND m.name = q.attr
