@@ -28,7 +28,7 @@ facts AS (
     FROM calls
     WHERE callee_ref_id IS NOT NULL
 )
-SELECT
+SELECT DISTINCT  -- a set of facts: two refs may denote the same binding
     f.path,
     f.kind,
     CASE WHEN f.kind = 'store_root' THEN coalesce(rn.target, f.node_id)
