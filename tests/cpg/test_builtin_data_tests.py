@@ -15,7 +15,7 @@ from pathlib import Path
 from cpg_core.pipeline import build_project
 from cpg_core.project import Project
 
-REPEATS = '''\
+REPEATS = """\
 def f():
     return 1
 
@@ -42,7 +42,7 @@ def h():
         g(True)()
     except (E, E) as e:
         raise e
-'''
+"""
 
 
 def test_facts_stated_twice_pass_every_builtin_data_test(tmp_path: Path) -> None:
