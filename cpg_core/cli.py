@@ -363,7 +363,7 @@ def status_command(store: Path) -> None:
     console.print(
         f"query:  cpg query --store {store} "
         '"SELECT node_kind, count(*) AS n FROM cpg_nodes GROUP BY node_kind ORDER BY n DESC"\n'
-        "UI:     DAGSTER_HOME=$PWD/.dagster dagster dev -w workspace.yaml  "
+        "UI:     DAGSTER_HOME=$PWD/.dagster dg dev -w workspace.yaml  "
         "→ http://127.0.0.1:3000 (assets, lineage, runs)"
     )
 
