@@ -67,14 +67,20 @@ def pycg_pairs(python: str, program: Path) -> Pairs:
         capture_output=True, text=True, check=True, cwd=program,
     )  # fmt: skip
     graph: dict[str, list[str]] = json.loads(out.stdout.strip().splitlines()[-1])
-    rename = lambda name: name.replace("<builtin>.", "builtins.")  # noqa: E731 (one-line map)
-    return {(rename(a), rename(b)) for a, callees in graph.items() for b in callees}
+    return {(_builtins(a), _builtins(b)) for a, callees in graph.items() for b in callees}
+
+
+def _builtins(name: str) -> str:
+    return name.replace("<builtin>.", "builtins.")
 
 
 def comparable(pairs: Pairs, classes: set[str]) -> Pairs:
     """Pairs without edges to classes, nested names without `.<locals>` (PyCG's spelling)."""
-    plain = lambda name: name.replace(".<locals>", "")  # noqa: E731 (one-line map)
-    return {(plain(a), plain(b)) for a, b in pairs if b not in classes}
+    return {(_plain(a), _plain(b)) for a, b in pairs if b not in classes}
+
+
+def _plain(name: str) -> str:
+    return name.replace(".<locals>", "")
 
 
 def run(pycg_python: str | None) -> dict[str, Any]:
