@@ -30,14 +30,17 @@ def read(store: Path, stop: Path, tables: list[str]) -> int:
     from rich.console import Console
 
     from cpg_core.cli_store import query_store, status_table
-    from cpg_core.store.content_hash import content_hash
+    from cpg_core.store.delta_store import DeltaStore
+    from cpg_core.store.partitions import table_version
 
     print(json.dumps({"ready": True}), flush=True)
     while not stop.exists():
         for name in tables:
             try:
                 rows = query_store(store, f"SELECT * FROM {name}")
-                print(json.dumps({"table": name, "hash": content_hash(rows)}), flush=True)
+                info = DeltaStore(store).info(name)  # a partitioned table's version is its map's
+                version = table_version(rows, info.partition_by if info is not None else None)
+                print(json.dumps({"table": name, "hash": version}), flush=True)
             except Exception as error:  # reported to the parent, which fails the test
                 print(json.dumps({"table": name, "error": repr(error)}), flush=True)
         try:

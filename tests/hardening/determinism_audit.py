@@ -41,8 +41,8 @@ from typing import Any, Final
 
 import msgspec
 
-from cpg_core.store.content_hash import content_hash
 from cpg_core.store.delta_store import DeltaStore
+from cpg_core.store.partitions import table_version
 from tests.paths import child_env
 
 CPG: Final = Path(sys.executable).with_name("cpg")
@@ -162,7 +162,7 @@ def store_hashes(root: Path) -> dict[str, TableHashes]:
         rows = store.read(name)
         out[name] = TableHashes(
             recorded=info.data_version if info is not None else None,
-            read=content_hash(rows),
+            read=table_version(rows, info.partition_by if info is not None else None),
             rows=rows.num_rows,
         )
         del rows
