@@ -10,7 +10,10 @@ A view is recomputed whole — never less than needed — when there is no recor
 build of it, the stored table is not the one that build recorded (a build killed after
 writing it), the view or its declaration changed (its fingerprint), a lookup input changed,
 a partition map needed to compare is missing, or most partitions changed. Otherwise the
-changed partitions are those whose hashes differ in any driver's map, then and now.
+changed partitions are those whose hashes differ in any driver's map, then and now. A view
+declaring `dependencies` also survives a changed lookup partitioned like it: the lookup's
+changed partitions, and the partitions the dependencies table lists as reading them, are
+added (`_dependent_keys`).
 
 Maps seen in the run are kept by (table, data version) and written with the run state at the
 commit (`commit`), which also deletes map files no record refers to any more.
@@ -27,7 +30,7 @@ import msgspec
 import pyarrow as pa
 
 from cpg_core.execute.codegen import task_input
-from cpg_core.execute.sources import InputTable, SourceTable
+from cpg_core.execute.sources import InputTable, SourceTable, as_table
 from cpg_core.execute.task_spec import PartialRun, ViewTask
 from cpg_core.execute.versions import data_version, known_partitions, remember_partitions
 from cpg_core.plan.execution_plan import ExecutionPlan
@@ -39,9 +42,11 @@ from cpg_core.store.partitions import (
     PartitionMap,
     changed_keys,
     keep_maps,
+    key_text,
     load_map,
     outside_expression,
     partition,
+    rows_in,
     save_map,
 )
 from cpg_core.store.runs import DatasetState, RunState, load_state
@@ -88,10 +93,22 @@ class PartitionRun:
         no map, and its views are rebuilt whole."""
         for view in views:
             partitioning = self.partitioning(view)
-            for driver in partitioning.drivers if partitioning is not None else ():
+            if partitioning is None:
+                continue
+            for driver in partitioning.drivers:
                 table = tables.get(driver.table)
                 if isinstance(table, pa.Table):
                     self.map_of(driver.table, table, driver.column)
+            if partitioning.dependencies is not None:  # lookups partitioned alike (evidence)
+                for name in self.plan.tasks[view].inputs:
+                    table = tables.get(name)
+                    pmap = (
+                        known_partitions(table, partitioning.column)
+                        if isinstance(table, pa.Table)
+                        else None
+                    )
+                    if pmap is not None:
+                        self.note(name, pmap)
 
     def driver_columns(self, views: Sequence[str], table: str) -> list[str]:
         """The columns by which partition-incremental views among `views` are driven by
@@ -180,6 +197,7 @@ class PartitionRun:
         if record.fingerprint != task.fingerprint or stored.partition_by != partitioning.column:
             return "the view or its declaration changed"
         drivers = {d.table: d.column for d in partitioning.drivers}
+        changed_lookups: list[str] = []
         for table in task.inputs:
             value = kwargs.get(table)
             if not isinstance(value, pa.Table | SourceTable):
@@ -187,8 +205,15 @@ class PartitionRun:
             if table in drivers and not isinstance(value, pa.Table):
                 return f"driving input {table!r} has no partition map (a lazy source)"
             if table not in drivers and data_version(value) != record.inputs.get(table):
-                return f"lookup input {table!r} changed"
+                if partitioning.dependencies is None:
+                    return f"lookup input {table!r} changed"
+                changed_lookups.append(table)
         keys: set[str] = set()
+        if changed_lookups:
+            dependent = self._dependent_keys(partitioning, changed_lookups, kwargs, record)
+            if isinstance(dependent, str):
+                return dependent
+            keys |= dependent
         for table, column in drivers.items():
             before = record.inputs.get(table)
             old = load_map(self.store.root, table, before) if before else None
@@ -202,6 +227,31 @@ class PartitionRun:
         if len(keys) > REPLACE_AT_MOST * max(1, len(base.hashes.keys() | keys)):
             return f"{len(keys)} of {len(base.hashes.keys() | keys)} partitions changed"
         return frozenset(keys), base
+
+    def _dependent_keys(
+        self,
+        partitioning: Partitioning,
+        lookups: Sequence[str],
+        kwargs: Mapping[str, Any],
+        record: DatasetState,
+    ) -> frozenset[str] | str:
+        """The partitions to recompute because lookups changed, for a view declaring
+        `dependencies`: each changed partition of a lookup partitioned like the view (a
+        partition depends on its own), and every partition the dependencies table lists as
+        reading one of them. A changed lookup without a map by the view's partition column as
+        last built (a table not partitioned alike, a lazy source) means the whole view."""
+        column, dependencies = partitioning.column, partitioning.dependencies
+        assert dependencies is not None and record.inputs is not None
+        changed: set[str] = set()
+        for table in lookups:
+            value, before = kwargs[table], record.inputs.get(table)
+            old = load_map(self.store.root, table, before) if before else None
+            if old is None or old.column != column or not isinstance(value, pa.Table):
+                return f"lookup input {table!r} changed (not partitioned by {column!r})"
+            changed |= changed_keys(old, self.map_of(table, value, column))
+        edges = as_table(kwargs[dependencies.table]).select([column, dependencies.column])
+        readers = rows_in(edges, dependencies.column, changed).column(column).unique()
+        return frozenset(changed | {key_text(v) for v in readers.to_pylist()})
 
     # -- after the node ----------------------------------------------------------------------
 

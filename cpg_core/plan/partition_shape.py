@@ -105,6 +105,29 @@ def resolve_drivers(
     return tuple(sorted(drivers)), problems
 
 
+def resolve_dependencies(
+    view: ViewDef, spec: IncrementalSpec, schemas: Mapping[str, pa.Schema]
+) -> tuple[Driver | None, list[Problem]]:
+    """The declared dependency list (`table.column`): an input of the view that has the
+    partition column (its rows name the partition that depends) and the named column (the
+    partition it depends on)."""
+    if spec.dependencies is None:
+        return None, []
+    at = Position(spec.line, spec.col) if spec.line else first_token_position(view.sql)
+    table, _, column = spec.dependencies.partition(".")
+    schema = schemas.get(table)
+    if schema is None:
+        hint = "inputs: " + ", ".join(sorted(schemas))
+        message = f"dependencies table {table!r} is not an input of the view"
+        return None, [partition_problem(view, at, message, hint)]
+    missing = [c for c in (spec.partition_by, column) if c not in schema.names]
+    if missing:
+        message = f"dependencies table {table!r} has no column {missing[0]!r}"
+        hint = f"it lists ({spec.partition_by}, <the partition it depends on>) pairs"
+        return None, [partition_problem(view, at, message, hint)]
+    return Driver(table, column), []
+
+
 # ----------------------------------------------------------------------------- query shape
 
 
@@ -511,6 +534,8 @@ def shape_of(
     if spec is None:
         return None, []
     drivers, problems = resolve_drivers(view, spec, lineage, schemas)
+    dependencies, dependency_problems = resolve_dependencies(view, spec, schemas)
+    problems += dependency_problems
     if problems or not drivers:
         return None, problems
     check = _Check(view, {d.table: d.column for d in drivers})
@@ -531,7 +556,7 @@ def shape_of(
         )
     if check.problems:
         return None, check.problems
-    return Partitioning(column=spec.partition_by, drivers=drivers), []
+    return Partitioning(column=spec.partition_by, drivers=drivers, dependencies=dependencies), []
 
 
 def _root_selects(root: Scope) -> list[exp.Expr]:

@@ -40,13 +40,17 @@ class Driver(msgspec.Struct, frozen=True, order=True):
     column: str
 
 
-class Partitioning(msgspec.Struct, frozen=True, kw_only=True):
+class Partitioning(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """What the compiler proved about a partition-incremental view: its output partition
     column and the driving inputs partitioned like it (sorted by table). Every other input of
-    the view is a lookup: when one changes, the view is rebuilt whole."""
+    the view is a lookup: when one changes, the view is rebuilt whole — unless the view
+    declares `dependencies` (an input and its column listing, per partition, the partitions
+    of the lookups it reads): then a lookup partitioned by the same column changes only the
+    partitions that depend on its changed ones (`execute/partition_run.py`)."""
 
     column: str
     drivers: tuple[Driver, ...]
+    dependencies: Driver | None = None
 
     def driver_column(self, table: str) -> str | None:
         return next((d.column for d in self.drivers if d.table == table), None)
@@ -168,6 +172,16 @@ def _stored_problems(
                     f"make {inline} a stored view",
                 )
             )
+    dependencies = partitioning.dependencies
+    upstream = views.get(dependencies.table) if dependencies is not None else None
+    if dependencies is not None and upstream is not None and not upstream.persisted:
+        mistakes.append(
+            (
+                f"dependencies table {dependencies.table!r} is an inline view: the build "
+                "reads the dependencies from a stored table",
+                f"make {dependencies.table} a stored view",
+            )
+        )
     return mistakes
 
 
@@ -176,6 +190,11 @@ def _type_problems(
 ) -> list[tuple[str, str | None]]:
     hint = "partition columns are text, integer, date or boolean"
     columns = [(name, partitioning.column)] + [(d.table, d.column) for d in partitioning.drivers]
+    if (dependencies := partitioning.dependencies) is not None:
+        columns += [
+            (dependencies.table, partitioning.column),
+            (dependencies.table, dependencies.column),
+        ]
     kinds: dict[str, str | None] = {}
     for table, column in columns:
         schema = schemas.get(table)

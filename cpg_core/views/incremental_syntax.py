@@ -1,9 +1,12 @@
-"""The value of an `@incremental` line: `partition_by = <column> [; drivers = <table>[.<column>], ...]`.
+"""The value of an `@incremental` line:
+`partition_by = <column> [; drivers = <table>[.<column>], ...] [; dependencies = <table>.<column>]`.
 
 Clauses are separated by `;`; each is `name = value`. `partition_by` names one output column;
 `drivers` lists the inputs partitioned like the output (a table, or `table.column` when the
-driver's partition column has another name). Names follow SQL: unquoted ones are lower-cased.
-Every mistake is a `SyntaxIssue` pointing at its offset in the value.
+driver's partition column has another name); `dependencies` names the input column listing,
+for each partition (the rows of that table in it), the lookup partitions it reads. Names
+follow SQL: unquoted ones are lower-cased. Every mistake is a `SyntaxIssue` pointing at its
+offset in the value.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ _NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _NAME_RE = re.compile(_NAME)
 _DRIVER_RE = re.compile(rf"(?P<table>{_NAME})(?:\s*\.\s*(?P<column>{_NAME}))?")
 _CLAUSE_RE = re.compile(r"\s*(?P<name>[A-Za-z_]+)\s*(?P<eq>=)?\s*(?P<value>.*?)\s*$")
-_CLAUSES = ("partition_by", "drivers")
+_CLAUSES = ("partition_by", "drivers", "dependencies")
 EXAMPLE = "e.g. `@incremental: partition_by = path` or `... ; drivers = defs, refs.path`"
 
 
@@ -54,8 +57,23 @@ def parse_incremental(value: str, line: int, value_col: int) -> IncrementalSpec 
         if isinstance(parsed, SyntaxIssue):
             return parsed
         drivers = parsed
+    dependencies: str | None = None
+    if "dependencies" in found:
+        text, at = found["dependencies"]
+        match = _DRIVER_RE.fullmatch(text)
+        if match is None or not match["column"]:
+            return SyntaxIssue(
+                f"dependencies is one `table.column`, not {text!r}",
+                at,
+                "e.g. `dependencies = file_imports.imported_path`",
+            )
+        dependencies = identifier(match["table"]) + "." + identifier(match["column"])
     return IncrementalSpec(
-        partition_by=identifier(column_text), drivers=drivers, line=line, col=value_col
+        partition_by=identifier(column_text),
+        drivers=drivers,
+        dependencies=dependencies,
+        line=line,
+        col=value_col,
     )
 
 

@@ -94,10 +94,13 @@ class IncrementalSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
     `partition_by` is the view's output column that names a row's partition; `drivers` the
     inputs partitioned the same way (`table` or `table.column`; empty: the tables that column
     comes from). The compiler checks the query keeps partitions apart
-    (`cpg_core.plan.partitioning`). `line`/`col` locate the declaration in the view file."""
+    (`cpg_core.plan.partitioning`). `dependencies` (`table.column`): an input listing, per
+    partition, the other partitions of the lookups it reads (a cross-partition view, e.g. a
+    file and the files it imports). `line`/`col` locate the declaration in the view file."""
 
     partition_by: str
     drivers: tuple[str, ...] = ()
+    dependencies: str | None = None
     line: int = 0
     col: int = 0
 

@@ -6,8 +6,10 @@ Two worlds, both through the real pipeline (extraction, DataFusion, Hamilton, De
   rewritten, deleted, the null partition, the lookup table, a view's SQL — after each batch the
   store equals a cold build table by table, and a batch that changed only some days
   recomputed exactly those days' partitions;
-- the fixture repository's evidence tables (partitioned by file) and three per-file user views
-  over them: random file edits, adds, deletes and `__init__.py` changes (which rename modules).
+- the fixture repository's evidence tables (partitioned by file), three per-file user views
+  over them and a cross-file one declaring `dependencies` (a file reads the defs of the files
+  it imports): random file edits, adds, deletes and `__init__.py` changes (which rename
+  modules).
 
 CI runs a few examples of each; `CPG_PARTITION_EXAMPLES=200` runs more.
 """
@@ -131,6 +133,19 @@ EVIDENCE_VIEWS = {
         "from defs d left join imports i on i.target = d.fqname\n"
         "group by d.path, d.fqname\n"
     ),
+    # cross-file: a file's rows read the defs of the files it imports (`dependencies`)
+    "file_imports": (
+        "-- @incremental: partition_by = path\n"
+        "select distinct i.path, f.path as imported_path\n"
+        "from imports i join files f on f.module = i.target_module\n"
+    ),
+    "imported_def_counts": (
+        "-- @incremental: partition_by = path; drivers = file_imports;"
+        " dependencies = file_imports.imported_path\n"
+        "select fi.path, fi.imported_path, count(d.def_id) as defs, max(d.name) as last\n"
+        "from file_imports fi join defs d on d.path = fi.imported_path\n"
+        "group by fi.path, fi.imported_path\n"
+    ),
 }
 PATHS = ("pkg/__init__.py", "pkg/a.py", "pkg/sub/__init__.py", "pkg/sub/b.py", "tool.py")
 SOURCES = (
@@ -203,3 +218,27 @@ def _write(repo: Path, path: str, source: str) -> None:
     target = repo / path
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(source, encoding="utf-8")
+
+
+def test_a_changed_lookup_partition_recomputes_its_readers_only(tmp_path: Path) -> None:
+    """`imported_def_counts` reads the defs of imported files: editing a.py recomputes a.py
+    and its importer b.py, not the six files importing b; editing h.py (imported by no one)
+    recomputes h.py alone — and each store equals a cold build."""
+    repo, views = tmp_path / "repo", tmp_path / "views"
+    views.mkdir()
+    for name, sql in EVIDENCE_VIEWS.items():
+        (views / f"{name}.sql").write_text(sql, encoding="utf-8")
+    _write(repo, "a.py", "def f():\n    return 1\n")
+    _write(repo, "b.py", "from a import f\n")
+    for name in "cdefgh":
+        _write(repo, f"{name}.py", "from b import f\n")
+    project = Project(root=tmp_path, view_dirs=(views,), include_cpg=True, repo=repo)
+    _build(project, tmp_path / "store")
+    counts = []
+    for edited in ("a.py", "h.py"):
+        _write(repo, edited, (repo / edited).read_text() + "\ndef added():\n    pass\n")
+        counts.append(_build(project, tmp_path / "store")["imported_def_counts"])
+        shutil.rmtree(tmp_path / "cold", ignore_errors=True)
+        _build(project, tmp_path / "cold")
+        assert _versions(tmp_path / "store") == _versions(tmp_path / "cold")
+    assert counts == [2, 1]

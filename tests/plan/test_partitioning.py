@@ -180,6 +180,39 @@ def test_plan_level_rules(tmp_path: Path) -> None:
     assert (located.path, located.line, located.col) == ("views/float_key.sql", 1, 18)
 
 
+def test_dependencies_name_an_input_with_both_columns(tmp_path: Path) -> None:
+    """A cross-partition view: each status reads the totals (a lookup partitioned by status)
+    of the statuses `links` lists for it; `links.linked` holds partition values like `status`."""
+    views = {
+        "totals": H + "select status, sum(amount) as total from orders group by status",
+        "links": H + "select distinct status, upper(status) as linked from orders",
+        "by_linked": "-- @incremental: partition_by = status; drivers = orders; "
+        "dependencies = links.linked\n"
+        "select o.status, count(*) as n, max(t.total) as linked_total from orders o\n"
+        "join links l on l.status = o.status join totals t on t.status = l.linked\n"
+        "group by o.status",
+        "not_an_input": H.rstrip() + "; dependencies = links.linked\n"
+        "select status, order_id from orders",
+        "no_such_column": H.rstrip() + "; dependencies = orders.nope\n"
+        "select status, order_id from orders",
+        "other_kind": H.rstrip() + "; dependencies = orders.customer_id\n"
+        "select status, order_id from orders",
+    }
+    plan = compile_views(tmp_path, views)
+    assert plan.tasks["by_linked"].partitioning == Partitioning(
+        column="status",
+        drivers=(Driver("orders", "status"),),
+        dependencies=Driver("links", "linked"),
+    )
+    messages = {
+        name: [p.message for p in plan.tasks[name].problems if p.code.value == "partitioning"]
+        for name in ("not_an_input", "no_such_column", "other_kind")
+    }
+    assert messages["not_an_input"] == ["dependencies table 'links' is not an input of the view"]
+    assert messages["no_such_column"] == ["dependencies table 'orders' has no column 'nope'"]
+    assert "orders.customer_id is integer" in messages["other_kind"][0]
+
+
 def test_declaration_is_part_of_the_fingerprint_and_survives_the_plan_file(
     tmp_path: Path,
 ) -> None:
@@ -219,6 +252,11 @@ def test_warm_compile_keeps_the_proof(tmp_path: Path) -> None:
         ("partition_by = a; drivers = t.", "2:46: a driver is `table` or `table.column`, not 't.'"),
         ("partition_by = a; using = t", "2:36: unknown clause 'using'"),
         ("partition_by = a;", "2:35: empty clause"),
+        ("partition_by = path; dependencies = file_imports.Imported", None),
+        (
+            "partition_by = a; dependencies = deps",
+            "2:51: dependencies is one `table.column`, not 'deps'",
+        ),
     ],
 )
 def test_declaration_syntax_problems_are_located(value: str, expected: str | None) -> None:
