@@ -154,7 +154,13 @@ SOURCES = (
     "from . import a\nfrom .sub import b\n\nclass C(a.Base):\n    def m(self):\n        return b.g()\n",
     "def g():\n    return [i * 2 for i in range(3)]\n\nclass Base:\n    pass\n",
     "def broken(:\n    pass\n",
+    "from .a import *\nfrom pkg.sub.b import *\n\ndef h():\n    return f(g())\n",
+    "x = 1\n\ndef outer():\n    y = 2\n    def inner():\n        global x\n        x = y\n"
+    "    return inner\n\nclass K:\n    __p = 1\n    def m(self):\n        return self.__p\n",
+    "from os.path import *\n\ndef f(v):\n    return join(v, Base)\n",
 )
+# built-in CPG views declared incremental (with what they read upstream)
+CPG_VIEWS = ("idx_def_nodes", "res_ref_bindings")
 _file_edit = st.tuples(st.sampled_from(PATHS), st.none() | st.sampled_from(SOURCES))
 
 
@@ -163,7 +169,7 @@ def _build(project: Project, store: Path) -> dict[str, int | None]:
     build_project(
         project,
         store=store,
-        select=sorted(EVIDENCE_VIEWS),
+        select=sorted(EVIDENCE_VIEWS) + list(CPG_VIEWS),
         store_evidence=TABLE_NAMES,
         extract_workers=1,
         on_event=events.append,
@@ -242,3 +248,32 @@ def test_a_changed_lookup_partition_recomputes_its_readers_only(tmp_path: Path) 
         _build(project, tmp_path / "cold")
         assert _versions(tmp_path / "store") == _versions(tmp_path / "cold")
     assert counts == [2, 1]
+
+
+def test_a_star_imported_file_recomputes_its_star_importers(tmp_path: Path) -> None:
+    """The built-in `res_symbol_bindings` is incremental by file with its star imports as
+    dependencies: defining `g` in a.py re-resolves `g` in b.py (`from a import *`), which was
+    not edited, and leaves the six other files alone; the store equals a cold build."""
+    repo = tmp_path / "repo"
+    _write(repo, "a.py", "def f():\n    return 1\n")
+    _write(repo, "b.py", "from a import *\n\nprint(g)\n")
+    for name in "cdefgh":
+        _write(repo, f"{name}.py", "x = 1\n")
+    project = Project(root=tmp_path, view_dirs=(), include_cpg=True, repo=repo)
+    events: list[object] = []
+
+    def build(store: Path) -> None:
+        build_project(
+            project, store=store, select=list(CPG_VIEWS), extract_workers=1, on_event=events.append
+        )
+
+    build(tmp_path / "store")
+    _write(repo, "a.py", "def f():\n    return 1\n\ndef g():\n    pass\n")
+    events.clear()
+    build(tmp_path / "store")
+    recomputed = {e.task: e.partitions_recomputed for e in events if isinstance(e, TaskFinish)}
+    assert recomputed["res_symbol_bindings"] == 2, recomputed
+    build(tmp_path / "cold")
+    assert _versions(tmp_path / "store") == _versions(tmp_path / "cold")
+    rows = DeltaStore(tmp_path / "store").read("res_symbol_bindings").to_pylist()
+    assert {(r["path"], r["method"]) for r in rows if r["name"] == "g"} >= {("b.py", "star_import")}

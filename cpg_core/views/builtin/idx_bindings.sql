@@ -8,6 +8,7 @@
 -- @keys: binding_id
 -- @layer: index
 -- @entity: binding
+-- @incremental: partition_by = path; drivers = symbols, scopes
 WITH local_symbols AS (
     SELECT
         s.symbol_id AS binding_id,
@@ -24,7 +25,7 @@ WITH local_symbols AS (
         s.is_cell,
         s.binding AS symtable_binding
     FROM symbols AS s
-    JOIN scopes AS c ON c.scope_id = s.scope_id
+    JOIN scopes AS c ON c.path = s.path AND c.scope_id = s.scope_id
     WHERE s.is_local AND s.name NOT LIKE '.%'
 ),
 declared_globals AS (
@@ -45,5 +46,5 @@ SELECT
     false AS is_parameter, false AS is_imported, true AS is_assigned, false AS is_namespace,
     false AS is_cell, 'global_explicit' AS symtable_binding
 FROM declared_globals AS g
-LEFT JOIN local_symbols AS l ON l.binding_id = g.binding_id
+LEFT JOIN local_symbols AS l ON l.path = g.path AND l.binding_id = g.binding_id
 WHERE l.binding_id IS NULL

@@ -2,6 +2,7 @@
 -- `def` and `async def`, LAMBDA) and its container (the enclosing def, or the FILE of a module).
 -- @keys: def_id
 -- @layer: index
+-- @incremental: partition_by = path
 SELECT
     d.def_id,
     CASE d.kind
@@ -18,8 +19,8 @@ SELECT
     CASE WHEN d.parent_def_id IS NULL THEN 'FILE' ELSE p.node_kind_of_parent END AS parent_kind
 FROM defs AS d
 LEFT JOIN (
-    SELECT def_id,
+    SELECT path, def_id,
            CASE kind WHEN 'module' THEN 'MODULE' WHEN 'class' THEN 'CLASS'
                      WHEN 'lambda' THEN 'LAMBDA' ELSE 'FUNCTION' END AS node_kind_of_parent
     FROM defs
-) AS p ON p.def_id = d.parent_def_id
+) AS p ON p.path = d.path AND p.def_id = d.parent_def_id

@@ -5,6 +5,7 @@
 -- or update (augmented assignment reads and writes).
 -- @keys: ref_id
 -- @layer: resolution
+-- @incremental: partition_by = path; drivers = refs, res_symbol_bindings
 SELECT
     r.ref_id,
     r.path,
@@ -29,5 +30,6 @@ SELECT
     s.resolved_kind,
     coalesce(s.method, 'unresolved') AS method
 FROM refs AS r
-LEFT JOIN res_symbol_bindings AS s ON s.scope_id = r.scope_id AND s.name = r.name
+LEFT JOIN res_symbol_bindings AS s
+  ON s.path = r.path AND s.scope_id = r.scope_id AND s.name = r.name
 WHERE r.name IS NOT NULL

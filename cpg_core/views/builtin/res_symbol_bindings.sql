@@ -12,7 +12,10 @@
 --   unresolved none of the above (resolved_id is NULL)
 -- Names are looked up by their mangled form (`__x` in class C is `_C__x`), as Python does.
 -- @keys: symbol_id
+-- Incremental by file: a file's symbols resolve within the file, except through its star imports,
+-- which read the module bindings of the imported files (idx_star_imports lists them).
 -- @layer: resolution
+-- @incremental: partition_by = path; drivers = symbols; dependencies = idx_star_imports.target_path
 WITH syms AS (
     SELECT s.symbol_id, s.scope_id, s.path, s.name, s.mangled_name, s.is_local, s.is_free,
            s.is_global, s.is_declared_global
@@ -20,38 +23,34 @@ WITH syms AS (
     WHERE s.name NOT LIKE '.%'
 ),
 enclosing AS (
-    SELECT s.symbol_id, b.binding_id,
-           row_number() OVER (PARTITION BY s.symbol_id ORDER BY a.depth) AS rn
+    SELECT s.path, s.symbol_id, b.binding_id,
+           row_number() OVER (PARTITION BY s.path, s.symbol_id ORDER BY a.depth) AS rn
     FROM syms AS s
     JOIN idx_scope_ancestors AS a
       ON a.scope_id = s.scope_id AND a.depth > 0
      AND a.ancestor_kind IN ('function', 'lambda', 'comprehension')
-    JOIN idx_bindings AS b ON b.scope_id = a.ancestor_scope_id AND b.mangled_name = s.mangled_name
+    JOIN idx_bindings AS b
+      ON b.path = s.path AND b.scope_id = a.ancestor_scope_id AND b.mangled_name = s.mangled_name
     WHERE s.is_free AND NOT s.is_local
 ),
 module_global AS (
-    SELECT s.symbol_id, b.binding_id
+    SELECT s.path, s.symbol_id, b.binding_id
     FROM syms AS s
-    JOIN idx_bindings AS b ON b.binding_id = 'symbol:' || s.path || '#' || s.mangled_name
+    JOIN idx_bindings AS b
+      ON b.path = s.path AND b.binding_id = 'symbol:' || s.path || '#' || s.mangled_name
     WHERE s.is_global AND NOT s.is_local
 ),
-star_sources AS (
-    SELECT i.path, i.target_module, m.path AS target_path, i.bstart
-    FROM imports AS i
-    LEFT JOIN idx_modules AS m ON m.module = i.target_module AND m.name_rank = 1
-    WHERE i.is_star AND i.target_module IS NOT NULL
-),
 star_candidates AS (
-    SELECT s.symbol_id,
+    SELECT s.path, s.symbol_id,
            coalesce(b.binding_id, 'external:' || st.target_module || '.' || s.mangled_name) AS resolved_id,
            CASE WHEN st.target_path IS NULL THEN 'EXTERNAL' ELSE 'BINDING' END AS resolved_kind,
            CASE WHEN st.target_path IS NULL THEN 'star_import_external' ELSE 'star_import' END AS method,
            row_number() OVER (
-               PARTITION BY s.symbol_id
+               PARTITION BY s.path, s.symbol_id
                ORDER BY CASE WHEN b.binding_id IS NULL THEN 1 ELSE 0 END, st.bstart DESC
            ) AS rn
     FROM syms AS s
-    JOIN star_sources AS st ON st.path = s.path
+    JOIN idx_star_imports AS st ON st.path = s.path
     LEFT JOIN idx_bindings AS b
       ON st.target_path IS NOT NULL AND b.path = st.target_path AND b.scope_kind = 'module'
      AND b.name = s.mangled_name
@@ -85,7 +84,7 @@ SELECT
         ELSE 'unresolved'
     END AS method
 FROM syms AS s
-LEFT JOIN enclosing AS e ON e.symbol_id = s.symbol_id AND e.rn = 1
-LEFT JOIN module_global AS g ON g.symbol_id = s.symbol_id
-LEFT JOIN star_candidates AS st ON st.symbol_id = s.symbol_id AND st.rn = 1
+LEFT JOIN enclosing AS e ON e.path = s.path AND e.symbol_id = s.symbol_id AND e.rn = 1
+LEFT JOIN module_global AS g ON g.path = s.path AND g.symbol_id = s.symbol_id
+LEFT JOIN star_candidates AS st ON st.path = s.path AND st.symbol_id = s.symbol_id AND st.rn = 1
 LEFT JOIN builtin_names AS bn ON bn.name = s.mangled_name
