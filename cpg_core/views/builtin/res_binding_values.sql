@@ -4,20 +4,23 @@
 -- `try: import x` / `except: from y import x`) has one row per way; `n_values` counts them.
 -- @keys: binding_id, value_id, source_id
 -- @layer: resolution
+-- @incremental: partition_by = path; drivers = defs, res_symbol_bindings, res_import_targets, imports
 WITH def_values AS (
-    SELECT sb.resolved_id AS binding_id, d.def_id AS value_id,
+    SELECT d.path, sb.resolved_id AS binding_id, d.def_id AS value_id,
            CASE WHEN d.kind = 'class' THEN 'CLASS' ELSE 'FUNCTION' END AS value_kind,
            d.fqname AS value_fq, 'definition' AS method, d.def_id AS source_id, d.bstart AS source_pos
     FROM defs AS d
-    JOIN res_symbol_bindings AS sb ON sb.scope_id = d.outer_scope_id AND sb.name = d.name
+    JOIN res_symbol_bindings AS sb
+      ON sb.path = d.path AND sb.scope_id = d.outer_scope_id AND sb.name = d.name
     WHERE d.kind IN ('class', 'function', 'async_function') AND sb.resolved_kind = 'BINDING'
 ),
 import_values AS (
-    SELECT sb.resolved_id AS binding_id, t.value_id, t.value_kind, t.value_fq,
+    SELECT t.path, sb.resolved_id AS binding_id, t.value_id, t.value_kind, t.value_fq,
            'import_' || t.value_method AS method, t.import_id AS source_id, i.bstart AS source_pos
     FROM res_import_targets AS t
-    JOIN imports AS i ON i.import_id = t.import_id
-    JOIN res_symbol_bindings AS sb ON sb.scope_id = t.scope_id AND sb.name = t.bound_name
+    JOIN imports AS i ON i.path = t.path AND i.import_id = t.import_id
+    JOIN res_symbol_bindings AS sb
+      ON sb.path = t.path AND sb.scope_id = t.scope_id AND sb.name = t.bound_name
     WHERE NOT t.is_star AND sb.resolved_kind = 'BINDING'
 ),
 all_values AS (
@@ -25,6 +28,6 @@ all_values AS (
     UNION ALL
     SELECT * FROM import_values
 )
-SELECT binding_id, value_id, value_kind, value_fq, method, source_id, source_pos,
-       count(*) OVER (PARTITION BY binding_id) AS n_values
+SELECT path, binding_id, value_id, value_kind, value_fq, method, source_id, source_pos,
+       count(*) OVER (PARTITION BY path, binding_id) AS n_values
 FROM all_values
