@@ -4,7 +4,7 @@
 -- `try: import x` / `except: from y import x`) has one row per way; `n_values` counts them.
 -- @keys: binding_id, value_id, source_id
 -- @layer: resolution
--- @incremental: partition_by = path; drivers = defs, res_symbol_bindings, res_import_targets, imports
+-- @incremental: partition_by = path; drivers = defs, res_symbol_bindings, imports
 WITH def_values AS (
     SELECT d.path, sb.resolved_id AS binding_id, d.def_id AS value_id,
            CASE WHEN d.kind = 'class' THEN 'CLASS' ELSE 'FUNCTION' END AS value_kind,
@@ -15,12 +15,12 @@ WITH def_values AS (
     WHERE d.kind IN ('class', 'function', 'async_function') AND sb.resolved_kind = 'BINDING'
 ),
 import_values AS (
-    SELECT t.path, sb.resolved_id AS binding_id, t.value_id, t.value_kind, t.value_fq,
+    SELECT i.path, sb.resolved_id AS binding_id, t.value_id, t.value_kind, t.value_fq,
            'import_' || t.value_method AS method, t.import_id AS source_id, i.bstart AS source_pos
-    FROM res_import_targets AS t
-    JOIN imports AS i ON i.path = t.path AND i.import_id = t.import_id
+    FROM imports AS i
+    JOIN res_import_targets AS t ON t.import_id = i.import_id
     JOIN res_symbol_bindings AS sb
-      ON sb.path = t.path AND sb.scope_id = t.scope_id AND sb.name = t.bound_name
+      ON sb.path = i.path AND sb.scope_id = t.scope_id AND sb.name = t.bound_name
     WHERE NOT t.is_star AND sb.resolved_kind = 'BINDING'
 ),
 all_values AS (
