@@ -51,10 +51,13 @@ Edit = tuple[str, str | None, int, int]
 
 @dataclass
 class Model:
-    """What the inputs hold: day → (rows, salt), the users' shift, the view's semantics."""
+    """What the inputs hold: day → (rows, salt), the users' (shift, times written), the view's
+    semantics. A Parquet source's version comes from its files' metadata (their modification
+    time included), so rewriting the users file with the same rows is a change of the lookup:
+    the view is rebuilt whole (more work, never a wrong table)."""
 
     days: dict[str | None, tuple[int, int]] = field(default_factory=dict)
-    users: int = 0
+    users: tuple[int, int] = (0, 0)
     view: str = VIEWS["daily"]
 
     def apply(self, project: PartitionedProject, edit: Edit) -> None:
@@ -67,7 +70,7 @@ class Model:
             self.days.pop(day, None)
         elif kind == "users":
             project.set_users(a)
-            self.users = a
+            self.users = (a, self.users[1] + 1)
         else:
             project.set_view("daily", DAILY_VARIANTS[a])
             # declaring the drivers the compiler infers anyway changes nothing it proves
