@@ -31,7 +31,11 @@ def test_a_class_that_is_its_own_base_keeps_one_row_per_ancestor(tmp_path: Path)
     (tmp_path / "cyclic.py").write_text(CYCLIC, encoding="utf-8")
     build = build_cpg(tmp_path)
     mro = build.outputs["idx_class_mro"].to_pylist()
-    loop_id = next(d["def_id"] for d in build.evidence["defs"].to_pylist() if d["name"] == "Loop" and d["path"] == "cyclic.py")
+    loop_id = next(
+        d["def_id"]
+        for d in build.evidence["defs"].to_pylist()
+        if d["name"] == "Loop" and d["path"] == "cyclic.py"
+    )
     pairs = [(r["class_id"], r["ancestor_id"]) for r in mro]
     assert len(pairs) == len(set(pairs)), "a (class, ancestor) pair repeats"
     loop = [r for r in mro if r["class_id"] == loop_id]
