@@ -10,13 +10,17 @@ its own store: `sqlite`, on disk as under `dg dev` (every event is a SQLite comm
 `memory` (`DagsterInstance.ephemeral()`: Dagster's bookkeeping without the disk). Target:
 Dagster / direct <= 1.2x.
 
-    .venv/bin/python -m benchmarks.bench_dagster_rebuild [--repo DIR] [--repeats N] [--json]
+The repository is a slice of the stdlib by default (`--packages`: five packages, 232 files —
+a whole-stdlib build takes minutes, in which Dagster's per-event cost disappears); pass
+`--packages ""` for the whole `--repo`.
+
+    .venv/bin/python -m benchmarks.bench_dagster_rebuild [--repo DIR] [--packages A,B] \
+        [--repeats N] [--json]
 """
 
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import statistics
 import tempfile
 from collections.abc import Callable
@@ -34,6 +38,7 @@ from benchmarks.harness import (
     timed,
     verdict,
 )
+from benchmarks.stdlib_copy import copy_packages, copy_python_tree
 from cpg_core.pipeline import build_project
 from cpg_core.plan import compile_plan
 from cpg_core.project import Project
@@ -41,6 +46,7 @@ from cpg_dagster.definitions import cpg_definitions
 
 TARGET = 1.2
 BUILDS = ("direct", "sqlite", "memory")
+PACKAGES = "asyncio,email,idlelib,multiprocessing,xml"
 
 
 def _project(repo: Path, store: Path) -> Project:
@@ -74,10 +80,12 @@ def edited_file(repo: Path) -> Path:
     return max(repo.rglob("*.py"), key=lambda p: (p.stat().st_size, str(p)))
 
 
-def measure(source: Path, repeats: int, root: Path) -> dict[str, list[float]]:
-    repo = Path(
-        shutil.copytree(source, root / "repo", ignore=shutil.ignore_patterns("__pycache__"))
-    )
+def measure(source: Path, packages: str, repeats: int, root: Path) -> dict[str, list[float]]:
+    repo = root / "repo"
+    if packages:
+        copy_packages(source, repo, packages.split(","))
+    else:
+        copy_python_tree(source, repo)
     target = edited_file(repo)
     times: dict[str, list[float]] = {f"{p}{n}": [] for p in ("cold_", "") for n in BUILDS}
     (root / "dagster_home").mkdir()
@@ -103,12 +111,14 @@ def measure(source: Path, repeats: int, root: Path) -> dict[str, list[float]]:
 def main() -> None:
     parser = benchmark_parser(__doc__)
     add_tree(parser, "--repo")
+    parser.add_argument("--packages", default=PACKAGES, help="comma-separated folders of --repo")
     add_repeats(parser, 3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cpg-bench-") as tmp:
-        times = measure(args.repo.resolve(), args.repeats, Path(tmp))
+        times = measure(args.repo.resolve(), args.packages, args.repeats, Path(tmp))
+    files = f" ({args.packages})" if args.packages else ""
     report: dict[str, Any] = {
-        "repo": str(args.repo),
+        "repo": f"{args.repo}{files}",
         **{f"{name}_s": values for name, values in times.items()},
         "load_1min": load_1min(),
     }

@@ -2,9 +2,9 @@
 
 Views (and evidence tables a build stored) are Delta tables in the store: their data version
 is the content hash cpg recorded in the table's last data commit, read from the log files
-without loading the table. External sources are read from their files: a Parquet or CSV
-source's version is a hash of its files' names, sizes and modification times, a Delta source's
-its table version.
+without loading the table. An external source's version is the one a build gives it
+(`cpg_core.plan.source_versions`: from what its format records), so a test's cached result and
+a view's cache agree on when a source changed.
 
 A small table is read into memory once for all its tests. A large one is a `NativeTable`:
 DataFusion scans it with its own readers (deltalake's table provider for Delta tables, its
@@ -28,9 +28,9 @@ from datafusion import SessionContext
 from deltalake import DeltaTable
 
 from cpg_core.checks.outcome import EvaluationError
-from cpg_core.plan.hashing import hash_value
+from cpg_core.plan.source_versions import source_version
 from cpg_core.project import SourceSpec
-from cpg_core.store.delta_store import DeltaStore, latest_log_version
+from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.errors import TableNotFoundError
 
 IN_MEMORY_BYTES = 32 * 2**20  # tables with at most this much Parquet are read whole
@@ -64,16 +64,12 @@ class NativeTable:
 TableInput: TypeAlias = pa.Table | NativeTable
 
 
-def source_version(spec: SourceSpec) -> str | None:
-    """A version of an external source that changes when its files do (None: unreadable)."""
-    if spec.format == "delta":
-        version = latest_log_version(spec.path)
-        return None if version is None else hash_value(("delta", str(spec.path), version))
+def stored_source_version(spec: SourceSpec, store: DeltaStore) -> str | None:
+    """The source's data version, as a build records it (None: the source cannot be read)."""
     try:
-        stats = [(f.as_posix(), f.stat().st_size, f.stat().st_mtime_ns) for f in _files(spec.path)]
-    except OSError:
+        return source_version(spec, store.root)
+    except (OSError, ValueError, pa.ArrowException):
         return None
-    return hash_value(("files", stats)) if stats else None
 
 
 def _files(path: Path) -> list[Path]:
@@ -124,7 +120,9 @@ class StoredTables:
         if name not in self._versions:
             spec = self.sources.get(name)
             self._versions[name] = (
-                source_version(spec) if spec is not None else self.store.data_version(name)
+                stored_source_version(spec, self.store)
+                if spec is not None
+                else self.store.data_version(name)
             )
         return self._versions[name]
 

@@ -1,18 +1,9 @@
 """External sources as build inputs: a cheap data version now, the rows only if a view runs.
 
-Why: a view's cache key needs its inputs' data versions. Hashing a source's rows means reading
-all of it on every build — for TPC-H at scale factor 1, half the time of a build that changes
-nothing. The version comes from what the format records instead:
-
-- Delta: the table's id and version;
-- Parquet: per file, its size, modification time and footer (the file's metadata: schema, row
-  groups, statistics), read from the end of the file;
-- CSV: a sha256 of the file, computed only when its size or modification time changed since the
-  store last saw it (`<store>/_cpg/source_versions.msgpack`), so a touched but unchanged file
-  is not a change.
-
-A `SourceTable` carries that version to Hamilton's cache (`versions.register_fingerprints`).
-A view that runs reads it one of two ways:
+Why: a view's cache key needs its inputs' data versions, and hashing a source's rows means
+reading all of it on every build. The version comes from what the format records instead
+(`cpg_core.plan.source_versions`). A `SourceTable` carries that version to Hamilton's cache
+(`versions.register_fingerprints`). A view that runs reads it one of two ways:
 
 - a Parquet file whose columns need no conversion (`parquet_file()`): DataFusion scans the file
   itself in the view's query, with the compiled schema — only the columns and row groups the
@@ -25,26 +16,18 @@ A view that runs reads it one of two ways:
 
 from __future__ import annotations
 
-import hashlib
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from cpg_core.plan.hashing import hash_value
+from cpg_core.plan.source_versions import source_version
 from cpg_core.project import SourceSpec
-from cpg_core.store.runs import atomic_write
 from cpg_core.store.store_types import as_compiled, source_schema
-
-VERSION_FORMAT = "cpg-source/1"
-_FOOTER_TAIL = 8  # a Parquet file ends with the footer's length (4 bytes) and b"PAR1"
-_CHUNK = 1 << 20
 
 
 class SourceReadError(ValueError):
@@ -132,61 +115,3 @@ def read_table(spec: SourceSpec, schema: pa.Schema | None = None) -> pa.Table:
     else:
         table = pads.dataset(spec.path, format="parquet").to_table()
     return as_compiled(table, schema)
-
-
-def source_version(spec: SourceSpec, store: Path) -> str:
-    """The data version of a source from what its format records (see the module docstring)."""
-    if spec.format == "delta":
-        from deltalake import DeltaTable
-
-        table = DeltaTable(str(spec.path))
-        facts: Any = [table.metadata().id, table.version()]
-    elif spec.format == "csv":
-        facts = _csv_hash(spec.path, store / "_cpg" / "source_versions.msgpack")
-    else:
-        facts = [_parquet_facts(spec.path, file) for file in _parquet_files(spec.path)]
-    return hash_value([VERSION_FORMAT, spec.format, facts])
-
-
-def _parquet_files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    return sorted(Path(f) for f in pads.dataset(path, format="parquet").files)
-
-
-def _parquet_facts(root: Path, file: Path) -> list[Any]:
-    stat = file.stat()
-    with file.open("rb") as handle:
-        handle.seek(max(0, stat.st_size - _FOOTER_TAIL))
-        tail = handle.read(_FOOTER_TAIL)
-        length = int.from_bytes(tail[:4], "little") if len(tail) == _FOOTER_TAIL else 0
-        handle.seek(max(0, stat.st_size - _FOOTER_TAIL - length))
-        footer = handle.read(length)
-    name = file.name if root == file else file.relative_to(root).as_posix()
-    return [name, stat.st_size, stat.st_mtime_ns, hashlib.sha256(footer).hexdigest()]
-
-
-class _Seen(msgspec.Struct, array_like=True):
-    size: int
-    mtime_ns: int
-    sha256: str
-
-
-def _csv_hash(path: Path, memo: Path) -> str:
-    """sha256 of a CSV file, re-hashed only when its size or modification time changed."""
-    stat = path.stat()
-    key = os.fspath(path.resolve())
-    try:
-        seen = msgspec.msgpack.decode(memo.read_bytes(), type=dict[str, _Seen])
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
-        seen = {}
-    known = seen.get(key)
-    if known is not None and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-        return known.sha256
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    seen[key] = _Seen(stat.st_size, stat.st_mtime_ns, digest.hexdigest())
-    atomic_write(memo, msgspec.msgpack.encode(seen))
-    return seen[key].sha256

@@ -101,9 +101,7 @@ def test_select_exclude_and_translation_rules(sandbox: DefsFolderSandbox, tmp_pa
         assert country.owners == ["team:data", "bob@example.com"]
         checks = {k.to_user_string() for k in graph.asset_check_keys}
         assert checks == {
-            "shop/customer_totals:admitted",
             "shop/customer_totals:keys_unique",
-            "shop/by_country:admitted",
             "shop/by_country:keys_unique",
         }
         names = {s.name for s in defs.sensors or []} | {j.name for j in defs.jobs or []}

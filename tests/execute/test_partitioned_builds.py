@@ -19,9 +19,9 @@ import pytest
 from cpg_core.execute.errors import ViewExecutionError
 from cpg_core.execute.partial import partitioned_output
 from cpg_core.execute.partition_run import PartitionRun
-from cpg_core.execute.sources import source_version
 from cpg_core.execute.task_spec import PartialRun, Step, ViewTask
 from cpg_core.pipeline import build_project
+from cpg_core.plan.source_versions import source_version
 from cpg_core.project import load_project
 from cpg_core.settings import ExecutionMode, ExecutorConfig, ExecutorKind
 from cpg_core.store.delta_store import DeltaStore

@@ -18,10 +18,12 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import write_deltalake
 
+from cpg_core.checks.tables import StoredTables
 from cpg_core.execute import sources
-from cpg_core.execute.sources import source_version
 from cpg_core.pipeline import build_project
+from cpg_core.plan.source_versions import source_version
 from cpg_core.project import SourceSpec, load_project
+from cpg_core.store.delta_store import DeltaStore
 
 VIEWS = {
     "from_parquet": "select sum(amount) as total from orders",
@@ -111,6 +113,24 @@ def test_versions_come_from_metadata_not_rows(tmp_path: Path) -> None:
     twin = tmp_path / "twin.csv"
     twin.write_bytes(csv.path.read_bytes())
     assert source_version(SourceSpec("twin", twin, "csv"), store) == first["events"]
+
+
+def test_tests_and_builds_version_a_source_alike(tmp_path: Path) -> None:
+    """One definition: the version a data test's cached result is keyed on is the version a
+    build gives the source, and an unreadable source has none (the test then says so)."""
+    _project(tmp_path)
+    store = DeltaStore(tmp_path / "store")
+    specs = [
+        SourceSpec("orders", tmp_path / "data" / "orders.parquet", "parquet"),
+        SourceSpec("stock", tmp_path / "data" / "stock", "delta"),
+        SourceSpec("events", tmp_path / "data" / "events.csv", "csv"),
+    ]
+    tables = StoredTables(store, specs)
+    assert {s.name: tables.version(s.name) for s in specs} == {
+        s.name: source_version(s, store.root) for s in specs
+    }
+    gone = SourceSpec("gone", tmp_path / "data" / "gone.parquet", "parquet")
+    assert StoredTables(store, [gone]).version("gone") is None
 
 
 def test_datafusion_scans_a_parquet_file_unless_a_column_needs_converting(
