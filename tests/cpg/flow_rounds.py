@@ -13,8 +13,8 @@ from tests.paths import REPO_ROOT
 
 TEMPLATES = REPO_ROOT / "cpg_core" / "views" / "templates"
 BUILTIN = REPO_ROOT / "cpg_core" / "views" / "builtin"
-ROUNDS = 13  # rounds after round 0; docs/cpg_schema.md says how this was chosen
-CAP = 32  # values a node may hold before it saturates (docs/cpg_schema.md)
+ROUNDS = 9  # rounds after round 0; docs/cpg_schema.md says how this was chosen
+CAP = 8  # values a node may hold before it saturates (docs/cpg_schema.md)
 KINDS = ("dyn", "fire", "spawn", "fired", "inv", "rules", "graph", "round")
 EXTRA = ("flow_pts", "flow_calls", "flow_convergence")  # views over all rounds
 PATTERNS = tuple(f"flow_{kind}_*.sql" for kind in KINDS)

@@ -29,14 +29,6 @@ WITH found AS (
         SELECT kind, node, value, round FROM flow_round_8
         UNION ALL
         SELECT kind, node, value, round FROM flow_round_9
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_10
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_11
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_12
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_13
     ) AS rows WHERE kind = 'call'
     UNION
     SELECT node, value FROM flow_rules_final WHERE kind = 'call'

@@ -1,7 +1,7 @@
 -- How the value-flow fixpoint converged: the points-to facts each round found first. The last
 -- round finding none means the fixpoint was reached (more rounds would add nothing); on a repository
 -- where it finds some, call targets that need more rounds of indirection are missing.
--- Cross-file. Generated from cpg_core/views/templates/flow_convergence.sql.tmpl (13
+-- Cross-file. Generated from cpg_core/views/templates/flow_convergence.sql.tmpl (9
 -- rounds after round 0).
 -- @keys: round, kind
 -- @layer: flow
@@ -26,13 +26,5 @@ FROM (
         SELECT kind, node, value, round FROM flow_round_8
         UNION ALL
         SELECT kind, node, value, round FROM flow_round_9
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_10
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_11
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_12
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_13
     ) AS rows
 GROUP BY round, kind

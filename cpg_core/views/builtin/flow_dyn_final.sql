@@ -1,5 +1,5 @@
 -- Value flow, round final: the rules earlier rounds created (`trigger` rows of
--- flow_round_0..13, their fields packed with chr(31)), unpacked, with the round that
+-- flow_round_0..9, their fields packed with chr(31)), unpacked, with the round that
 -- created each. Its own step so that the planner knows how few rows a round creates.
 -- Cross-file. Generated from cpg_core/views/templates/flow_dyn.sql.tmpl.
 -- @materialize: inline
@@ -33,13 +33,5 @@ FROM (
         SELECT kind, node, value, round FROM flow_round_8
         UNION ALL
         SELECT kind, node, value, round FROM flow_round_9
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_10
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_11
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_12
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_13
     ) AS prev
 WHERE kind = 'trigger'

@@ -1,6 +1,6 @@
 -- Value flow, round final: the rules that fire, semi-naively. A rule (flow_triggers, or one an
 -- earlier round created: flow_dyn_final) fires once per value at its node; only pairs with
--- something new in round 13 fire: a new value at any rule's node, or a new rule with
+-- something new in round 9 fire: a new value at any rule's node, or a new rule with
 -- any value at its node. Rules flow_spawn made fired when they were made (flow_fired), so of the
 -- new rules only the `keyed` ones the rules of `f(**kw)` make are paired with older values here.
 -- Cross-file. Generated from cpg_core/views/templates/flow_fire.sql.tmpl.
@@ -19,7 +19,7 @@ rules AS (
 pairs AS (
     SELECT t.tkind, t.node, t.site, t.target, t.attr, t.slot, t.self_value, t.how, v.value
     FROM rules AS t
-    JOIN flow_round_13 AS v ON v.node = t.node AND v.kind = 'pts'
+    JOIN flow_round_9 AS v ON v.node = t.node AND v.kind = 'pts'
     UNION ALL
     SELECT t.tkind, t.node, t.site, t.target, t.attr, t.slot, t.self_value, t.how, v.value
     FROM flow_dyn_final AS t
@@ -43,16 +43,8 @@ pairs AS (
         SELECT kind, node, value, round FROM flow_round_8
         UNION ALL
         SELECT kind, node, value, round FROM flow_round_9
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_10
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_11
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_12
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_13
     ) AS v ON v.node = t.node AND v.kind = 'pts'
-    WHERE t.round = 13 AND t.tkind = 'keyed'
+    WHERE t.round = 9 AND t.tkind = 'keyed'
 )
 SELECT DISTINCT tkind, node, site, target, attr, slot, self_value, how, value,
        split_part(value, ':', 1) IN ('expr', 'gen', 'args', 'kwargs', 'res', 'pair') AS is_container,

@@ -1,9 +1,10 @@
 -- Value flow, round 8: the edges the closure of flow_round_8 follows, prepared once
 -- (a recursive term re-reads its inputs on every iteration): flow_edges, the rule-made edges of
--- flow_round_0..7 and of flow_rules_8, without edges into saturated nodes.
+-- flow_round_0..7 and of flow_rules_8, without edges into saturated nodes. An
+-- edge may be listed twice: the closure's UNION drops what it repeats, which is cheaper than a
+-- DISTINCT over every edge in every round.
 -- Cross-file. Generated from cpg_core/views/templates/flow_graph.sql.tmpl.
 -- @materialize: inline
--- @keys: src, dst
 -- @layer: flow
 WITH prev AS (
     SELECT kind, node, value FROM (
@@ -31,7 +32,7 @@ edges AS (
     UNION ALL
     SELECT node, value FROM flow_rules_8 WHERE kind = 'edge'
 )
-SELECT DISTINCT arrow_cast(e.src, 'Utf8') AS src, arrow_cast(e.dst, 'Utf8') AS dst
+SELECT arrow_cast(e.src, 'Utf8') AS src, arrow_cast(e.dst, 'Utf8') AS dst
 FROM edges AS e
 LEFT JOIN (SELECT node FROM prev WHERE kind = 'sat') AS x ON x.node = e.dst
 WHERE x.node IS NULL

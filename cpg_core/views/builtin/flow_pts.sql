@@ -1,5 +1,5 @@
 -- The result of the value-flow analysis: every value each node of the assignment graph may hold
--- (the points-to facts of all rounds, flow_round_0..13), with the round that found it.
+-- (the points-to facts of all rounds, flow_round_0..9), with the round that found it.
 -- Cross-file. Generated from cpg_core/views/templates/flow_pts.sql.tmpl.
 -- @keys: node, value
 -- @layer: flow
@@ -23,12 +23,4 @@ SELECT node, value, round FROM (
         SELECT kind, node, value, round FROM flow_round_8
         UNION ALL
         SELECT kind, node, value, round FROM flow_round_9
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_10
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_11
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_12
-        UNION ALL
-        SELECT kind, node, value, round FROM flow_round_13
     ) AS rows WHERE kind = 'pts'

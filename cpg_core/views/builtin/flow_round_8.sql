@@ -5,8 +5,8 @@
 -- New points-to facts are the rules' seeds and one step along their new edges from known
 -- facts; a recursive CTE then follows every edge (flow_graph_8) from the
 -- new facts only. `round` is when a row first appeared.
--- Saturation: a round adds at most 32 values to a node (the first by value id; also per step
--- of the recursion), and a node a round gave 32 values (`sat` rows) takes no new ones: a
+-- Saturation: a round adds at most 8 values to a node (the first by value id; also per step
+-- of the recursion), and a node a round gave 8 values (`sat` rows) takes no new ones: a
 -- hub everything flows through (an identity decorator applied to a thousand functions, `self`
 -- of a base class with hundreds of subclasses) keeps the analysis linear in the program's size
 -- instead of quadratic (docs/cpg_schema.md, "Saturation").
@@ -62,7 +62,7 @@ fresh AS (
         LEFT JOIN sat AS x ON x.node = s.node
         WHERE q.node IS NULL AND x.node IS NULL
     ) AS ranked
-    WHERE rn <= 32
+    WHERE rn <= 8
 ),
 closure(node, value) AS (
     SELECT arrow_cast(node, 'Utf8'), arrow_cast(value, 'Utf8') FROM fresh
@@ -73,7 +73,7 @@ closure(node, value) AS (
         FROM closure AS c
         JOIN flow_graph_8 AS e ON e.src = c.node
     ) AS step
-    WHERE rn <= 32
+    WHERE rn <= 8
 ),
 -- facts the closure re-derived are dropped once, here (an anti-join in the recursive term would
 -- hash every known fact again on each iteration)
@@ -88,12 +88,12 @@ found AS (
 )
 SELECT kind, node, value, 8 AS round FROM added
 UNION ALL
--- each new fact, and once per node (`sat`) when this round gave it 32 values or more
+-- each new fact, and once per node (`sat`) when this round gave it 8 values or more
 SELECT kind, node, CASE WHEN kind = 'pts' THEN value ELSE '' END AS value, 8 AS round
 FROM (
     SELECT node, value,
-           unnest(CASE WHEN rn = 1 AND n_new >= 32 THEN make_array('pts', 'sat')
+           unnest(CASE WHEN rn = 1 AND n_new >= 8 THEN make_array('pts', 'sat')
                        ELSE make_array('pts') END) AS kind
     FROM found
-    WHERE rn <= 32
+    WHERE rn <= 8
 ) AS f

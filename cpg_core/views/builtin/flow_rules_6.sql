@@ -30,7 +30,8 @@
 -- @layer: flow
 WITH
 f AS (
-    SELECT tkind, node, site, target, attr, slot, self_value, how, value, is_container, inst_class
+    SELECT tkind, node, site, target, attr, slot, self_value, how, value, bound, is_container,
+           inst_class
     FROM flow_fired_6
 ),
 fdefs AS (
@@ -255,19 +256,11 @@ out AS (
     FROM f WHERE f.tkind = 'load' AND f.value LIKE 'external:%'
     UNION ALL
     -- what a class attribute binds to when read through an instance, the class or super()
+    -- (flow_fired_6's `bound`)
     SELECT 'seed' AS kind,
            f.target AS node,
-           CASE
-               WHEN d.kind IS NULL OR d.kind = 'class' OR d.method_kind = 'static' THEN f.value
-               WHEN d.method_kind = 'property' AND f.how IN ('inst', 'super') THEN NULL
-               WHEN d.method_kind = 'class' THEN
-                   'bm:' || f.value || '|'
-                   || CASE WHEN f.self_value LIKE 'inst:%' THEN substr(f.self_value, 6) ELSE f.self_value END
-               WHEN f.how = 'class' THEN f.value
-               ELSE 'bm:' || f.value || '|' || f.self_value
-           END AS value
-    FROM f LEFT JOIN fdefs AS d ON d.def_id = f.value
-    WHERE f.tkind = 'bind'
+           f.bound AS value
+    FROM f WHERE f.tkind = 'bind'
     UNION ALL
     -- `super().m` whose MRO reaches a class outside the repository before any repository class
     -- defining m: that class's m (`super().__init__()` in a subclass of Exception)

@@ -136,13 +136,19 @@ c3 AS (
         ) AS t
     ) AS s
 ),
+-- a linearization that repeats a class comes from a cycle (`class C(C)` where the base name
+-- resolves to the class itself): such a class takes the breadth-first order below
 final AS (
-    SELECT DISTINCT c.class_id, c.mro
-    FROM c3 AS c
-    JOIN nodes AS n ON n.class_id = c.class_id AND n.n_bases > 0
-    WHERE c.phase = 'done'
-    UNION ALL
-    SELECT class_id, mro FROM idx_class_c3_inputs WHERE kind = 'chain'
+    SELECT class_id, mro
+    FROM (
+        SELECT DISTINCT c.class_id, c.mro
+        FROM c3 AS c
+        JOIN nodes AS n ON n.class_id = c.class_id AND n.n_bases > 0
+        WHERE c.phase = 'done'
+        UNION ALL
+        SELECT class_id, mro FROM idx_class_c3_inputs WHERE kind = 'chain'
+    ) AS linearized
+    WHERE cardinality(array_distinct(mro)) = cardinality(mro)
 ),
 -- breadth-first fallback for classes C3 cannot order
 bfs AS (
