@@ -4,7 +4,8 @@ A build creates one `DataTestSession` for the views it stores, tells it each sto
 (`stored`), and collects the results it returns; `finish` gives the `DataTestReport`. A test is
 ready once every view of this build it reads is stored; the tables it reads that this build
 does not store (views read from the store, external sources) are read from the store or their
-files. Tables handed over are used as they are (no re-read), so a test costs its query alone.
+files. Tables handed over are used as they are (no re-read), so a test costs its query alone,
+and held only until every test reading them is decided (a build's tables are not all kept).
 Results are cached like `cpg test`'s (the same cache, the same keys): a rebuild that leaves a
 table unchanged does not test it again.
 
@@ -61,22 +62,26 @@ class DataTestSession:
         self.limits = limits or Limits()
         self.cache = ResultCache(root if use_cache else None)
         self.stored_tables = StoredTables(DeltaStore(root), plan.project.sources)
-        self.tables: dict[str, TableInput] = {}
+        self.tables: dict[str, TableInput] = {}  # held while an undecided test reads them
+        self.seen: set[str] = set()  # built views stored so far
         self.versions: dict[str, str] = {}
         self.results: dict[str, DataTestResult] = {}
 
     def stored(self, name: str, table: pa.Table, data_version: str) -> list[DataTestResult]:
         """View `name` was stored with these rows: the results of the tests now ready."""
         self.tables[name] = table
+        self.seen.add(name)
         self.versions[name] = data_version
         ready = [
             t
             for t in self.tests
             if t.id not in self.results
             and name in t.reads
-            and all(r in self.tables or r not in self.built for r in t.reads)
+            and all(r in self.seen or r not in self.built for r in t.reads)
         ]
-        return self._evaluate(ready)
+        found = self._evaluate(ready)
+        self._release()
+        return found
 
     def provide(self, name: str, table: pa.Table, data_version: str) -> None:
         """A table the build holds but does not store (an input, a view read from the
@@ -90,7 +95,15 @@ class DataTestSession:
         waiting = [t for t in self.tests if t.id not in self.results and name in t.reads]
         found = [error_result(t, f"not evaluated: {reason}") for t in waiting]
         self.results.update((r.id, r) for r in found)
+        self._release()
         return found
+
+    def _release(self) -> None:
+        """Let go of the tables no undecided test reads (a build's outputs would otherwise
+        all stay in memory until the build ends)."""
+        wanted = {r for t in self.tests if t.id not in self.results for r in t.reads}
+        for name in [n for n in self.tables if n not in wanted]:
+            del self.tables[name]
 
     def _evaluate(self, tests: Sequence[PlannedTest]) -> list[DataTestResult]:
         found: dict[str, DataTestResult] = {}
@@ -131,7 +144,7 @@ class DataTestSession:
         store (a failed build) is an error. Saves the result cache."""
         for test in self.tests:
             if test.id not in self.results:
-                missing = sorted(r for r in test.reads if r in self.built and r not in self.tables)
+                missing = sorted(r for r in test.reads if r in self.built and r not in self.seen)
                 message = "not evaluated: not stored by this build: " + ", ".join(missing)
                 self.results[test.id] = error_result(test, message)
         self.cache.save()

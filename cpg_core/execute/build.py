@@ -28,6 +28,7 @@ from cpg_core.execute.codegen import fingerprint_input, task_input
 from cpg_core.execute.driver_cache import DriverEntry, driver_for
 from cpg_core.execute.errors import BuildError, ViewExecutionError
 from cpg_core.execute.inputs import stored_views, table_inputs
+from cpg_core.execute.outputs import StoredOutputs
 from cpg_core.execute.partition_run import partitioned_state
 from cpg_core.execute.pools import RemotePool, open_pool
 from cpg_core.execute.run import OnRunEvent, Run, prepare_run
@@ -50,7 +51,9 @@ PLAN_OUTPUTS = ("plan_signature", "task_generations")
 
 @dataclass(frozen=True)
 class RunResult:
-    """A successful build: its manifest and the output tables (canonical order, store types)."""
+    """A successful build: its manifest and the output tables (canonical order, store types),
+    each read from the store when it is asked for (`StoredOutputs`): the run holds none of them
+    once the build is over."""
 
     manifest: RunManifest
     tables: Mapping[str, pa.Table]
@@ -103,7 +106,7 @@ def execute_run(run: Run, inputs: Mapping[str, InputTable]) -> RunResult:
     # closing the writer waits for it: no write outlives the run (and its store lock)
     with entry.lock, contextlib.closing(run.writer):
         try:
-            results, overrides, tables = _drive(run, entry, inputs)
+            results, read = _drive(run, entry, inputs)
         except Exception as error:
             run.writer.close()  # what was queued before the failure is written (and kept)
             if run.tests is not None:
@@ -117,7 +120,7 @@ def execute_run(run: Run, inputs: Mapping[str, InputTable]) -> RunResult:
     if results["plan_signature"] != run.plan.signature:
         raise BuildError("the driver ran a different plan than it was given")
     try:
-        return _commit(run, results, {**tables, **overrides})
+        return _commit(run, read)
     finally:
         if run.tests is not None:
             run.tests.close()
@@ -125,8 +128,9 @@ def execute_run(run: Run, inputs: Mapping[str, InputTable]) -> RunResult:
 
 def _drive(
     run: Run, entry: DriverEntry, inputs: Mapping[str, InputTable]
-) -> tuple[dict[str, Any], dict[str, InputTable], dict[str, pa.Table]]:
-    """Read and store the inputs, run the views through the driver, wait for every write."""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Read and store the inputs, run the views through the driver, wait for every write.
+    Returns the plan nodes' results and the data versions of the tables the run read."""
     plan, scope = run.plan, run.scope
     overrides = stored_views(run.store, scope.from_store)
     tables = table_inputs(run, inputs)
@@ -157,7 +161,8 @@ def _drive(
         [*PLAN_OUTPUTS, *scope.views], inputs=hamilton_inputs, overrides=overrides
     )
     run.writer.drain()
-    return results, overrides, tables
+    read = {**tables, **overrides}
+    return results, {name: data_version(table) for name, table in sorted(read.items())}
 
 
 def _pool_for(run: Run) -> RemotePool | None:
@@ -203,9 +208,9 @@ def _outside_views(error: BaseException) -> str:
     return f"the build failed outside the views ({kind}): {error}"
 
 
-def _commit(run: Run, results: Mapping[str, Any], read: Mapping[str, InputTable]) -> RunResult:
+def _commit(run: Run, read: Mapping[str, str]) -> RunResult:
     """The run succeeded: record the incremental state and durations, flush the events, and
-    return the manifest with the output tables."""
+    return the manifest with the output tables (`read`: the data versions of its inputs)."""
     report = run.tests.finish() if run.tests is not None else None
     datasets = dict(run.input_states)
     outputs = []
@@ -253,14 +258,15 @@ def _commit(run: Run, results: Mapping[str, Any], read: Mapping[str, InputTable]
     )
     run.events.flush()
     manifest = _manifest(run, tuple(outputs), executed, read, duration, report)
-    return RunResult(manifest=manifest, tables={v: results[v] for v in built})
+    tables = StoredOutputs(run.store, {v: run.written[v][0] for v in built})
+    return RunResult(manifest=manifest, tables=tables)
 
 
 def _manifest(
     run: Run,
     outputs: tuple[OutputVersion, ...],
     executed: tuple[str, ...],
-    read: Mapping[str, InputTable],
+    read: Mapping[str, str],
     duration: float,
     report: DataTestReport | None,
 ) -> RunManifest:
@@ -279,7 +285,7 @@ def _manifest(
         submission_order=tuple(n for n in record.submission_order if n in run.costs),
         routing=tuple(r for r in record.routing if r.task in run.costs),
         outputs=outputs,
-        inputs={name: data_version(table) for name, table in sorted(read.items())},
+        inputs=dict(read),
         cache=tuple(run.lineage[v] for v in sorted(run.lineage)),
         executed=executed,
         duration_s=duration,

@@ -11,6 +11,11 @@ The executor is built once per driver and holds nothing of a run: each `Driver.e
 the run as the input `RUN_INPUT` (no node reads it), and the executor hands it to every node it
 starts — its settings (mode, priorities, costs, pool), its record, and its view hooks.
 
+Memory: a node's value is held only while a node still to run reads it. A view's output is the
+run's once `view_finished` has it (the run stores it), so it is released after its last reader
+like any intermediate value, and `execute` returns the plan nodes' values only: a build holds
+the tables still to be read, not every table it made.
+
 Internal Hamilton API relied on (pinned by tests/execute/test_hamilton_pins.py, hamilton 1.90):
 `driver.GraphExecutor` (abstract `execute(fg, final_vars, overrides, inputs, run_id)` and
 `validate`), the `Driver.graph_executor` attribute that `Driver.execute` calls, and
@@ -232,13 +237,16 @@ class PlanGraphExecutor(GraphExecutor):
             for dep in node_.dependencies:
                 readers.setdefault(dep.name, []).append(name)
         unread = {name: len(r) for name, r in readers.items()}
-        keep = set(final_vars)
+        # A view's output belongs to the run once `view_finished` has it (queued for the store,
+        # handed to its tests): it is held here only until its last reader has run.
+        keep = {n for n in final_vars if n not in run.costs}
         rank = run.ranks
         ready = [(rank.get(n, -1), n) for n, count in waiting.items() if count == 0]
         heapq.heapify(ready)
 
         def complete(name: str, result: Any) -> None:
-            values[name] = result
+            if name in keep or readers.get(name):
+                values[name] = result
             for reader in readers.get(name, ()):
                 waiting[reader] -= 1
                 if waiting[reader] == 0:
@@ -260,7 +268,7 @@ class PlanGraphExecutor(GraphExecutor):
         else:
             self._run_concurrently(ready, pending, kwargs_of, complete, run_id, run)
         record.scheduling_s = time.perf_counter() - started
-        return {n: values[n] for n in final_vars if n in values and values[n] is not BLOCKED}
+        return {n: values[n] for n in keep if n in values and values[n] is not BLOCKED}
 
     def _run_concurrently(
         self,
