@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from cpg_core.artifacts.contracts import DataTestResult
 from cpg_core.checks.batch import evaluate_all
 from cpg_core.checks.evaluate import evaluate
+from cpg_core.checks.in_arrow import passes_in_arrow
 from cpg_core.plan.planned_tests import declared_test
 from cpg_core.views.model import DECLARED_TEST_KINDS, DeclaredTest
 
@@ -155,3 +156,28 @@ def test_tests_decided_together_equal_tests_decided_alone(
     together = evaluate_all(planned, data)
     alone = [evaluate(test, {name: data[name] for name in test.reads}) for test in planned]
     assert [_decided(r) for r in together] == [_decided(r) for r in alone]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    table=tables(),
+    columns=st.lists(st.sampled_from("ab"), min_size=1, max_size=2, unique=True),
+    distinct=st.booleans(),
+)
+def test_unique_keys_in_ascending_order_are_decided_by_the_order(
+    table: pa.Table, columns: list[str], distinct: bool
+) -> None:
+    """A build's outputs are in canonical order, often sorted by their keys: Arrow decides a
+    unique test from the order alone when each key exceeds the previous one, and the result
+    equals the query's; with a repeated or null key the query decides (the same result)."""
+    if distinct:
+        table = table.group_by(columns, use_threads=False).aggregate([])
+    table = table.sort_by([(c, "ascending") for c in columns])
+    planned = declared_test("t", DeclaredTest(name="t", kind="unique", columns=tuple(columns)))
+    [together] = evaluate_all([planned], {"t": table})
+    alone = evaluate(planned, {"t": table})
+    assert _decided(together) == _decided(alone)
+    keys = table.select(columns)
+    if distinct and all(c.null_count == 0 for c in keys.columns):
+        assert passes_in_arrow(planned, {"t": table}) is not None
+        assert together.status == "passed"
