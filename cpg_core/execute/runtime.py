@@ -89,6 +89,7 @@ def run_view_task(task: ViewTask, fingerprint: str, tables: Mapping[str, InputTa
     for step in inline:
         ctx.from_arrow(_run_step(ctx, step, limit), name=step.name)
     result = _run_step(ctx, last, limit)
+    del ctx  # the inline steps' tables: not needed any more while the output is sorted
     if task.partition_by is not None:
         return partitioned_output(task, result)
     canonical = canonicalize(result)
