@@ -36,15 +36,24 @@ def source_version(spec: SourceSpec, store: Path) -> str:
     """The data version of source `spec` for a store at `store` (see the module docstring);
     raises OSError, ValueError or an Arrow error when the source cannot be read."""
     if spec.format == "delta":
-        from deltalake import DeltaTable
-
-        table = DeltaTable(str(spec.path))
-        facts: Any = [table.metadata().id, table.version()]
+        facts: Any = _delta_facts(spec.path)
     elif spec.format == "csv":
         facts = _csv_hash(spec.path, store / "_cpg" / "source_versions.msgpack")
     else:
         facts = [_parquet_facts(spec.path, file) for file in _parquet_files(spec.path)]
     return hash_value([VERSION_FORMAT, spec.format, facts])
+
+
+def _delta_facts(path: Path) -> list[Any]:
+    """The table's id and version; deltalake's own errors (a missing table) as ValueError."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import DeltaError
+
+    try:
+        table = DeltaTable(str(path))
+        return [table.metadata().id, table.version()]
+    except DeltaError as error:
+        raise ValueError(str(error)) from error
 
 
 def _parquet_files(path: Path) -> list[Path]:

@@ -129,8 +129,9 @@ def test_tests_and_builds_version_a_source_alike(tmp_path: Path) -> None:
     assert {s.name: tables.version(s.name) for s in specs} == {
         s.name: source_version(s, store.root) for s in specs
     }
-    gone = SourceSpec("gone", tmp_path / "data" / "gone.parquet", "parquet")
-    assert StoredTables(store, [gone]).version("gone") is None
+    for fmt in ("parquet", "delta", "csv"):  # a source that is not there has no version
+        gone = SourceSpec("gone", tmp_path / "data" / f"gone.{fmt}", fmt)
+        assert StoredTables(store, [gone]).version("gone") is None
 
 
 def test_datafusion_scans_a_parquet_file_unless_a_column_needs_converting(
