@@ -54,7 +54,7 @@ from cpg_core.extract.progress import ExtractProgress, ProgressFn
 from cpg_core.extract.scan import scan_with
 from cpg_core.extract.schema import PARTITION_COLUMN, TABLE_NAMES, empty_tables
 from cpg_core.extract.tables import SCAN_STAGE, rows_to_table, scan_problem_rows
-from cpg_core.store import content_hash, partitions
+from cpg_core.store import content_hash, hash_streams, partitions
 from cpg_core.store.partitions import PartitionMap, key_text, partition, rows_outside
 
 KEY_FORMAT = 1
@@ -98,9 +98,9 @@ def extractor_version() -> str:
 @functools.cache
 def canonical_version() -> str:
     """Hash of the code that orders rows and computes data versions (`store.content_hash`,
-    `store.partitions`)."""
-    digest = hashlib.sha256(f"{content_hash.HASH_FORMAT}|{partitions.PARTITION_FORMAT}|".encode())
-    for module in (content_hash, partitions):
+    `store.hash_streams`, `store.partitions`)."""
+    digest = hashlib.sha256(f"{hash_streams.HASH_FORMAT}|{partitions.PARTITION_FORMAT}|".encode())
+    for module in (content_hash, hash_streams, partitions):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()
 

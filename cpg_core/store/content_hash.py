@@ -25,22 +25,15 @@ identical content is written in identical order.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cpg_core.store.hash_streams import hash_canonical, list_type
 from cpg_core.store.store_types import StoreTypeError, store_schema, store_type, to_store_types
-
-if TYPE_CHECKING:
-    from hashlib import _Hash
-
-HASH_FORMAT = 2  # bump when the encoding changes: every data version changes with it
 
 
 def _call(name: str, *args: Any, options: pc.FunctionOptions | None = None) -> Any:
@@ -52,17 +45,6 @@ def _sort_indices(table: pa.Table, columns: list[str]) -> pa.Array:
     """Stable ascending sort on `columns`, nulls last."""
     keys = [(name, "ascending", "at_end") for name in columns]
     return _call("sort_indices", table, options=pc.SortOptions(sort_keys=keys))
-
-
-def type_text(t: pa.DataType) -> str:
-    """A type's canonical text for the hash: no nullability, no list element names, no metadata."""
-    if isinstance(t, pa.MapType):
-        return f"map<{type_text(t.key_type)},{type_text(t.item_type)}>"
-    if isinstance(t, pa.ListType):
-        return f"list<{type_text(t.value_type)}>"
-    if isinstance(t, pa.StructType):
-        return "struct<" + ",".join(f"{f.name!r}:{type_text(f.type)}" for f in t.fields) + ">"
-    return str(t)
 
 
 # --------------------------------------------------------------------------- canonical order
@@ -79,16 +61,8 @@ def _bits_view(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array([c.view(target) for c in _chunks(column)], type=target)
 
 
-def _list_type(t: pa.DataType) -> pa.DataType:
-    """Maps as list<struct<key, value>>: the same layout, and list kernels accept it."""
-    if not isinstance(t, pa.MapType):
-        return t
-    entries = pa.struct([t.key_field, t.item_field])
-    return pa.list_(pa.field("entries", entries, nullable=False))
-
-
 def _as_list(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    target = _list_type(column.type)
+    target = list_type(column.type)
     if target == column.type:
         return column
     return pa.chunked_array([c.view(target) for c in _chunks(column)], type=target)
@@ -188,104 +162,6 @@ def _break_ties(
     refine = pa.table({"group": group, "text": pa.array(texts, type=pa.string())})
     second = _sort_indices(refine, ["group", "text"])
     return order.take(second)
-
-
-# --------------------------------------------------------------------------- canonical streams
-
-
-class _Streams:
-    """Independent sha256 streams keyed by column path; positions count rows per path."""
-
-    def __init__(self) -> None:
-        self.hashers: dict[str, _Hash] = {}
-        self.rows: dict[str, int] = {}
-
-    def feed(self, key: str, data: memoryview | bytes) -> None:
-        hasher = self.hashers.get(key)
-        if hasher is None:
-            hasher = self.hashers[key] = hashlib.sha256()
-        hasher.update(data)
-
-    def touch(self, key: str) -> None:
-        self.feed(key, b"")
-
-    def digests(self) -> list[tuple[str, bytes]]:
-        return [(key, self.hashers[key].digest()) for key in sorted(self.hashers)]
-
-
-def _values_bytes(array: pa.Array) -> memoryview:
-    """The value bytes of a null-free fixed-width array, honouring its slice offset."""
-    width = array.type.bit_width // 8
-    buffer = array.buffers()[1]
-    assert buffer is not None
-    return memoryview(buffer)[array.offset * width : (array.offset + len(array)) * width]
-
-
-def _zero(t: pa.DataType) -> pa.Scalar:
-    if pa.types.is_decimal(t):  # int64 0 cast to decimal(p, s) needs p - s >= 19 digits
-        return pa.scalar(Decimal(0), t)
-    return pa.scalar(0, pa.int64()).cast(t) if not pa.types.is_date32(t) else pa.scalar(0, t)
-
-
-def _feed_array(array: pa.Array, path: str, streams: _Streams) -> None:
-    """Feed one chunk of a column (in store types) into its streams, null slots canonicalized."""
-    t = array.type
-    streams.touch(path + "/n")
-    base = streams.rows.get(path, 0)
-    streams.rows[path] = base + len(array)
-    if array.null_count:
-        nulls = _call(
-            "add", _call("indices_nonzero", _call("is_null", array)), pa.scalar(base, pa.uint64())
-        )
-        streams.feed(path + "/n", _values_bytes(pc.cast(nulls, pa.int64())))
-    if pa.types.is_null(t):
-        return
-    if isinstance(t, pa.StructType):
-        assert isinstance(array, pa.StructArray)
-        for i, child in enumerate(array.flatten()):  # parent nulls merged into the children
-            _feed_array(child, f"{path}/{i}", streams)
-        return
-    if isinstance(t, pa.ListType | pa.MapType):
-        as_list = array.view(_list_type(t))
-        lengths = pc.fill_null(_call("list_value_length", as_list), 0)
-        streams.feed(path + "/len", _values_bytes(lengths))
-        _feed_array(_call("list_flatten", as_list), path + "/e", streams)
-        return
-    if pa.types.is_string(t) or pa.types.is_binary(t):
-        filled = pc.fill_null(array, pa.scalar(b"" if pa.types.is_binary(t) else "", t))
-        lengths = _call("binary_length", filled)
-        streams.feed(path + "/len", _values_bytes(lengths))
-        offsets_buffer, data_buffer = filled.buffers()[1], filled.buffers()[2]
-        assert offsets_buffer is not None
-        offsets = pa.Array.from_buffers(
-            pa.int32(), len(filled) + 1, [None, offsets_buffer], offset=filled.offset
-        )
-        first, last = offsets[0].as_py(), offsets[-1].as_py()
-        if data_buffer is not None and last > first:
-            streams.feed(path + "/v", memoryview(data_buffer)[first:last])
-        return
-    if pa.types.is_boolean(t):
-        values = pc.cast(pc.fill_null(array, False), pa.uint8())
-    else:
-        values = pc.fill_null(array, _zero(t)) if array.null_count else array
-    streams.feed(path + "/v", _values_bytes(values))
-
-
-def hash_canonical(table: pa.Table) -> str:
-    """sha256 hex digest of a table already in store types and canonical order."""
-    streams = _Streams()
-    for i, column in enumerate(table.columns):
-        for chunk in _chunks(column):
-            _feed_array(chunk, str(i), streams)
-    header = msgspec.msgpack.encode(
-        [
-            HASH_FORMAT,
-            [[f.name, type_text(f.type)] for f in table.schema],
-            table.num_rows,
-            streams.digests(),
-        ]
-    )
-    return hashlib.sha256(header).hexdigest()
 
 
 # --------------------------------------------------------------------------- public API

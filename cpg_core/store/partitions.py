@@ -3,11 +3,11 @@
 A table partitioned by a column (an evidence table by `path`, a partition-incremental view by
 its declared column) is tracked as a **partition map**: for every value of the column present
 in the table (null is a partition of its own), the content hash of the rows holding it
-(`hash_canonical` of those rows in canonical order). The table's **data version** is the hash
-of that map (`PartitionMap.version`): a content hash of the whole table — equal content gives
-an equal version, on any machine — that a build updates in proportion to what changed, by
-rehashing only the partitions it recomputed. A cold build computes the same map, hence the
-same version.
+(`hash_canonical` of those rows in canonical order; `hash_runs` computes them all in one
+pass). The table's **data version** is the hash of that map (`PartitionMap.version`): a
+content hash of the whole table — equal content gives an equal version, on any machine — that a
+build updates in proportion to what changed, by rehashing only the partitions it recomputed. A
+cold build computes the same map, hence the same version.
 
 Partition values are named by their JSON text (`"a/b.py"`, `12`, `true`, `"2024-01-31"`,
 `null`): one column has one type, so the text is unambiguous.
@@ -32,12 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cpg_core.store.atomic import atomic_write
-from cpg_core.store.content_hash import (
-    canonical_order,
-    hash_canonical,
-    to_store_types,
-    type_text,
-)
+from cpg_core.store.content_hash import canonical_order, to_store_types
+from cpg_core.store.hash_streams import hash_runs, type_text
 
 PARTITION_FORMAT: Final = 1
 MAPS_DIR: Final = Path("_cpg") / "partitions"
@@ -93,11 +89,10 @@ def partition(table: pa.Table, column: str) -> tuple[pa.Table, PartitionMap]:
     partition map. One sort for the whole table; each partition is one contiguous run."""
     typed = to_store_types(table)
     ordered = typed.take(canonical_order(typed, lead=column)) if typed.num_rows > 1 else typed
-    hashes: dict[str, str] = {}
     bounds = _runs(ordered.column(column))
     values = ordered.column(column).take(pa.array([s for s, _ in bounds], pa.int64()))
-    for (start, stop), value in zip(bounds, values.to_pylist(), strict=True):
-        hashes[key_text(value)] = hash_canonical(ordered.slice(start, stop - start))
+    keys = [key_text(value) for value in values.to_pylist()]
+    hashes = dict(zip(keys, hash_runs(ordered, bounds), strict=True))
     return ordered, PartitionMap(column=column, schema=schema_of(typed.schema), hashes=hashes)
 
 
