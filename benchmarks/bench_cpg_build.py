@@ -21,12 +21,13 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `cpg_cor
 
 from benchmarks.floors import python_floor_unit
 from benchmarks.harness import Timer, add_tree, benchmark_parser, emit, load_1min, peak_rss, verdict
+from cpg_core.checks.dangling import dangling_edges
 from cpg_core.execute.direct import run_plan_direct
 from cpg_core.extract import extract_repo, scan_repo
 from cpg_core.plan import compile_plan
 from cpg_core.project import Project
 
-_KEEP = {"cpg_nodes", "cpg_edges", "cpg_props", "check_dangling_edges"}
+_KEEP = {"cpg_nodes", "cpg_edges", "cpg_props"}
 
 
 def run(root: Path) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def run(root: Path) -> dict[str, Any]:
             "lines_per_s": lines / total,
             "nodes": outputs["cpg_nodes"].num_rows,
             "edges": outputs["cpg_edges"].num_rows,
-            "dangling": outputs["check_dangling_edges"].num_rows,
+            "dangling": dangling_edges(outputs["cpg_edges"], outputs["cpg_nodes"]).failing_rows,
         }
         del evidence, outputs
     peak = peak_rss()

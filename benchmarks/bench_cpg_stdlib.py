@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `cpg_cor
 from benchmarks.harness import Timer, add_tree, benchmark_parser, emit, load_1min, peak_rss, verdict
 from cpg_core.pipeline import BuildEvent, build_project
 from cpg_core.project import load_project
-from cpg_core.store.events import TaskFinish
+from cpg_core.store.events import DataTestFinish, TaskFinish
 
 TARGET_S = 60.0
 TARGET_GIB = 4.0
@@ -39,10 +39,13 @@ def is_analysis(view: str) -> bool:
 def run(repo: Path) -> dict[str, Any]:
     """One cold build of `repo`'s CPG into a fresh store."""
     finished: dict[str, TaskFinish] = {}
+    tested: dict[str, DataTestFinish] = {}
 
     def on_event(event: BuildEvent) -> None:
         if isinstance(event, TaskFinish):
             finished[event.task] = event
+        elif isinstance(event, DataTestFinish):
+            tested[event.id] = event
 
     with tempfile.TemporaryDirectory(prefix="cpg-stdlib-") as tmp:
         toml = Path(tmp) / "cpg.toml"
@@ -53,7 +56,7 @@ def run(repo: Path) -> dict[str, Any]:
     analysis = sum(s for name, s in views.items() if is_analysis(name))
     extract_s = build.extract.seconds if build.extract else 0.0
     peak = peak_rss()
-    dangling = finished["check_dangling_edges"].rows
+    dangling = tested["cpg_edges.no_dangling_edges"].failing_rows
     return {
         "repo": str(repo),
         "wall_s": wall.wall,

@@ -152,16 +152,16 @@ def test_build_the_cpg_of_a_repository(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert json.loads(nodes.stdout)["n"] > 100
-    dangling = _cpg(
+    duplicates = _cpg(
         "query",
-        "select count(*) as n from check_dangling_edges",
+        "select count(*) as n from check_duplicate_ids",
         "--store",
         str(store),
         "--format",
         "json",
         cwd=tmp_path,
     )
-    assert json.loads(dangling.stdout) == {"n": 0}
+    assert json.loads(duplicates.stdout) == {"n": 0}
 
 
 def test_store_flag_compiles_against_that_store_and_cleans_dead_writers_temps(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from cpg_core.checks.dangling import dangling_edges
 from tests.cpg.build import CpgBuild, build_cpg
 from tests.cpg.render import (
     EDGE_KINDS,
@@ -17,7 +18,7 @@ from tests.cpg.render import (
 from tests.golden import check_golden
 from tests.paths import FIXTURE_REPO
 
-CHECK_VIEWS = ("check_dangling_edges", "check_duplicate_ids", "check_edge_endpoint_kinds")
+CHECK_VIEWS = ("check_duplicate_ids", "check_edge_endpoint_kinds")
 
 
 @pytest.mark.parametrize("kind", NODE_KINDS)
@@ -40,6 +41,14 @@ def test_props_golden(fixture_cpg: CpgBuild) -> None:
 @pytest.mark.parametrize("view", CHECK_VIEWS)
 def test_check_views_are_empty(fixture_cpg: CpgBuild, view: str) -> None:
     assert fixture_cpg.outputs[view].to_pylist() == []
+
+
+def test_no_edge_dangles(fixture_cpg: CpgBuild) -> None:
+    """What cpg_edges' built-in no_dangling_edges test checks on every build."""
+    out = fixture_cpg.outputs
+    outcome = dangling_edges(out["cpg_edges"], out["cpg_nodes"])
+    assert outcome.failing_rows == 0, outcome.details
+    assert outcome.details["matched_on"] == ["node_id", "node_kind"]
 
 
 def test_every_kind_is_produced(fixture_cpg: CpgBuild) -> None:

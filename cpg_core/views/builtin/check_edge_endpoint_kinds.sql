@@ -1,6 +1,7 @@
 -- Check (must be empty): (edge kind, source kind, target kind) combinations the schema does not
 -- allow (see docs/cpg_schema.md), with how many edges have them. Together with
--- check_dangling_edges (declared kinds are the nodes' kinds) this pins every edge's endpoints.
+-- cpg_edges' no_dangling_edges test (declared kinds are the nodes' kinds) this pins every edge's
+-- endpoints.
 -- @keys: edge_kind, src_kind, dst_kind
 -- @layer: check
 -- @entity: bad_edge_kind

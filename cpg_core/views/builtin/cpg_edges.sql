@@ -1,5 +1,6 @@
 -- Every edge of the code property graph: the union of the edge_* views, one row per edge. Every
--- src_id and dst_id is a node_id of cpg_nodes (check_dangling_edges proves it).
+-- src_id and dst_id is a node_id of cpg_nodes with the declared kind (its built-in
+-- no_dangling_edges test proves it on every build).
 -- @keys: edge_id
 -- @layer: cpg
 -- @entity: edge
