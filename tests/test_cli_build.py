@@ -154,7 +154,7 @@ def test_build_the_cpg_of_a_repository(tmp_path: Path) -> None:
     assert json.loads(nodes.stdout)["n"] > 100
     duplicates = _cpg(
         "query",
-        "select count(*) as n from check_duplicate_ids",
+        "select count(*) as n from check_edge_endpoint_kinds",
         "--store",
         str(store),
         "--format",

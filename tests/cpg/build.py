@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from cpg_core.checks.dangling import dangling_edges
 from cpg_core.execute.direct import run_plan_direct
 from cpg_core.extract import extract_repo
 from cpg_core.plan import compile_plan
@@ -64,3 +66,21 @@ def digest(build: CpgBuild) -> str:
 
     names = ("cpg_nodes", "cpg_edges", "cpg_props")
     return hash_value([[name, rows(build.outputs[name])] for name in names])
+
+
+def graph_problems(outputs: dict[str, pa.Table]) -> list[str]:
+    """What must hold of every CPG, as the build's own tests check it: ids unique (cpg_nodes'
+    and cpg_edges' keys_unique), no edge dangling (cpg_edges' no_dangling_edges), every edge's
+    endpoint kinds allowed (the check view check_edge_endpoint_kinds is empty)."""
+    problems: list[str] = []
+    for table, key in (("cpg_nodes", "node_id"), ("cpg_edges", "edge_id")):
+        ids = outputs[table].column(key)
+        if pc.count_distinct(ids).as_py() != len(ids):
+            problems.append(f"{table}: repeated {key}")
+    dangling = dangling_edges(outputs["cpg_edges"], outputs["cpg_nodes"])
+    if dangling.failing_rows:
+        problems.append(f"dangling edges: {dangling.details}")
+    bad_kinds = outputs["check_edge_endpoint_kinds"]
+    if bad_kinds.num_rows:
+        problems.append(f"edge endpoint kinds: {bad_kinds.slice(0, 10).to_pylist()}")
+    return problems

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from cpg_core.checks.dangling import dangling_edges
-from tests.cpg.build import CpgBuild, build_cpg
+from tests.cpg.build import CpgBuild, build_cpg, graph_problems
 from tests.cpg.render import (
     EDGE_KINDS,
     NODE_KINDS,
@@ -17,8 +17,6 @@ from tests.cpg.render import (
 )
 from tests.golden import check_golden
 from tests.paths import FIXTURE_REPO
-
-CHECK_VIEWS = ("check_duplicate_ids", "check_edge_endpoint_kinds")
 
 
 @pytest.mark.parametrize("kind", NODE_KINDS)
@@ -38,17 +36,21 @@ def test_props_golden(fixture_cpg: CpgBuild) -> None:
     check_golden("cpg/props.tsv", render_props(fixture_cpg.outputs["cpg_props"]))
 
 
-@pytest.mark.parametrize("view", CHECK_VIEWS)
-def test_check_views_are_empty(fixture_cpg: CpgBuild, view: str) -> None:
-    assert fixture_cpg.outputs[view].to_pylist() == []
-
-
-def test_no_edge_dangles(fixture_cpg: CpgBuild) -> None:
-    """What cpg_edges' built-in no_dangling_edges test checks on every build."""
-    out = fixture_cpg.outputs
-    outcome = dangling_edges(out["cpg_edges"], out["cpg_nodes"])
-    assert outcome.failing_rows == 0, outcome.details
+def test_the_graph_holds_together(fixture_cpg: CpgBuild) -> None:
+    """Ids unique, no edge dangling, endpoint kinds allowed: what the build's tests check."""
+    assert graph_problems(fixture_cpg.outputs) == []
+    outcome = dangling_edges(fixture_cpg.outputs["cpg_edges"], fixture_cpg.outputs["cpg_nodes"])
     assert outcome.details["matched_on"] == ["node_id", "node_kind"]
+
+
+def test_a_broken_graph_is_noticed(fixture_cpg: CpgBuild) -> None:
+    """The check above can fail: a repeated node, then a missing one, are each reported."""
+    out = dict(fixture_cpg.outputs)
+    nodes = out["cpg_nodes"]
+    repeated = graph_problems(out | {"cpg_nodes": pa.concat_tables([nodes, nodes.slice(0, 1)])})
+    assert repeated == ["cpg_nodes: repeated node_id"]
+    (missing,) = graph_problems(out | {"cpg_nodes": nodes.slice(1)})
+    assert missing.startswith("dangling edges:")
 
 
 def test_every_kind_is_produced(fixture_cpg: CpgBuild) -> None:
@@ -93,6 +95,6 @@ def test_public_schemas(fixture_cpg: CpgBuild) -> None:
     """The persisted tables' Arrow schemas (plain strings, no views types leaking out)."""
     text = "".join(
         f"{name}: {', '.join(f'{f.name} {f.type}' for f in fixture_cpg.outputs[name].schema)}\n"
-        for name in ("cpg_nodes", "cpg_edges", "cpg_props", *CHECK_VIEWS)
+        for name in ("cpg_nodes", "cpg_edges", "cpg_props", "check_edge_endpoint_kinds")
     )
     check_golden("cpg/schemas.txt", text)

@@ -194,7 +194,7 @@ def test_cpg_of_a_repository_with_evidence_assets_and_checks(tmp_path: Path) -> 
             for c in result.get_asset_check_evaluations()
         }
         assert checks[("cpg_edges", "no_dangling_edges")]
-        assert checks[("check_duplicate_ids", "is_empty")]
+        assert checks[("check_edge_endpoint_kinds", "is_empty")]
         assert all(checks.values()), [k for k, v in checks.items() if not v]
         repo_key = dg.AssetKey(["cpg", "repo"])
         logged = instance.get_latest_data_version_record(repo_key)  # observed by the build

@@ -291,7 +291,7 @@ def test_dg_check_and_list_defs_of_a_views_project(tmp_path: Path) -> None:
     assert "rep/edge_calls" not in assets  # inline
     checks = {c["key"] for c in defs["asset_checks"]}
     assert {"rep/calls_per_file:keys_unique", "rep/broken:admitted"} <= checks
-    assert "rep/check_duplicate_ids:is_empty" in checks
+    assert "rep/check_edge_endpoint_kinds:is_empty" in checks
     assert "rep/cpg_edges:no_dangling_edges" in checks
     (state,) = (project / "cpg_dg_reports" / "defs" / ".local_defs_state").glob("*/state")
     assert state.parent.name.startswith("CpgComponent__rep")

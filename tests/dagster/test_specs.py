@@ -85,7 +85,6 @@ def test_builtin_checks(builtin_plan: ExecutionPlan) -> None:
     assert {n for n, names in checks.items() if KEYS_UNIQUE in names} == with_keys
     assert {n for n, names in checks.items() if NO_DANGLING_EDGES in names} == {"cpg_edges"}
     assert {n for n, names in checks.items() if IS_EMPTY in names} == {
-        "check_duplicate_ids",
         "check_edge_endpoint_kinds",
     }
     assert edge_views(builtin_plan) == ["cpg_edges"] and node_views(builtin_plan) == ["cpg_nodes"]

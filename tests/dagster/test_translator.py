@@ -162,7 +162,7 @@ def test_tags_and_owners_of_every_builtin_view_are_valid(builtin_plan: Execution
             assert VALID_STRICT_TAG_VALUE_REGEX.match(value), (key, value)
         assert spec.tags["cpg/kind"] in ("view", "evidence", "source")
     layers = {s.key.path[-1]: s.tags.get("cpg/layer") for s in asset_specs(builtin_plan)}
-    assert layers["check_duplicate_ids"] == "check" and layers["cpg_edges"] == "cpg"
+    assert layers["check_edge_endpoint_kinds"] == "check" and layers["cpg_edges"] == "cpg"
 
 
 def test_evidence_specs(builtin_plan: ExecutionPlan) -> None:
