@@ -75,7 +75,7 @@ def graph_problems(outputs: dict[str, pa.Table]) -> list[str]:
     problems: list[str] = []
     for table, key in (("cpg_nodes", "node_id"), ("cpg_edges", "edge_id")):
         ids = outputs[table].column(key)
-        if pc.count_distinct(ids).as_py() != len(ids):
+        if pc.call_function("count_distinct", [ids]).as_py() != len(ids):
             problems.append(f"{table}: repeated {key}")
     dangling = dangling_edges(outputs["cpg_edges"], outputs["cpg_nodes"])
     if dangling.failing_rows:
