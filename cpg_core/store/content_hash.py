@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cpg_core.store.hash_streams import hash_canonical, list_type
+from cpg_core.store.parallel_sort import sort_order, take_rows
 from cpg_core.store.store_types import StoreTypeError, store_schema, store_type, to_store_types
 
 
@@ -132,10 +133,10 @@ def canonical_order(table: pa.Table, *, lead: str | None = None) -> pa.Array:
     if not keys:  # only null-typed columns: every row is identical
         return pa.array(range(n), type=pa.uint64())
     key_table = pa.table({f"k{i}": k for i, k in enumerate(keys)})
-    order = _sort_indices(key_table, key_table.column_names)
+    order = sort_order(key_table)
     if not nested_columns:
         return order
-    return _break_ties(table, key_table.take(order), order, nested_columns)
+    return _break_ties(table, take_rows(key_table, order), order, nested_columns)
 
 
 def _break_ties(
@@ -195,7 +196,7 @@ def canonicalize(table: pa.Table) -> CanonicalTable:
         return table
     typed = to_store_types(table)
     order = canonical_order(typed)
-    return CanonicalTable(typed.take(order))
+    return CanonicalTable(take_rows(typed, order))
 
 
 def content_hash(table: pa.Table) -> str:

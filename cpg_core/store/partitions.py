@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from cpg_core.store.atomic import atomic_write
 from cpg_core.store.content_hash import canonical_order, to_store_types
 from cpg_core.store.hash_streams import hash_runs, type_text
+from cpg_core.store.parallel_sort import take_rows
 
 PARTITION_FORMAT: Final = 1
 MAPS_DIR: Final = Path("_cpg") / "partitions"
@@ -88,7 +89,7 @@ def partition(table: pa.Table, column: str) -> tuple[pa.Table, PartitionMap]:
     """`table` in store types, sorted by `column` (nulls last) and then canonically, and its
     partition map. One sort for the whole table; each partition is one contiguous run."""
     typed = to_store_types(table)
-    ordered = typed.take(canonical_order(typed, lead=column)) if typed.num_rows > 1 else typed
+    ordered = take_rows(typed, canonical_order(typed, lead=column)) if typed.num_rows > 1 else typed
     bounds = _runs(ordered.column(column))
     values = ordered.column(column).take(pa.array([s for s, _ in bounds], pa.int64()))
     keys = [key_text(value) for value in values.to_pylist()]
