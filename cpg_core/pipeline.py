@@ -11,7 +11,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,34 +130,28 @@ def build_project(
     emit: OnEvent = on_event or (lambda _event: None)
     # compile against the store being built: its compile cache and measured durations
     project = with_overrides(project, repo=repo, store=store)
-    workers = extract_workers or config.concurrency
-    delta_store = DeltaStore(project.store, lock_timeout_s=config.lock_timeout_s)
+    plan = plan or _compile(project, emit)
+    scope = scope_of(plan, select, upstream)
+    extract = bool(store_evidence) or (
+        refresh_evidence and bool(scope.inputs_of_kind(plan, "evidence"))
+    )
+    stored = [*store_evidence]
+    if extract and not store_evidence and ERRORS_TABLE in plan.datasets:
+        # Every file that could not be extracted is in the store, whether a view reads
+        # `extract_errors` or not (a caller naming what to store, e.g. Dagster, decides).
+        stored.append(ERRORS_TABLE)
+    run = prepare_run(
+        plan,
+        DeltaStore(project.store, lock_timeout_s=config.lock_timeout_s),
+        config=config,
+        scope=scope.storing(stored),
+        on_event=emit,
+        tests=tests,
+    )
     # One build at a time per store, extraction included: a second build waits (or fails with
     # "store is busy") before extracting, instead of repeating the extraction and then failing.
-    with delta_store.run_lock(lock_owner or f"cpg build_project of {project.root}"):
-        extracted: Extracted | None = None
-        if plan is None and select is None and refresh_evidence and project.include_cpg:
-            # the whole CPG reads the evidence whatever the plan says: extract while compiling
-            plan, extracted = _compile_while_extracting(project, workers, emit)
-        plan = plan or _compile(project, emit)
-        scope = scope_of(plan, select, upstream)
-        extract = bool(store_evidence) or (
-            refresh_evidence and bool(scope.inputs_of_kind(plan, "evidence"))
-        )
-        stored = [*store_evidence]
-        if extract and not store_evidence and ERRORS_TABLE in plan.datasets:
-            # Every file that could not be extracted is in the store, whether a view reads
-            # `extract_errors` or not (a caller naming what to store, e.g. Dagster, decides).
-            stored.append(ERRORS_TABLE)
-        run = prepare_run(
-            plan,
-            delta_store,
-            config=config,
-            scope=scope.storing(stored),
-            on_event=emit,
-            tests=tests,
-        )
-        inputs, summary = _gather_inputs(project, run, extract, workers, emit, extracted)
+    with run.store.run_lock(lock_owner or f"cpg build_project of {project.root}"):
+        inputs, summary = _gather_inputs(project, run, extract, extract_workers, emit)
         result = execute_run(run, inputs)
     return ProjectRun(plan, result, summary, time.perf_counter() - started)
 
@@ -213,52 +206,26 @@ def _compile(project: Project, emit: OnEvent) -> ExecutionPlan:
     return plan
 
 
-Extracted = tuple[dict[str, pa.Table], ExtractSummary]
-
-
-def _compile_while_extracting(
-    project: Project, workers: int, emit: OnEvent
-) -> tuple[ExecutionPlan, Extracted]:
-    """The plan, compiled on a thread while this one extracts the repository.
-
-    Why: extraction leaves a core idle for seconds (worker start-up, the last units, the
-    merge) and compiling the built-in views takes about as long; neither needs the other. A
-    compile error surfaces once the extraction is done (its evidence is reused next time)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpg-compile") as pool:
-        planned = pool.submit(_compile, project, emit)
-        extracted = _extract_repo(project, workers, emit)
-        return planned.result(), extracted
-
-
-def _extract_repo(project: Project, workers: int, emit: OnEvent) -> Extracted:
-    """The evidence of the project's repository (`PipelineError` when it has none)."""
-    if project.repo is None:
-        raise PipelineError(
-            "the project includes the CPG views but names no repository: "
-            "pass a repository (cpg build REPO) or set `repo` in the project file"
-        )
-    try:
-        check_repository(project.repo)
-    except RepositoryUnavailableError as error:
-        raise PipelineError(str(error)) from error
-    return _extract(project.repo, project.store, workers, emit)
-
-
 def _gather_inputs(
-    project: Project,
-    run: Run,
-    extract: bool,
-    workers: int,
-    emit: OnEvent,
-    extracted: Extracted | None,
+    project: Project, run: Run, extract: bool, workers: int | None, emit: OnEvent
 ) -> tuple[dict[str, InputTable], ExtractSummary | None]:
-    """The input tables of the run's scope: the evidence (`extracted` already, or now) and
-    (lazily read) sources."""
+    """The input tables of the run's scope: extracted evidence and (lazily read) sources."""
     plan, scope = run.plan, run.scope
     inputs: dict[str, InputTable] = {}
     summary: ExtractSummary | None = None
     if extract:
-        tables, summary = extracted or _extract_repo(project, workers, emit)
+        if project.repo is None:
+            raise PipelineError(
+                "the project includes the CPG views but names no repository: "
+                "pass a repository (cpg build REPO) or set `repo` in the project file"
+            )
+        try:
+            check_repository(project.repo)
+        except RepositoryUnavailableError as error:
+            raise PipelineError(str(error)) from error
+        tables, summary = _extract(
+            project.repo, project.store, workers or run.config.concurrency, emit
+        )
         evidence = scope.inputs_of_kind(plan, "evidence")
         inputs.update({n: tables[n] for n in evidence})
         emit(StageStart(stage="evidence", total=len(evidence)))
