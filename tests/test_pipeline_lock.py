@@ -11,6 +11,7 @@ import pytest
 from cpg_core.pipeline import BuildEvent, StageStart, build_project
 from cpg_core.project import Project
 from cpg_core.store.errors import StoreBusyError
+from cpg_core.store.events import InputStored, RunStart
 from tests.paths import FIXTURE_REPO, REPO_ROOT
 
 
@@ -48,3 +49,14 @@ def test_a_busy_store_fails_before_extraction(
         assert not (store / "tables").exists()
     finally:
         holder.communicate("", timeout=30)
+
+
+def test_the_run_starts_before_its_evidence_is_reported(tmp_path: Path) -> None:
+    """Dagster names cpg's run on every materialization from `RunStart`: the evidence tables,
+    stored first, must not be reported before it."""
+    events: list[BuildEvent] = []
+    project = Project.from_views([], include_cpg=True, repo=FIXTURE_REPO, store=tmp_path / "s")
+    build_project(project, on_event=events.append)
+    kinds = [type(event) for event in events]
+    assert InputStored in kinds
+    assert kinds.index(RunStart) < kinds.index(InputStored)

@@ -132,6 +132,15 @@ def _drive(
     """Read and store the inputs, run the views through the driver, wait for every write.
     Returns the plan nodes' results and the data versions of the tables the run read."""
     plan, scope = run.plan, run.scope
+    # first: storing the inputs below already reports them (with this run's id)
+    run.events.emit(
+        RunStart(
+            mode=run.config.mode.value,
+            tasks=len(scope.views),
+            executor=run.config.executor,
+            run_id=run.run_id,
+        )
+    )
     overrides = stored_views(run.store, scope.from_store)
     tables = table_inputs(run, inputs)
     if run.tests is not None:
@@ -147,14 +156,6 @@ def _drive(
     run.stored = {v: info for v in scope.views if (info := run.store.info(v)) is not None}
     entry.results.learn(
         {i.data_version: (v, i.version) for v, i in run.stored.items() if i.data_version}
-    )
-    run.events.emit(
-        RunStart(
-            mode=run.config.mode.value,
-            tasks=len(scope.views),
-            executor=run.config.executor,
-            run_id=run.run_id,
-        )
     )
     run.pool = _pool_for(run)
     results = entry.driver.execute(
