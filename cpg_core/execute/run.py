@@ -37,7 +37,7 @@ from cpg_core.execute.sources import SourceTable
 from cpg_core.execute.versions import data_version
 from cpg_core.execute.writer import BackgroundWriter
 from cpg_core.plan.execution_plan import ExecutionPlan
-from cpg_core.plan.schedule import priority_ranks
+from cpg_core.plan.schedule import priority_ranks, serial_ranks
 from cpg_core.settings import SERIAL, ExecutorConfig
 from cpg_core.store.content_hash import CanonicalTable
 from cpg_core.store.delta_store import DeltaStore, StoredVersion
@@ -321,7 +321,7 @@ def prepare_run(
             limits=Limits(memory_limit_bytes=config.task_memory_bytes()),
         ),
         started=time.perf_counter(),
-        ranks=priority_ranks(scope.pruned.schedule),
+        ranks=(serial_ranks if config.concurrency == 1 else priority_ranks)(scope.pruned.schedule),
         costs={v: plan.costs[v].seconds for v in scope.views},
         fingerprints={v: plan.tasks[v].fingerprint for v in scope.views},
         partitions=PartitionRun(plan, store),

@@ -30,8 +30,13 @@ def test_priority_order_is_the_plan_order_under_any_hash_seed(tmp_path: Path) ->
     runs = [_orders(tmp_path, seed) for seed in ("0", "4242")]
     for run in runs:
         assert run["serial"] == run["plan"]
-        # the two most urgent *initially ready* views go out together, heaviest chain first
-        entries = [name for name in run["plan"] if name.startswith("leaf_")]
-        assert run["parallel_first"] == entries[:2]
-        assert run["plan"][0] == "leaf_p"
+        # side by side, the two most urgent initially ready views go out together, the heaviest
+        # chain first (leaf_p -> deep_1 -> deep_2 -> deep_3, then leaf_e -> mid_1)
+        assert run["parallel_first"] == ["leaf_p", "leaf_e"]
+        # one at a time, a view nothing reads runs as soon as it is ready (its inputs go sooner)
+        sinks = {f"leaf_{c}" for c in "qwrtzuio"} | {"deep_3", "mid_1"}
+        assert run["plan"][:8] == sorted(f"leaf_{c}" for c in "qwrtzuio")
+        assert run["plan"].index("deep_3") == run["plan"].index("deep_2") + 1
+        assert run["plan"].index("mid_1") == run["plan"].index("leaf_e") + 1
+        assert set(run["plan"]) - sinks == {"leaf_p", "leaf_e", "deep_1", "deep_2"}
     assert runs[0] == runs[1]

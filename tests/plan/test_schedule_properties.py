@@ -83,16 +83,21 @@ def test_schedule_is_identical_under_shuffled_input(
 
 @settings(max_examples=100, deadline=None)
 @given(dags())
-def test_ready_tasks_run_by_bottom_level_then_slack_then_name(
+def test_ready_tasks_run_sinks_first_then_by_bottom_level_then_slack_then_name(
     dag: tuple[list[str], list[tuple[str, str]], dict[str, float]],
 ) -> None:
     names, edges, costs = dag
     schedule = compute_schedule(names, edges, costs)
     preds = {n: {u for u, v in edges if v == n} for n in names}
+    read = {u for u, _ in edges}
+    assert set(schedule.sinks) == set(names) - read
     done: set[str] = set()
     for name in schedule.order:
         ready = [n for n in names if n not in done and preds[n] <= done]
-        best = min(ready, key=lambda n: (-schedule.bottom_level[n], schedule.slack[n], n))
+        best = min(
+            ready,
+            key=lambda n: (n in read, -schedule.bottom_level[n], schedule.slack[n], n),
+        )
         assert name == best
         done.add(name)
 
