@@ -30,7 +30,7 @@ from hamilton.lifecycle.api import TaskGroupingHook, TaskReturnHook
 from hamilton.node import Node
 
 from cpg_core.extract import hamilton_flow
-from cpg_core.extract.hamilton_flow import Selection, UnitEvidence
+from cpg_core.extract.hamilton_flow import Evidence, Selection, UnitEvidence
 from cpg_core.extract.model import (
     DEFAULT_UNIT_BYTES,
     DEFAULT_UNIT_MAX_FILES,
@@ -226,7 +226,7 @@ def hamilton_extract(
     inputs = {"repo_root": str(Path(root).resolve()), "selection": Selection()}
     result = _run(inputs, {}, options, workers, progress, [SCAN_NODE])
     scan: ScanResult = result[SCAN_NODE]
-    return with_scan_problems(result[OUTPUT], scan.problems)
+    return with_scan_problems(result[OUTPUT].tables, scan.problems)
 
 
 def hamilton_extract_files(
@@ -236,9 +236,11 @@ def hamilton_extract_files(
     options: ScanOptions,
     workers: int = 1,
     progress: ProgressFn | None = None,
-) -> dict[str, pa.Table]:
-    """Extract only `paths` of an existing scan, in units cut from those files alone."""
-    inputs = {"selection": Selection(frozenset(paths))}
+    by_file: bool = False,
+) -> Evidence:
+    """Extract only `paths` of an existing scan, in units cut from those files alone;
+    `by_file`: every table sorted by file with its partition map, computed in the workers."""
+    inputs = {"selection": Selection(frozenset(paths)), "by_file": by_file}
     return _run(inputs, {SCAN_NODE: scan}, options, workers, progress)[OUTPUT]
 
 

@@ -9,7 +9,8 @@ are in ``hamilton_exec``.
 Nodes: ``scan_result`` (the scan), ``units_to_extract`` (the scan's units, or units cut from a
 selection of its files for incremental runs), ``scan_unit`` (the parallel block, largest unit
 first), ``unit_evidence`` (one unit extracted; in a worker process the tables go to Arrow IPC files,
-not pickles) and ``evidence`` (the deterministic merge).
+not pickles; with ``by_file`` sorted by file and hashed per file there, so that the merge
+does not sort and hash every table alone afterwards) and ``evidence`` (the deterministic merge).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from cpg_core.extract.model import (
     ScanUnit,
 )
 from cpg_core.extract.scan import make_units, scan_with
+from cpg_core.extract.schema import EVIDENCE_SCHEMAS, PARTITION_COLUMN, TABLE_NAMES
 from cpg_core.extract.tables import merge_evidence
 from cpg_core.extract.unit import extract_unit
+from cpg_core.store.partitions import PartitionMap, partition, schema_of
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class UnitEvidence:
     files: int
     tables: dict[str, pa.Table] | None = field(default=None, compare=False)
     ipc_paths: dict[str, str] | None = None
+    maps: dict[str, PartitionMap] | None = None  # by file, when the unit was partitioned
 
     def load(self) -> dict[str, pa.Table]:
         """The unit's tables (memory-mapping them when they were written to files)."""
@@ -60,6 +64,15 @@ class UnitEvidence:
             name: pa.ipc.open_file(pa.memory_map(path, "r")).read_all()
             for name, path in self.ipc_paths.items()
         }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Every evidence table; with `by_file`, each one sorted by file (`path`, then
+    canonically) with its partition map, as incremental extraction stores them."""
+
+    tables: dict[str, pa.Table]
+    maps: dict[str, PartitionMap] | None = None
 
 
 def scan_result(repo_root: str, scan_options: ScanOptions) -> ScanResult:
@@ -88,23 +101,44 @@ def scan_unit(units_to_extract: tuple[ScanUnit, ...]) -> Parallelizable[ScanUnit
     yield from sorted(units_to_extract, key=lambda u: (-u.total_bytes, u.index))
 
 
-def unit_evidence(scan_unit: ScanUnit, spill_dir: str) -> UnitEvidence:
-    """Extract one unit; with a `spill_dir` (worker processes) its tables go to IPC files there."""
+def unit_evidence(scan_unit: ScanUnit, spill_dir: str, by_file: bool = False) -> UnitEvidence:
+    """Extract one unit; with a `spill_dir` (worker processes) its tables go to IPC files there;
+    `by_file`: each table sorted by file and hashed per file (`store.partitions.partition`)."""
     tables = extract_unit(scan_unit)
+    maps: dict[str, PartitionMap] | None = None
+    if by_file:
+        maps = {}
+        for name in TABLE_NAMES:
+            tables[name], maps[name] = partition(tables[name], PARTITION_COLUMN)
     if not spill_dir:
-        return UnitEvidence(scan_unit.unit_id, len(scan_unit.files), tables=tables)
+        return UnitEvidence(scan_unit.unit_id, len(scan_unit.files), tables=tables, maps=maps)
     paths: dict[str, str] = {}
     for name, table in tables.items():
         path = str(Path(spill_dir) / f"unit-{scan_unit.index:06d}-{name}.arrow")
         with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
         paths[name] = path
-    return UnitEvidence(scan_unit.unit_id, len(scan_unit.files), ipc_paths=paths)
+    return UnitEvidence(scan_unit.unit_id, len(scan_unit.files), ipc_paths=paths, maps=maps)
 
 
-def evidence(unit_evidence: Collect[UnitEvidence]) -> dict[str, pa.Table]:
-    """Every evidence table, rows in path order whatever order the units finished in."""
-    return merge_evidence(_loaded(unit_evidence))
+def evidence(unit_evidence: Collect[UnitEvidence]) -> Evidence:
+    """Every evidence table, rows in path order whatever order the units finished in (a file's
+    rows stay as its unit left them), and their maps when every unit was partitioned."""
+    units = list(unit_evidence)
+    tables = merge_evidence(_loaded(units))
+    if not all(unit.maps is not None for unit in units):
+        return Evidence(tables)
+    return Evidence(tables, {name: _merged_map(name, units) for name in TABLE_NAMES})
+
+
+def _merged_map(name: str, units: Iterable[UnitEvidence]) -> PartitionMap:
+    """The partition map of table `name` over all units (each file is in exactly one)."""
+    hashes: dict[str, str] = {}
+    for unit in units:
+        assert unit.maps is not None
+        hashes.update(unit.maps[name].hashes)
+    schema = schema_of(EVIDENCE_SCHEMAS[name])
+    return PartitionMap(column=PARTITION_COLUMN, schema=schema, hashes=hashes)
 
 
 def _loaded(batches: Iterable[UnitEvidence]) -> Generator[dict[str, pa.Table], None, None]:

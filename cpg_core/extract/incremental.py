@@ -60,6 +60,7 @@ from cpg_core.store.partitions import PartitionMap, key_text, partition, rows_ou
 KEY_FORMAT = 1
 NO_REUSE = ""  # the key of a file whose rows must be re-extracted every run (could not be read)
 PATH_COLUMN = PARTITION_COLUMN
+Partitioned = tuple[dict[str, pa.Table], dict[str, PartitionMap]]  # tables sorted by file, maps
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ def extract_incremental(
     dropped = (set(old_files) - reused) | {row[0] for row in old_scan_rows}
     tables, maps = _combine(previous, fresh, dropped, same_order)
     files = {p: keys[p] for p in reused}
-    files.update(_fresh_keys(fresh["files"], options, version))
+    files.update(_fresh_keys(fresh[0]["files"], options, version))
     save_state(
         state_dir,
         extractor=version,
@@ -232,22 +233,32 @@ def _extract_fresh(
     workers: int,
     progress: ProgressFn | None,
     scan_rows: list[tuple[Any, ...]],
-) -> dict[str, pa.Table]:
-    """Evidence of the files to extract (none: empty tables), plus the scan's own error rows."""
+) -> Partitioned:
+    """Evidence of the files to extract (none: empty tables), plus the scan's own error rows,
+    each table sorted by file with its partition map (the workers sort and hash their units)."""
     if to_extract:
         from cpg_core.extract.hamilton_exec import hamilton_extract_files
 
         fresh = hamilton_extract_files(
-            scan, to_extract, options=options, workers=workers, progress=progress
+            scan, to_extract, options=options, workers=workers, progress=progress, by_file=True
         )
+        assert fresh.maps is not None, "units extracted by_file come with their maps"
+        tables, maps = dict(fresh.tables), dict(fresh.maps)
     else:
         if progress is not None:
             progress(ExtractProgress(done=0, total=0))
-        fresh = empty_tables()
+        tables, maps = _by_file(empty_tables())
     if scan_rows:
         found = rows_to_table("extract_errors", scan_rows)
-        fresh = {**fresh, "extract_errors": pa.concat_tables([fresh["extract_errors"], found])}
-    return fresh
+        errors = pa.concat_tables([tables["extract_errors"], found])
+        tables["extract_errors"], maps["extract_errors"] = partition(errors, PATH_COLUMN)
+    return tables, maps
+
+
+def _by_file(tables: Mapping[str, pa.Table]) -> Partitioned:
+    """Each table sorted by file, with its partition map."""
+    pairs = {name: partition(table, PATH_COLUMN) for name, table in tables.items()}
+    return {n: p[0] for n, p in pairs.items()}, {n: p[1] for n, p in pairs.items()}
 
 
 def _previous_state(
@@ -282,12 +293,12 @@ def _scan_rows(previous: LoadedState | None) -> list[tuple[Any, ...]]:
 
 def _combine(
     previous: LoadedState | None,
-    fresh: dict[str, pa.Table],
+    fresh: Partitioned,
     dropped: set[str],
     same_order: bool,
-) -> tuple[dict[str, pa.Table], dict[str, PartitionMap]]:
-    """Per table: the previous rows minus the `dropped` files' plus the `fresh` rows, and its
-    partition map — only the fresh rows are sorted and hashed (by file).
+) -> Partitioned:
+    """Per table: the previous rows minus the `dropped` files' plus the `fresh` rows (sorted
+    and hashed by file already), and its partition map.
 
     A table whose map is unchanged (an edit that changed nothing this table holds, or a file
     with no rows in it) keeps its stored table. Previous tables hashed by other code
@@ -296,8 +307,9 @@ def _combine(
     gone = [key_text(path) for path in sorted(dropped)]
     tables: dict[str, pa.Table] = {}
     maps: dict[str, PartitionMap] = {}
+    fresh_tables, fresh_maps = fresh
     for name in TABLE_NAMES:
-        ordered, fresh_map = partition(fresh[name], PATH_COLUMN)
+        ordered, fresh_map = fresh_tables[name], fresh_maps[name]
         if previous is None:
             tables[name], maps[name] = ordered, fresh_map
             continue

@@ -24,6 +24,7 @@ from cpg_core.extract.hamilton_flow import (
     unit_evidence,
 )
 from cpg_core.extract.progress import ExtractProgress
+from cpg_core.store.partitions import partition
 from tests.extract.helpers import assert_integrity, assert_schemas
 from tests.paths import FIXTURE_REPO, REPO_ROOT
 
@@ -70,25 +71,46 @@ def test_collect_ignores_completion_order(tmp_path: Path) -> None:
     in_memory = [unit_evidence(u, "") for u in scan.units]
     spilled = [unit_evidence(u, str(tmp_path)) for u in scan.units]
     assert all(e.ipc_paths and e.tables is None for e in spilled)
-    expected = evidence(in_memory)
+    expected = evidence(in_memory).tables
     for seed in range(3):
         mixed: list[UnitEvidence] = [
             *in_memory[: len(in_memory) // 2],
             *spilled[len(spilled) // 2 :],
         ]
         random.Random(seed).shuffle(mixed)
-        _assert_same(expected, evidence(mixed))
+        _assert_same(expected, evidence(mixed).tables)
 
 
 def test_selected_files_only(tmp_path: Path) -> None:
     scan = scan_repo(FIXTURE_REPO, unit_bytes=UNIT_BYTES)
     chosen = ["app/core.py", "scripts/run_app.py"]
-    got = hamilton_extract_files(scan, chosen, options=ScanOptions(unit_bytes=UNIT_BYTES))
+    got = hamilton_extract_files(scan, chosen, options=ScanOptions(unit_bytes=UNIT_BYTES)).tables
     assert got["files"].column("path").to_pylist() == chosen
     full = extract_units(scan.units)
     for name in TABLE_NAMES:
         mask = [p in chosen for p in full[name].column("path").to_pylist()]
         assert full[name].filter(pa.array(mask, type=pa.bool_())).equals(got[name]), name
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_units_sorted_and_hashed_by_file_merge_to_the_whole_tables_partitioning(
+    workers: int,
+) -> None:
+    """Each unit partitioned in its worker, then merged, is what partitioning every whole
+    table gives: the same rows in the same order, the same hash for every file."""
+    scan = scan_repo(FIXTURE_REPO, unit_bytes=UNIT_BYTES)
+    assert len(scan.units) > 2
+    paths = [f.path for f in scan.files]
+    got = hamilton_extract_files(
+        scan, paths, options=ScanOptions(unit_bytes=UNIT_BYTES), workers=workers, by_file=True
+    )
+    assert got.maps is not None
+    whole = extract_units(scan.units)
+    for name in TABLE_NAMES:
+        table, pmap = partition(whole[name], "path")
+        assert got.tables[name].equals(table), name
+        assert got.maps[name] == pmap, name
+    assert len(got.maps["files"].hashes) == len(paths)
 
 
 def test_empty_repository(tmp_path: Path) -> None:
@@ -101,7 +123,7 @@ def test_empty_repository(tmp_path: Path) -> None:
 
 def test_nothing_selected(fixture_copy: Path) -> None:
     repo = fixture_copy
-    got = hamilton_extract_files(scan_repo(repo), [], options=ScanOptions(), workers=2)
+    got = hamilton_extract_files(scan_repo(repo), [], options=ScanOptions(), workers=2).tables
     assert all(got[name].num_rows == 0 for name in TABLE_NAMES)
 
 
