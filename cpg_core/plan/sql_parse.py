@@ -6,6 +6,7 @@ name shadows a table of the same name without hiding a real table read elsewhere
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -294,6 +295,16 @@ def _tokens(sql: str) -> list[Token] | None:
         return Dialect.get_or_raise(DIALECT).tokenize(sql)
     except Exception:  # sqlglot's tokenizer gave up on odd text: the words are found by regex
         return None
+
+
+def is_recursive(sql: str) -> bool:
+    """Whether the query has a `WITH RECURSIVE` (by its tokens: not in a comment or string).
+    Text the tokenizer cannot read is taken as not recursive."""
+    tokens = _tokens(sql) or []
+    return any(
+        a.token_type is TokenType.WITH and b.token_type is TokenType.RECURSIVE
+        for a, b in itertools.pairwise(tokens)
+    )
 
 
 def is_keyword(word: str) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cpg_core.execute import ExecutionMode, ExecutorConfig, build
+from cpg_core.execute.task_spec import view_task
 from cpg_core.settings import ExecutorConfigError
 from tests.execute.helpers import compile_project, direct_hashes, hashes, read_inputs
 
@@ -78,3 +79,34 @@ def test_config_is_validated() -> None:
         ).partitions()
         >= 1
     )
+
+
+RECURSIVE = {
+    "chain": (
+        "with recursive steps(n) as (select 1 union all select n + 1 from steps where n < 5) "
+        "select n from steps"
+    ),
+    "inlined": (
+        "-- @materialize: inline\n"
+        "with recursive r(n) as (select n from chain union all select n + 1 from r where n < 3) "
+        "select n from r"
+    ),
+    "reads_inlined": "select n * 2 as m from inlined",
+    "plain": "select n from chain where n > 2",
+    "spelled": "-- not WITH RECURSIVE: a comment\nselect 'with recursive' as s, n from chain",
+}
+
+
+def test_a_recursive_query_runs_on_one_partition(tmp_path: Path) -> None:
+    """Each iteration of a recursive query is small: spread over partitions it would
+    repartition its join's large side every time. Other views keep the configured count;
+    the words in a comment or a string do not count."""
+    plan = compile_project(tmp_path, RECURSIVE)
+    assert plan.valid, plan.problems
+    partitions = {
+        name: view_task(plan, name, target_partitions=4).target_partitions
+        for name in ("chain", "reads_inlined", "plain", "spelled")
+    }
+    assert partitions == {"chain": 1, "reads_inlined": 1, "plain": 4, "spelled": 4}
+    serial = build(plan, store=tmp_path / "serial", inputs=read_inputs(tmp_path))
+    assert serial.tables["chain"].column("n").to_pylist() == [1, 2, 3, 4, 5]
