@@ -29,9 +29,10 @@ from cpg_core.extract.model import (
 )
 from cpg_core.extract.scan import make_units, scan_with
 from cpg_core.extract.schema import EVIDENCE_SCHEMAS, PARTITION_COLUMN, TABLE_NAMES
+from cpg_core.extract.tables import by_file as sorted_by_file
 from cpg_core.extract.tables import merge_evidence
 from cpg_core.extract.unit import extract_unit
-from cpg_core.store.partitions import PartitionMap, partition, schema_of
+from cpg_core.store.partitions import PartitionMap, schema_of
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,7 @@ def unit_evidence(scan_unit: ScanUnit, spill_dir: str, by_file: bool = False) ->
     tables = extract_unit(scan_unit)
     maps: dict[str, PartitionMap] | None = None
     if by_file:
-        maps = {}
-        for name in TABLE_NAMES:
-            tables[name], maps[name] = partition(tables[name], PARTITION_COLUMN)
+        tables, maps = sorted_by_file(tables)
     if not spill_dir:
         return UnitEvidence(scan_unit.unit_id, len(scan_unit.files), tables=tables, maps=maps)
     paths: dict[str, str] = {}

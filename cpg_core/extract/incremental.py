@@ -53,7 +53,7 @@ from cpg_core.extract.model import (
 from cpg_core.extract.progress import ExtractProgress, ProgressFn
 from cpg_core.extract.scan import scan_with
 from cpg_core.extract.schema import PARTITION_COLUMN, TABLE_NAMES, empty_tables
-from cpg_core.extract.tables import SCAN_STAGE, rows_to_table, scan_problem_rows
+from cpg_core.extract.tables import SCAN_STAGE, by_file, rows_to_table, scan_problem_rows
 from cpg_core.store import content_hash, hash_streams, partitions
 from cpg_core.store.partitions import PartitionMap, key_text, partition, rows_outside
 
@@ -247,18 +247,12 @@ def _extract_fresh(
     else:
         if progress is not None:
             progress(ExtractProgress(done=0, total=0))
-        tables, maps = _by_file(empty_tables())
+        tables, maps = by_file(empty_tables())
     if scan_rows:
         found = rows_to_table("extract_errors", scan_rows)
         errors = pa.concat_tables([tables["extract_errors"], found])
         tables["extract_errors"], maps["extract_errors"] = partition(errors, PATH_COLUMN)
     return tables, maps
-
-
-def _by_file(tables: Mapping[str, pa.Table]) -> Partitioned:
-    """Each table sorted by file, with its partition map."""
-    pairs = {name: partition(table, PATH_COLUMN) for name, table in tables.items()}
-    return {n: p[0] for n, p in pairs.items()}, {n: p[1] for n, p in pairs.items()}
 
 
 def _previous_state(

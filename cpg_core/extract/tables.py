@@ -12,7 +12,8 @@ from typing import Any
 import pyarrow as pa
 
 from cpg_core.extract.model import ScanProblem
-from cpg_core.extract.schema import EVIDENCE_SCHEMAS, TABLE_NAMES
+from cpg_core.extract.schema import EVIDENCE_SCHEMAS, PARTITION_COLUMN, TABLE_NAMES
+from cpg_core.store.partitions import PartitionMap, partition
 
 _STRUCTS = {name: pa.struct(list(schema)) for name, schema in EVIDENCE_SCHEMAS.items()}
 
@@ -33,6 +34,14 @@ def rows_to_table(name: str, rows: Sequence[tuple[Any, ...]]) -> pa.Table:
 def evidence_to_tables(rows: Mapping[str, Sequence[tuple[Any, ...]]]) -> dict[str, pa.Table]:
     """Every evidence table, empty ones included."""
     return {name: rows_to_table(name, rows.get(name, ())) for name in TABLE_NAMES}
+
+
+def by_file(
+    tables: Mapping[str, pa.Table],
+) -> tuple[dict[str, pa.Table], dict[str, PartitionMap]]:
+    """Each table sorted by file (`path`, then canonically), and its partition map."""
+    pairs = {name: partition(table, PARTITION_COLUMN) for name, table in tables.items()}
+    return {n: p[0] for n, p in pairs.items()}, {n: p[1] for n, p in pairs.items()}
 
 
 def merge_evidence(batches: Iterable[Mapping[str, pa.Table]]) -> dict[str, pa.Table]:
