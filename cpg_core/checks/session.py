@@ -67,9 +67,11 @@ class DataTestSession:
         self.versions: dict[str, str] = {}
         self.results: dict[str, DataTestResult] = {}
 
-    def stored(self, name: str, table: pa.Table, data_version: str) -> list[DataTestResult]:
-        """View `name` was stored with these rows: the results of the tests now ready."""
-        self.tables[name] = table
+    def stored(self, name: str, table: pa.Table | None, data_version: str) -> list[DataTestResult]:
+        """View `name` was stored with these rows (None: the store's latest version holds
+        them, opened only if a test has to run): the results of the tests now ready."""
+        if table is not None:
+            self.tables[name] = table
         self.seen.add(name)
         self.versions[name] = data_version
         ready = [

@@ -24,6 +24,7 @@ import pyarrow as pa
 from cpg_core.artifacts.contracts import BlockedView, DataTestReport, OutputVersion, RunManifest
 from cpg_core.artifacts.envelope import artifact_id
 from cpg_core.artifacts.from_plan import schedule_artifact, validation_artifact
+from cpg_core.execute.cache import WalMetadataStore
 from cpg_core.execute.codegen import fingerprint_input, task_input
 from cpg_core.execute.driver_cache import DriverEntry, driver_for
 from cpg_core.execute.errors import BuildError, ViewExecutionError
@@ -35,6 +36,7 @@ from cpg_core.execute.run import OnRunEvent, Run, prepare_run
 from cpg_core.execute.runner import TaskFailedError
 from cpg_core.execute.scope import scope_of
 from cpg_core.execute.sources import InputTable
+from cpg_core.execute.stored_table import StoredTableReadError
 from cpg_core.execute.task_spec import view_task
 from cpg_core.execute.versions import data_version, register_fingerprints
 from cpg_core.execute.writer import TableWriteError
@@ -113,6 +115,7 @@ def execute_run(run: Run, inputs: Mapping[str, InputTable]) -> RunResult:
                 run.tests.close()
             if run.ordered is not None:
                 run.ordered.flush()
+            _forget_unreadable(entry, error)
             raise _failure(run, error) from error
         finally:
             if run.pool is not None:
@@ -155,7 +158,8 @@ def _drive(
         )
     run.stored = {v: info for v in scope.views if (info := run.store.info(v)) is not None}
     entry.results.learn(
-        {i.data_version: (v, i.version) for v, i in run.stored.items() if i.data_version}
+        {i.data_version: (v, i.version) for v, i in run.stored.items() if i.data_version},
+        run.damaged,
     )
     run.pool = _pool_for(run)
     results = entry.driver.execute(
@@ -164,6 +168,19 @@ def _drive(
     run.writer.drain()
     read = {**tables, **overrides}
     return results, {name: data_version(table) for name, table in sorted(read.items())}
+
+
+def _forget_unreadable(entry: DriverEntry, error: BaseException) -> None:
+    """A cached table whose rows could not be read failed the run: drop its cache entries,
+    so that the next build recomputes it instead of failing the same way."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, StoredTableReadError):
+            metadata = entry.cache.metadata_store
+            if isinstance(metadata, WalMetadataStore):
+                metadata.forget_version(seen.version)
+            return
+        seen = seen.error if isinstance(seen, TaskFailedError) else seen.__cause__
 
 
 def _pool_for(run: Run) -> RemotePool | None:

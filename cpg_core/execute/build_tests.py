@@ -104,8 +104,9 @@ class BuildTests:
                 self._session.provide(name, table, data_version(table))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpg-tests")
 
-    def stored(self, name: str, table: pa.Table, version: str) -> None:
-        """View `name` was computed with these rows (the ones the run stores): test them."""
+    def stored(self, name: str, table: pa.Table | None, version: str) -> None:
+        """View `name` was computed with these rows (the ones the run stores): test them.
+        None: the rows the store holds already (a cache hit), opened only if a test runs."""
         if name in self._reads:
             self._submit(lambda session: session.stored(name, table, version))
 

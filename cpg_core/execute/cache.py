@@ -2,9 +2,10 @@
 
 Why the Delta tables are the result store: every persisted view output is already stored there,
 content-addressed by its data version (commit metadata), so pickling each result a second time
-would double the disk and the write time. A cache hit reads the table back at the recorded Delta
-version; a table that is gone or unreadable raises `ResultRetrievalError`, on which Hamilton
-drops the entry and recomputes — the cache is checked, never trusted.
+would double the disk and the write time. A cache hit is the table at the recorded Delta
+version (`StoredTable`: read only if a reader runs); a table or data file that is gone or not
+its recorded size raises `ResultRetrievalError`, on which Hamilton drops the entry and
+recomputes — the cache is checked, never trusted.
 
 Why WAL + `synchronous=OFF`: the stock SQLite metadata store commits once per node (≈ 5 ms each,
 docs/dependencies.md#hamilton-sqlite-commits). WAL keeps commits atomic under process death (SIGKILL); a file damaged otherwise (power
@@ -23,7 +24,7 @@ from typing import Any
 from hamilton.caching.stores.base import ResultRetrievalError, ResultStore
 from hamilton.caching.stores.sqlite import SQLiteMetadataStore
 
-from cpg_core.execute.versions import remember
+from cpg_core.execute.stored_table import StoredTable
 from cpg_core.store.delta_store import DeltaStore
 
 METADATA_FILE = "metadata_store.db"
@@ -44,6 +45,13 @@ class WalMetadataStore(SQLiteMetadataStore):
             connection.execute("PRAGMA synchronous=OFF")
         return connection
 
+    def forget_version(self, data_version: str) -> None:
+        """Drop every entry whose result is `data_version` (its stored rows are unreadable):
+        the nodes that gave it are recomputed by the next build."""
+        connection = self._get_connection()
+        connection.execute("DELETE FROM cache_metadata WHERE data_version = ?", (data_version,))
+        connection.commit()
+
 
 class DeltaResultStore(ResultStore):
     """Results by data version = rows of a stored Delta table whose commit has that version.
@@ -58,11 +66,14 @@ class DeltaResultStore(ResultStore):
         self.store = store
         self._index: dict[str, tuple[str, int]] = {}
         self._lock = threading.Lock()
+        self.damaged: set[str] = set()  # tables whose files failed the check (this run)
 
-    def learn(self, entries: Mapping[str, tuple[str, int]]) -> None:
-        """Add what the store holds now (data version → table and Delta version)."""
+    def learn(self, entries: Mapping[str, tuple[str, int]], damaged: set[str]) -> None:
+        """Add what the store holds now (data version → table and Delta version); the run's
+        set `damaged` collects the tables found damaged, to be rewritten whole."""
         with self._lock:
             self._index.update(entries)
+            self.damaged = damaged
 
     def set(self, data_version: str, result: Any, **kwargs: Any) -> None:
         """Nothing to do: the build's store adapter writes persisted outputs to Delta."""
@@ -74,11 +85,12 @@ class DeltaResultStore(ResultStore):
             raise ResultRetrievalError(f"no stored table has data version {data_version[:12]}")
         name, version = location
         try:
-            table = self.store.read(name, version)
+            self.store.check_files(name, version)
         except Exception as error:  # deleted or damaged table: recompute, never trust
             self.delete(data_version)
+            self.damaged.add(name)
             raise ResultRetrievalError(f"stored table {name!r} v{version}: {error}") from error
-        return remember(table, data_version)
+        return StoredTable(self.store.root, name, version, data_version)
 
     def delete(self, data_version: str) -> None:
         with self._lock:

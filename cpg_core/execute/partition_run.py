@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from cpg_core.execute.codegen import task_input
 from cpg_core.execute.sources import InputTable, SourceTable, as_table
+from cpg_core.execute.stored_table import StoredTable
 from cpg_core.execute.task_spec import PartialRun, ViewTask
 from cpg_core.execute.versions import data_version, known_partitions, remember_partitions
 from cpg_core.plan.execution_plan import ExecutionPlan
@@ -77,8 +78,15 @@ class PartitionRun:
         with self._lock:
             self.maps[(table, pmap.version)] = pmap
 
-    def map_of(self, name: str, table: pa.Table, column: str) -> PartitionMap:
-        """`table`'s map by `column`: remembered, or computed (once) and remembered."""
+    def map_of(self, name: str, table: pa.Table | StoredTable, column: str) -> PartitionMap:
+        """`table`'s map by `column`: remembered, or computed (once) and remembered. A stored
+        table's (a cache hit) is the map saved for its version when there is one: not read."""
+        if isinstance(table, StoredTable):
+            saved = load_map(self.store.root, name, table.version)
+            if saved is not None and saved.column == column:
+                self.note(name, saved)
+                return saved
+            table = table.table()
         pmap = known_partitions(table, column)
         if pmap is None:
             pmap = partition(table, column)[1]
@@ -200,9 +208,9 @@ class PartitionRun:
         changed_lookups: list[str] = []
         for table in task.inputs:
             value = kwargs.get(table)
-            if not isinstance(value, pa.Table | SourceTable):
+            if not isinstance(value, pa.Table | SourceTable | StoredTable):
                 return f"input {table!r} is missing"
-            if table in drivers and not isinstance(value, pa.Table):
+            if table in drivers and isinstance(value, SourceTable):
                 return f"driving input {table!r} has no partition map (a lazy source)"
             if table not in drivers and data_version(value) != record.inputs.get(table):
                 if partitioning.dependencies is None:
@@ -246,7 +254,7 @@ class PartitionRun:
         for table in lookups:
             value, before = kwargs[table], record.inputs.get(table)
             old = load_map(self.store.root, table, before) if before else None
-            if old is None or old.column != column or not isinstance(value, pa.Table):
+            if old is None or old.column != column or isinstance(value, SourceTable):
                 return f"lookup input {table!r} changed (not partitioned by {column!r})"
             changed |= changed_keys(old, self.map_of(table, value, column))
         edges = as_table(kwargs[dependencies.table]).select([column, dependencies.column])
@@ -256,14 +264,15 @@ class PartitionRun:
     # -- after the node ----------------------------------------------------------------------
 
     def store_output(
-        self, name: str, result: pa.Table, *, fingerprint: str, run_id: str
+        self, name: str, result: pa.Table, *, fingerprint: str, run_id: str, repair: bool
     ) -> PartitionedWrite:
-        """Store a partitioned view's output, replacing only its changed partitions."""
+        """Store a partitioned view's output, replacing only its changed partitions (all of
+        it when `repair`ing a damaged table)."""
         partitioning = self.partitioning(name)
         assert partitioning is not None
         pmap = self.map_of(name, result, partitioning.column)
         return write_partitioned(
-            self.store, name, result, pmap, fingerprint=fingerprint, run_id=run_id
+            self.store, name, result, pmap, fingerprint=fingerprint, run_id=run_id, repair=repair
         )
 
     def recomputed(self, name: str, result: pa.Table, executed: bool) -> int | None:

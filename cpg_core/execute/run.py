@@ -34,6 +34,7 @@ from cpg_core.execute.pools import RemotePool
 from cpg_core.execute.runner import BLOCKED, RunRecord
 from cpg_core.execute.scope import Scope, scope_of
 from cpg_core.execute.sources import SourceTable
+from cpg_core.execute.stored_table import StoredTable
 from cpg_core.execute.versions import data_version
 from cpg_core.execute.writer import BackgroundWriter
 from cpg_core.plan.execution_plan import ExecutionPlan
@@ -138,6 +139,7 @@ class Run:
     tests: BuildTests | None = None
     blocked: dict[str, tuple[str, ...]] = field(default_factory=dict)  # view → failed tests
     stored: dict[str, StoredVersion] = field(default_factory=dict)  # latest at run start
+    damaged: set[str] = field(default_factory=set)  # stored tables whose files failed a check
     input_states: dict[str, DatasetState] = field(default_factory=dict)
     written: dict[str, tuple[StoredVersion, bool]] = field(default_factory=dict)
     lineage: dict[str, CacheLineage] = field(default_factory=dict)
@@ -179,7 +181,7 @@ class Run:
         upstream = {
             table: data_version(value)
             for table, value in sorted(kwargs.items())
-            if isinstance(value, pa.Table | SourceTable)
+            if isinstance(value, pa.Table | SourceTable | StoredTable)
         }
         with self._lock:
             self._starts[name] = time.perf_counter()
@@ -190,7 +192,12 @@ class Run:
     def view_inputs(self, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         """A view is about to run (a cache miss): its inputs for this call — a partitioned
         view's task made partial when only some partitions need recomputing."""
-        return self.partitions.prepare(name, kwargs, self.stored.get(name))
+        return self.partitions.prepare(name, kwargs, self._latest(name))
+
+    def _latest(self, name: str) -> StoredVersion | None:
+        """The stored version of `name` at run start, unless its files failed a check (then
+        its rows are neither kept nor taken as already stored)."""
+        return None if name in self.damaged else self.stored.get(name)
 
     def view_failed(self, name: str, error: BaseException) -> None:
         if self.tests is not None:
@@ -207,13 +214,18 @@ class Run:
 
     def view_finished(self, name: str, result: Any, cache_key: str | None) -> None:
         """Record the view's cache lineage and duration; store its output (in the background)
-        unless the store already holds these rows; report it once it is in the store."""
-        assert isinstance(result, pa.Table)
+        unless the store already holds these rows; report it once it is in the store. A cache
+        hit (`StoredTable`) is read only when the store's latest version holds other rows."""
+        assert isinstance(result, pa.Table | StoredTable)
         duration = self._elapsed(name)
         fingerprint = self.fingerprints[name]
         version = data_version(result)
-        if self.tests is not None:
-            self.tests.stored(name, result, version)
+        previous = self._latest(name)
+        unchanged = previous is not None and previous.data_version == version
+        if isinstance(result, StoredTable) and not unchanged:
+            result = result.table()  # an older version's rows, stored again below
+        if self.tests is not None:  # unchanged rows: the tests read the store's
+            self.tests.stored(name, result if isinstance(result, pa.Table) else None, version)
         hit = name not in self.record.executed
         recomputed = self.partitions.recomputed(name, result, executed=not hit)
         with self._lock:
@@ -245,10 +257,11 @@ class Run:
                 )
             )
 
-        previous = self.stored.get(name)
-        if previous is not None and previous.data_version == version:
+        if unchanged:
+            assert previous is not None
             finish(previous, False)  # unchanged rows (e.g. a cache hit): no Delta work
             return
+        assert isinstance(result, pa.Table)
 
         def write() -> None:
             stored = self._store(name, result, fingerprint, version)
@@ -258,9 +271,10 @@ class Run:
 
     def _store(self, name: str, result: pa.Table, fingerprint: str, version: str) -> StoredVersion:
         """Write a view's output: a partitioned view's changed partitions, any other whole."""
+        repair = name in self.damaged
         if self.partitions.partitioning(name) is not None:
             return self.partitions.store_output(
-                name, result, fingerprint=fingerprint, run_id=self.run_id
+                name, result, fingerprint=fingerprint, run_id=self.run_id, repair=repair
             ).stored
         return self.store.write(
             name,
@@ -268,6 +282,7 @@ class Run:
             fingerprint=fingerprint,
             data_version=version,
             run_id=self.run_id,
+            repair=repair,
         )
 
     def _elapsed(self, name: str) -> float:

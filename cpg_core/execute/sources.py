@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from cpg_core.execute.stored_table import StoredTable
 from cpg_core.plan.source_versions import source_version
 from cpg_core.project import SourceSpec
 from cpg_core.store.store_types import as_compiled, source_schema
@@ -73,12 +74,14 @@ class SourceTable:
         return f"SourceTable({self.spec.name!r}, {self.version[:12]})"
 
 
-InputTable = pa.Table | SourceTable  # what a build is given for an input table
+# what a view node is given for an input table: rows, or a source / a cached view output
+# (`StoredTable`) whose rows are read only if the view runs
+InputTable = pa.Table | SourceTable | StoredTable
 
 
 def as_table(value: InputTable) -> pa.Table:
-    """A view's input as rows: a source is read now (once per build)."""
-    return value.table() if isinstance(value, SourceTable) else value
+    """A view's input as rows: a source or stored table is read now (once per build)."""
+    return value if isinstance(value, pa.Table) else value.table()
 
 
 def source_input(spec: SourceSpec, schema: pa.Schema | None, store: Path) -> SourceTable:

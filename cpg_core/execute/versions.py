@@ -18,6 +18,7 @@ import pyarrow as pa
 from hamilton.caching import fingerprinting
 
 from cpg_core.execute.sources import SourceTable
+from cpg_core.execute.stored_table import StoredTable
 from cpg_core.store.content_hash import content_hash
 from cpg_core.store.partitions import PartitionMap
 
@@ -69,9 +70,10 @@ def known_version(table: pa.Table) -> str | None:
     return entry[1] if entry is not None and entry[0]() is table else None
 
 
-def data_version(table: pa.Table | SourceTable) -> str:
-    """The content hash of `table` (memoized by identity); a source's recorded version."""
-    if isinstance(table, SourceTable):
+def data_version(table: pa.Table | SourceTable | StoredTable) -> str:
+    """The content hash of `table` (memoized by identity); a source's or stored table's
+    recorded version (never read for it)."""
+    if isinstance(table, SourceTable | StoredTable):
         return table.version
     with _lock:
         entry = _known.get(id(table))
@@ -82,7 +84,9 @@ def data_version(table: pa.Table | SourceTable) -> str:
     return version
 
 
-def _hash_table(obj: pa.Table | SourceTable, *args: Any, depth: int = 0, **kwargs: Any) -> str:
+def _hash_table(
+    obj: pa.Table | SourceTable | StoredTable, *args: Any, depth: int = 0, **kwargs: Any
+) -> str:
     return data_version(obj)
 
 
@@ -106,6 +110,7 @@ def register_fingerprints() -> None:
 
     fingerprinting.hash_value.register(pa.Table)(_hash_table)
     fingerprinting.hash_value.register(SourceTable)(_hash_table)  # its recorded version
+    fingerprinting.hash_value.register(StoredTable)(_hash_table)  # a cache hit: its version
     # Plans, tasks and the run are inputs the cache ignores; a cheap hash avoids walking them.
     fingerprinting.hash_value.register(ExecutionPlan)(_hash_signature)
     fingerprinting.hash_value.register(ViewTask)(_hash_fingerprint)

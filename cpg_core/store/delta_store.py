@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import unquote
 
 import msgspec
 import pyarrow as pa
@@ -30,6 +31,7 @@ from deltalake.exceptions import TableNotFoundError as DeltaTableNotFoundError
 from cpg_core.store.content_hash import CanonicalTable, StoreTypeError, canonicalize, trusted
 from cpg_core.store.delta_stats import STATS_COLUMNS, stats_columns
 from cpg_core.store.errors import (
+    DamagedTableError,
     InvalidNameError,
     StoreConflictError,
     StoreWriteError,
@@ -168,6 +170,27 @@ class DeltaStore:
         when given (evaluated while scanning: files its statistics rule out are not read)."""
         return self._open(name, version, reserved=True).to_pyarrow_table(filters=where)
 
+    def check_files(self, name: str, version: int) -> None:
+        """Raise `DamagedTableError` when a data file of `name` at `version` is missing or not
+        the size its commit recorded: what can be checked without reading the rows (a cache
+        hit is trusted on this, its rows read only if a view that runs needs them)."""
+        table = self._open(name, version, reserved=True)
+        root = self.table_path(name, allow_reserved=True)
+        actions = table.get_add_actions()
+        paths = actions.column("path").to_pylist()
+        sizes = actions.column("size_bytes").to_pylist()
+        for relative, size in zip(paths, sizes, strict=True):
+            file = root / unquote(str(relative))
+            try:
+                found = file.stat().st_size
+            except OSError as error:
+                raise DamagedTableError(f"table {name!r} v{version}: {error}") from error
+            if found != size:
+                raise DamagedTableError(
+                    f"table {name!r} v{version}: {file.name} has {found} bytes, "
+                    f"its commit recorded {size}"
+                )
+
     def table(self, name: str, version: int | None = None) -> DeltaTable:
         """The Delta table `name` at `version` (default: the latest), for engines that scan it.
 
@@ -221,8 +244,10 @@ class DeltaStore:
         data_version: str | None = None,
         run_id: str,
         partition_by: str | None = None,
+        repair: bool = False,
     ) -> StoredVersion:
-        """Replace `name` with `table` as one new Delta version, unless the content is unchanged.
+        """Replace `name` with `table` as one new Delta version, unless the content is unchanged
+        (`repair`: even then — the latest version's files failed `check_files`).
 
         `data_version` defaults to the table's `content_hash`; pass a `CanonicalTable` (from
         `canonicalize`) to sort and hash only once. Rows are written in canonical order, so the same
@@ -236,6 +261,8 @@ class DeltaStore:
         with self._writing(name, run_id):
             existing = self._load(path)
             current = _stored_version(name, path, existing) if existing is not None else None
+            if repair:
+                current = None
             if (
                 current is not None
                 and data_version is not None

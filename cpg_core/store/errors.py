@@ -28,3 +28,7 @@ class StoreBusyError(StoreConflictError):
 
 class StoreWriteError(StoreError):
     """A write failed (disk full, I/O error, unstorable type); the previous version is intact."""
+
+
+class DamagedTableError(StoreError):
+    """A stored version's data files are missing or not the size its commit recorded."""

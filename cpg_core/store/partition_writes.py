@@ -45,11 +45,13 @@ def write_partitioned(
     *,
     fingerprint: str,
     run_id: str,
+    repair: bool = False,
 ) -> PartitionedWrite:
     """Store `table` (store types; its partition map `pmap`) as `name`, replacing only the
-    partitions that differ from the stored table's."""
+    partitions that differ from the stored table's (`repair`: all of it, even unchanged —
+    the stored files failed `check_files`)."""
     version = pmap.version
-    current = store.info(name)
+    current = None if repair else store.info(name)
     if current is not None and current.data_version == version:
         return PartitionedWrite(current, 0)
     base = _stored_map(store, name, current, pmap.column)
@@ -75,6 +77,7 @@ def write_partitioned(
         data_version=version,
         run_id=run_id,
         partition_by=pmap.column,
+        repair=repair,
     )
     return PartitionedWrite(stored, None)
 

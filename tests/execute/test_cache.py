@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from cpg_core.execute import build
+import pyarrow as pa
+import pytest
+
+from cpg_core.execute import BuildError, build
 from cpg_core.execute.driver_cache import CACHE_DIR, forget_drivers
+from cpg_core.settings import SERIAL, ExecutionMode, ExecutorConfig
+from cpg_core.store.content_hash import content_hash
 from cpg_core.store.delta_store import DeltaStore
 from tests.execute.helpers import VIEWS, compile_project, read_inputs
 
@@ -110,3 +116,78 @@ def test_a_deleted_output_table_is_recomputed(tmp_path: Path) -> None:
     result = build(plan, store=store, inputs=inputs)
     assert result.executed == ("by_country",)
     assert DeltaStore(store).exists("by_country")
+
+
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int | None]]:
+    """Every table the (real) store is asked to read from now on: (name, version)."""
+    reads: list[tuple[str, int | None]] = []
+    read = DeltaStore.read
+
+    def spy(self: DeltaStore, name: str, version: int | None = None, **kw: Any) -> pa.Table:
+        reads.append((name, version))
+        return read(self, name, version, **kw)
+
+    monkeypatch.setattr(DeltaStore, "read", spy)
+    return reads
+
+
+@pytest.mark.parametrize("config", [SERIAL, ExecutorConfig(mode=ExecutionMode.PARALLEL)])
+def test_a_cache_hit_is_read_only_by_a_reader_that_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: ExecutorConfig
+) -> None:
+    store = tmp_path / "s"
+    plan = compile_project(tmp_path)
+    inputs = read_inputs(tmp_path)
+    first = build(plan, store=store, inputs=inputs, config=config)
+    reads = _reads(monkeypatch)
+    forget_drivers()
+    again = build(plan, store=store, inputs=inputs, config=config)
+    assert again.executed == () and reads == []  # nothing changed: no table read at all
+
+    # `report` changed: it runs and reads its two cached inputs once each, at their versions
+    changed = {**VIEWS, "report": VIEWS["report"] + " where b.total > 0"}
+    result = build(compile_project(tmp_path, changed), store=store, inputs=inputs, config=config)
+    assert result.executed == ("report",)
+    stored = {o.name: o.delta_version for o in first.manifest.outputs}
+    assert sorted(reads) == [
+        ("by_country", stored["by_country"]),
+        ("by_customer", stored["by_customer"]),
+    ]
+
+
+def test_a_cached_table_missing_a_data_file_is_recomputed(tmp_path: Path) -> None:
+    store = tmp_path / "s"
+    plan = compile_project(tmp_path)
+    inputs = read_inputs(tmp_path)
+    first = build(plan, store=store, inputs=inputs)
+    files = sorted((store / "tables" / "by_country").glob("*.parquet"))
+    assert files
+    files[0].unlink()
+    forget_drivers()
+    result = build(plan, store=store, inputs=inputs)
+    assert result.executed == ("by_country",)  # its readers see the same rows: still hits
+    by_country = DeltaStore(store).read("by_country")
+    expected = {o.name: o.data_version for o in first.manifest.outputs}["by_country"]
+    assert content_hash(by_country) == expected
+
+
+def test_a_cached_table_damaged_in_place_fails_its_reader_then_is_recomputed(
+    tmp_path: Path,
+) -> None:
+    """A data file overwritten at its size passes the hit's check; the view reading the hit
+    fails naming the table, and the next build recomputes it (its cache entry dropped)."""
+    store = tmp_path / "s"
+    plan = compile_project(tmp_path)
+    inputs = read_inputs(tmp_path)
+    build(plan, store=store, inputs=inputs)
+    damaged = sorted((store / "tables" / "by_country").glob("*.parquet"))[0]
+    damaged.write_bytes(b"\0" * damaged.stat().st_size)
+    changed = compile_project(tmp_path, {**VIEWS, "report": VIEWS["report"] + " where b.total > 0"})
+    forget_drivers()
+    with pytest.raises(
+        BuildError, match=r"'by_country' .* could not be read.*next build recomputes"
+    ):
+        build(changed, store=store, inputs=inputs)
+    forget_drivers()
+    again = build(changed, store=store, inputs=inputs)
+    assert set(again.executed) == {"by_country", "report"}
