@@ -18,6 +18,8 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cpg_core.store.content_hash import content_hash
 from cpg_core.store.delta_store import DeltaStore
@@ -33,7 +35,9 @@ from cpg_core.store.partitions import (
     partition,
     predicate,
     rows_in,
+    rows_outside,
     save_map,
+    select_rows,
     table_version,
 )
 
@@ -195,3 +199,39 @@ def test_deltalake_drops_a_file_holding_only_replaced_rows_without_rewriting(
     info = next(a["commitInfo"] for a in _log(tmp_path / "t", 3) if "commitInfo" in a)
     metrics = info["operationMetrics"]
     assert metrics["num_removed_files"] == 1 and metrics["num_added_rows"] == 3  # nothing copied
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    mask=st.lists(st.booleans(), max_size=700),
+    chunk=st.integers(min_value=1, max_value=50),
+)
+def test_selected_rows_are_the_filtered_rows_in_order(mask: list[bool], chunk: int) -> None:
+    """Zero-copy slices (few runs) or a filter (many): the same rows, in the same order."""
+    rows = pa.table(
+        {"k": [i // 3 for i in range(len(mask))], "v": [str(i) for i in range(len(mask))]}
+    )
+    table = pa.Table.from_batches(rows.to_batches(max_chunksize=chunk), schema=rows.schema)
+    for as_chunks in (False, True):
+        selector = (
+            pa.chunked_array([pa.array(mask, pa.bool_())])
+            if as_chunks
+            else pa.array(mask, pa.bool_())
+        )
+        got = select_rows(table, selector)
+        assert got.schema == table.schema
+        assert got.to_pydict() == table.filter(pa.array(mask, pa.bool_())).to_pydict()
+
+
+def test_dropping_one_partition_copies_nothing() -> None:
+    """A partitioned table's other partitions are slices of it: no buffer is new."""
+    n = 100_000
+    table = pa.table({"path": [f"f{i // 1000:03d}.py" for i in range(n)], "x": list(range(n))})
+    kept = rows_outside(table, "path", [key_text("f050.py")])
+    assert kept.num_rows == n - 1000
+    assert kept.to_pydict() == table.filter(pc.field("path") != "f050.py").to_pydict()
+
+    def addresses(t: pa.Table) -> set[int]:
+        return {b.address for c in t.columns for ch in c.chunks for b in ch.buffers() if b}
+
+    assert addresses(kept) <= addresses(table)
