@@ -235,10 +235,16 @@ def _extract_fresh(
     scan_rows: list[tuple[Any, ...]],
 ) -> Partitioned:
     """Evidence of the files to extract (none: empty tables), plus the scan's own error rows,
-    each table sorted by file with its partition map (the workers sort and hash their units)."""
+    each table sorted by file with its partition map (the workers sort and hash their units).
+    Files that fit one unit are extracted in this process: starting worker processes (a
+    fresh interpreter each) costs more than extracting them."""
     if to_extract:
         from cpg_core.extract.hamilton_exec import hamilton_extract_files
 
+        selected = set(to_extract)
+        size = sum(info.size or 0 for info in scan.files if info.path in selected)
+        if size <= options.unit_bytes and len(selected) <= options.unit_max_files:
+            workers = 1
         fresh = hamilton_extract_files(
             scan, to_extract, options=options, workers=workers, progress=progress, by_file=True
         )

@@ -161,6 +161,29 @@ def test_many_changes_run_in_parallel_workers(repo: Path, state: Path) -> None:
     assert_equals_cold(result, repo)
 
 
+def test_a_change_that_fits_one_unit_is_extracted_in_process(
+    repo: Path, state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No worker process is started for one edited file: starting one costs more than it."""
+    _run(repo, state)
+    drivers: list[int] = []
+    real = hamilton_exec.extraction_driver
+
+    def spy(workers: int = 1, progress: Any = None) -> Any:
+        drivers.append(workers)
+        return real(workers, progress)
+
+    monkeypatch.setattr(hamilton_exec, "extraction_driver", spy)
+    _append(sorted(repo.rglob("*.py"))[0], "\n# touched\n")
+    result = _run(repo, state, workers=2)
+    assert len(result.extracted) == 1 and drivers == [1]
+    assert_equals_cold(result, repo)
+    for path in sorted(repo.rglob("*.py"))[::2]:  # more than a unit's bytes: the workers
+        _append(path, "\n# touched again\n")
+    assert len(_run(repo, state, workers=2, unit_bytes=1_500).extracted) == 6
+    assert drivers[-1] == 2
+
+
 def test_unreadable_or_oversized_files_are_never_reused(repo: Path, state: Path) -> None:
     (repo / "app" / "dangling.py").symlink_to(repo / "nowhere.py")
     first = _run(repo, state, max_file_bytes=800)
