@@ -3,8 +3,9 @@
 A copy of the installed stdlib's Python files; every step is one `cpg build`-equivalent process
 (`build_project` of the built-in CPG, parallel mode, in a child process timed from the parent:
 interpreter start, compile, extraction, views, tests, commit). Steps, cumulative on one copy
-and one store: cold; a function appended to `json/encoder.py`; a function appended to ten files
-across packages; a function appended to `os.py` (imported by much of the stdlib). After each
+and one store: cold; the same tree again (nothing changed); a comment line inserted at the top
+of `json/decoder.py`; a function appended to `json/encoder.py`; a function appended to ten
+files across packages; a function appended to `os.py` (imported by much of the stdlib). After each
 edit step (`--verify each`, or only the last with `--verify last`) a cold build of the edited
 copy into a fresh store must give every stored table the same data version (content hash).
 
@@ -21,6 +22,7 @@ Targets: one edited file <= 0.05x cold, ten files <= 0.15x (reported for both sc
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -62,7 +64,19 @@ def _append(root: Path, names: Sequence[str]) -> None:
         path.write_text(path.read_text(encoding="utf-8") + EDIT, encoding="utf-8")
 
 
+COMMENTED = "json/decoder.py"
+
+
+def _comment(root: Path) -> None:
+    """A comment line inserted at the top of `COMMENTED`: no code changed, but every node id
+    of the file (its byte offsets) moved."""
+    path = root / COMMENTED
+    path.write_text("# a comment\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+
+
 EDITS = {
+    "no_change": lambda root: None,
+    "comment": _comment,
     "one_file": edit_one_file,
     "ten_files": lambda root: _append(root, TEN_FILES),
     "os_py": lambda root: _append(root, (WIDELY_IMPORTED,)),
@@ -93,6 +107,9 @@ def no_flow_views() -> list[str]:
 def child(repo: Path, store: Path, select: Sequence[str]) -> None:
     """One build, as `cpg build <repo> --store <store> --mode parallel [--select ...]` runs it;
     prints per-view seconds and partitions recomputed."""
+    from cpg_core.cli import HAMILTON_AUTOLOAD_ENV
+
+    os.environ.setdefault(HAMILTON_AUTOLOAD_ENV, "0")  # as the `cpg` command sets it
     from cpg_core.pipeline import build_project
     from cpg_core.project import Project
     from cpg_core.settings import ExecutionMode, ExecutorConfig
