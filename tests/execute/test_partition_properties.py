@@ -21,10 +21,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cpg_core.execute import partition_run
 from cpg_core.extract.schema import TABLE_NAMES
 from cpg_core.pipeline import build_project
 from cpg_core.project import Project
@@ -280,3 +284,52 @@ def test_a_star_imported_file_recomputes_its_star_importers(tmp_path: Path) -> N
     assert _versions(tmp_path / "store") == _versions(tmp_path / "cold")
     rows = DeltaStore(tmp_path / "store").read("res_symbol_bindings").to_pylist()
     assert {(r["path"], r["method"]) for r in rows if r["name"] == "g"} >= {("b.py", "star_import")}
+
+
+def test_a_cached_driver_gives_its_saved_map_without_being_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`x + y` → `y + x`: the references change (each name is at the other's span), the
+    symbols do not — `res_symbol_bindings` is a cache hit that drives `res_ref_bindings`, which
+    recomputes a.py comparing the hit's saved partition map (not hashing its rows; they are
+    read once, for the partition recomputed); the store equals a cold build."""
+    repo = tmp_path / "repo"
+    _write(repo, "a.py", "x = 1\ny = 2\n\ndef f():\n    return x + y\n")
+    for name in "bcd":
+        _write(repo, f"{name}.py", "from a import f\n")
+    project = Project(root=tmp_path, view_dirs=(), include_cpg=True, repo=repo)
+    events: list[object] = []
+
+    def build(store: Path) -> dict[str, int | None]:
+        events.clear()
+        build_project(
+            project, store=store, select=list(CPG_VIEWS), extract_workers=1, on_event=events.append
+        )
+        return {e.task: e.partitions_recomputed for e in events if isinstance(e, TaskFinish)}
+
+    build(tmp_path / "store")
+    reads: list[str] = []
+    read = DeltaStore.read
+
+    def spy(self: DeltaStore, name: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(name)
+        return read(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaStore, "read", spy)
+    hashed: list[list[str]] = []
+    real_partition = partition_run.partition
+
+    def hashing(table: pa.Table, column: str) -> Any:
+        hashed.append(table.column_names)
+        return real_partition(table, column)
+
+    monkeypatch.setattr(partition_run, "partition", hashing)
+    _write(repo, "a.py", (repo / "a.py").read_text().replace("x + y", "y + x"))
+    recomputed = build(tmp_path / "store")
+    finished = {e.task: e for e in events if isinstance(e, TaskFinish)}
+    assert finished["res_symbol_bindings"].cache_hit and recomputed["res_ref_bindings"] == 1
+    assert reads.count("res_symbol_bindings") == 1  # the node's driver, filtered to a.py
+    assert not any("symbol_id" in columns for columns in hashed)  # its map: the saved one
+    monkeypatch.undo()
+    build(tmp_path / "cold")
+    assert _versions(tmp_path / "store") == _versions(tmp_path / "cold")
