@@ -1,9 +1,10 @@
 """The whole CPG build of the standard library as `cpg build` runs it, against issue 16's target.
 
-One cold `build_project` (extraction with 2 workers, every built-in view, their data tests, the
-Delta store) into a fresh store, in this process: wall and CPU time, peak RSS, each view's
-duration (the build's `TaskFinish` events; inline views count in their reader's), the share of
-the value-flow analysis (`flow_*` and the C3 MRO views `idx_class_*`), and the dangling edges.
+One cold `build_project` with `cpg build`'s defaults (extraction with one worker per core, every
+built-in view one at a time, their data tests, the Delta store) into a fresh store, in this
+process: wall and CPU time, peak RSS, each view's duration (the build's `TaskFinish` events;
+inline views count in their reader's), the share of the value-flow analysis (`flow_*` and the
+C3 MRO views `idx_class_*`), and the dangling edges.
 Target: <= 60 s cold, <= 4 GiB peak RSS, zero dangling edges.
 
     .venv/bin/python -m benchmarks.bench_cpg_stdlib [--repo PATH] [--json]
@@ -51,7 +52,7 @@ def run(repo: Path) -> dict[str, Any]:
         toml = Path(tmp) / "cpg.toml"
         toml.write_text(f'store = "store"\nrepo = "{repo.resolve()}"\n', encoding="utf-8")
         with Timer() as wall:
-            build = build_project(load_project(toml), extract_workers=2, on_event=on_event)
+            build = build_project(load_project(toml), on_event=on_event)
     views = {name: event.duration_s for name, event in finished.items()}
     analysis = sum(s for name, s in views.items() if is_analysis(name))
     extract_s = build.extract.seconds if build.extract else 0.0

@@ -223,9 +223,7 @@ def _gather_inputs(
             check_repository(project.repo)
         except RepositoryUnavailableError as error:
             raise PipelineError(str(error)) from error
-        tables, summary = _extract(
-            project.repo, project.store, workers or run.config.concurrency, emit
-        )
+        tables, summary = _extract(project.repo, project.store, workers, emit)
         evidence = scope.inputs_of_kind(plan, "evidence")
         inputs.update({n: tables[n] for n in evidence})
         emit(StageStart(stage="evidence", total=len(evidence)))
@@ -244,15 +242,16 @@ def _gather_inputs(
 
 
 def _extract(
-    root: Path, store: Path, workers: int, emit: OnEvent
+    root: Path, store: Path, workers: int | None, emit: OnEvent
 ) -> tuple[dict[str, pa.Table], ExtractSummary]:
     """Evidence tables of `root`, re-extracting only the files changed since the store's last build.
 
     The incremental state lives in `<store>/_cpg/extract`. The tables come back with their
     partition maps (by `path`), which are remembered so the build neither hashes them again nor
-    stores more than the partitions (files) that changed.
+    stores more than the partitions (files) that changed. `workers`: None means one per core.
     """
     from cpg_core.execute.versions import remember_partitions
+    from cpg_core.extract.hamilton_exec import default_workers
     from cpg_core.extract.incremental import extract_incremental
     from cpg_core.extract.progress import ExtractProgress
 
@@ -272,7 +271,10 @@ def _extract(
             )
 
     result = extract_incremental(
-        root, state_dir=store / "_cpg" / "extract", workers=workers, progress=on_progress
+        root,
+        state_dir=store / "_cpg" / "extract",
+        workers=workers or default_workers(),
+        progress=on_progress,
     )
     if not started:
         emit(StageStart(stage="extract", total=0))

@@ -46,6 +46,15 @@ if TYPE_CHECKING:
 OUTPUT = "evidence"
 SCAN_NODE = "scan_result"
 UNIT_NODE = "unit_evidence"
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """Extraction workers when the caller names none: one per core this process may use (at
+    most 4, each holds one unit's evidence). Extraction runs before any view, so it may take
+    every core whatever the views' concurrency; a change that fits one unit stays in process."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, MAX_DEFAULT_WORKERS))
 
 
 class SpawnProcessExecutor(executors.TaskExecutor):
