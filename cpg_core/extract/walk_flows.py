@@ -110,15 +110,20 @@ class FlowsWalker(WalkerBase):
         elif cls is ast.Attribute:
             self._store_attr(target, src)
         elif cls is ast.Subscript:
-            site = self.site("setitem", self._start(target), self._end(target))
-            base = self.eid(target.value)
-            if base is not None:
-                self.fact("setitem", site, base, const_key(target.slice))
-                self.fact("setitem_value", site, src)
+            self._setitem(target, src)
         elif cls is ast.Tuple or cls is ast.List:
             self._unpack(target.elts, src)
         elif cls is ast.Starred:
             self.bind_target(target.value, src)
+
+    def _setitem(self, target: ast.Subscript, src: str | None) -> None:
+        """``x[k] = v``: x's ``__setitem__`` is called and v flows into x's elements; a value
+        that holds nothing (a constant, src None) is stood for by the site itself."""
+        site = self.site("setitem", self._start(target), self._end(target))
+        base = self.eid(target.value)
+        if base is not None:
+            self.fact("setitem", site, base, const_key(target.slice))
+            self.fact("setitem_value", site, src or site)
 
     def _unpack(self, elts: list[Any], src: str) -> None:
         """``a, (b, *c) = src``: element i of src flows to target i (after a starred one: any element)."""
@@ -156,6 +161,8 @@ class FlowsWalker(WalkerBase):
                         self.bind_target(t, vid)
             elif src is not None:
                 self.bind_target(target, src)
+            elif target.__class__ is ast.Subscript:
+                self._setitem(target, None)
 
     # ------------------------------------------------------------------ expressions
     def chain_loads(self, node: ast.Attribute, ref_id: str, final_load: bool) -> None:

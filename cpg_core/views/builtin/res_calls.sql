@@ -10,11 +10,11 @@
 --   the callee reference's own target (res_ref_targets): a function, a class, a builtin or an
 --               EXTERNAL name, with that reference's method and confidence
 --   name_only   `x.m(...)` whose receiver holds no value the analysis knows (a parameter nothing
---               passes, an expression it does not follow): every repository method named m is a
---               candidate; confidence 0.3 / their number and ambiguity_count = their number (the
---               first by qualified name is kept); with more than 5 such methods (`close`,
---               `append`) the name says too little: no edge. A receiver whose values are known
---               (an instance of a class without m, a module, an EXTERNAL object) gets no guess.
+--               passes, an expression it does not follow): the repository method named m, when
+--               exactly one is (confidence 0.3, ambiguity_count 1); with two or more the name
+--               says too little to pick one, and a wrong guess is both a false edge and a
+--               missed one. A receiver whose values are known (an instance of a class without
+--               m, a module, an EXTERNAL object) gets no guess.
 -- Targets that are not callable definitions (modules, plain variables) are not call targets.
 -- Calls with no candidate have no row (see the unresolved-calls query in docs/cpg_schema.md).
 -- @keys: call_id, target_id
@@ -52,20 +52,18 @@ known_receivers AS (
     WHERE f.kind = 'callee'
 ),
 methods_by_name AS (
-    SELECT name, def_id, count(*) OVER (PARTITION BY name) AS n,
-           row_number() OVER (PARTITION BY name ORDER BY fqname, def_id) AS rn
+    SELECT name, def_id, count(*) OVER (PARTITION BY name) AS n
     FROM defs
     WHERE is_method AND kind IN ('function', 'async_function')
 ),
 by_name AS (
     SELECT c.call_id, m.def_id AS target_id, 'FUNCTION' AS target_kind,
-           'name_only' AS resolution_method, 0.3 / CAST(m.n AS DOUBLE) AS confidence,
-           m.n AS ambiguity_count
+           'name_only' AS resolution_method, 0.3 AS confidence, m.n AS ambiguity_count
     FROM calls AS c
-    JOIN methods_by_name AS m ON m.name = c.callee_name AND m.rn = 1
+    JOIN methods_by_name AS m ON m.name = c.callee_name
     LEFT JOIN by_ref AS r ON r.call_id = c.call_id
     LEFT JOIN known_receivers AS k ON k.call_id = c.call_id
-    WHERE c.callee_kind = 'attribute' AND r.call_id IS NULL AND k.call_id IS NULL AND m.n <= 5
+    WHERE c.callee_kind = 'attribute' AND r.call_id IS NULL AND k.call_id IS NULL AND m.n = 1
 ),
 guesses AS (
     SELECT g.call_id, g.target_id, g.target_kind, g.resolution_method, g.confidence,
