@@ -331,9 +331,17 @@ class FlowsWalker(WalkerBase):
             self.fact("return", self.def_id, src)
 
     def yield_value(self, node: ast.Yield | ast.YieldFrom) -> None:
-        """A ``yield`` makes the function a generator; its value is an element of the generator."""
+        """A ``yield`` makes the function a generator; its value is an element of the generator.
+        ``yield from g`` also has a value: what g's generator function returns, which the call
+        g holds (beside the generator itself: the analysis is flow-insensitive)."""
         src = self.eid(node.value) if node.value is not None else None
-        self.fact("yield_from" if node.__class__ is ast.YieldFrom else "yield", self.def_id, src)
+        if node.__class__ is ast.YieldFrom:
+            self.fact("yield_from", self.def_id, src)
+            value = self.eid(node)
+            if src is not None and value is not None:
+                self.fact("flow", value, src)
+        else:
+            self.fact("yield", self.def_id, src)
 
     def with_items(self, node: ast.With | ast.AsyncWith) -> None:
         """Each ``with`` item is a site calling ``__enter__``/``__exit__``; ``as x`` gets __enter__'s value."""

@@ -73,6 +73,6 @@ def read_truth(path: Path) -> set[tuple[str, str]]:
     return pairs
 
 
-def fixture_names() -> list[str]:
-    """Every fixture program, in name order."""
-    return sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.txt").exists())
+def fixture_names(root: Path = FIXTURES) -> list[str]:
+    """Every program under `root` (a folder with an expected.txt), in name order."""
+    return sorted(p.name for p in root.iterdir() if (p / "expected.txt").exists())

@@ -337,6 +337,12 @@ out AS (
            f.site AS node,
            f.inst_class AS value FROM f WHERE f.tkind = 'type' AND f.inst_class IS NOT NULL
     UNION ALL
+    -- `x.__class__` of an instance is its class, as `type(x)` is
+    SELECT 'seed' AS kind,
+           f.target AS node,
+           f.inst_class AS value
+    FROM f WHERE f.tkind = 'load' AND f.attr = '__class__' AND f.inst_class IS NOT NULL
+    UNION ALL
     SELECT 'seed' AS kind,
            f.site AS node,
            'super:' || f.attr || '|' || f.value AS value FROM f WHERE f.tkind = 'super_self'

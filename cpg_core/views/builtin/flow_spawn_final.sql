@@ -38,6 +38,12 @@ reqs AS (
            'invoke' AS out_kind, 'value_flow_constructor' AS bind_how
     FROM classes AS c WHERE c.tkind IN ('callee', 'raise') AND c.class_value IS NOT NULL
     UNION ALL
+    -- instantiation calls __new__ first (with the class, not an instance; what it returns is
+    -- the call's value) when a repository class on the MRO defines it
+    SELECT c.tkind, c.node, c.site, c.target, c.attr, c.slot, c.self_value, c.how, c.value, c.inst_class, c.class_value, c.class_value AS cls, '__new__' AS want, NULL AS fallback,
+           'invoke' AS out_kind, 'value_flow_constructor' AS bind_how
+    FROM classes AS c WHERE c.tkind IN ('callee', 'raise') AND c.class_value IS NOT NULL
+    UNION ALL
     SELECT c.tkind, c.node, c.site, c.target, c.attr, c.slot, c.self_value, c.how, c.value, c.inst_class, c.class_value, c.inst_class AS cls,
            CASE
                WHEN c.tkind = 'callee' THEN '__call__'
@@ -110,8 +116,8 @@ new_rules AS (
            END AS target,
            CAST(NULL AS VARCHAR) AS attr,
            coalesce(h.slot, 0) + CASE WHEN h.want LIKE '%exit__' THEN 1 ELSE 0 END AS slot,
-           CASE WHEN h.class_value IS NOT NULL AND h.out_kind = 'invoke' THEN 'inst:' || h.value
-                ELSE h.value END AS self_value,
+           CASE WHEN h.class_value IS NOT NULL AND h.out_kind = 'invoke' AND h.want <> '__new__'
+                THEN 'inst:' || h.value ELSE h.value END AS self_value,
            h.bind_how AS how
     FROM hits AS h
     WHERE h.rn = 1
@@ -135,6 +141,16 @@ new_rules AS (
     SELECT a.src, 'type', g.site, NULL, NULL, 0, NULL, NULL
     FROM builtin_calls AS g JOIN args AS a ON a.site = g.site AND a.kind = 'arg' AND a.pos = 0
     WHERE g.fname = 'type'
+    UNION ALL
+    -- builtins that call a dunder of their argument's class: `len(x)` calls x's __len__
+    SELECT a.src, 'operator', g.site, NULL, d.dunder, 0, NULL, NULL
+    FROM builtin_calls AS g
+    JOIN (VALUES ('str', '__str__'), ('repr', '__repr__'), ('len', '__len__'), ('bool', '__bool__'),
+                 ('hash', '__hash__'), ('abs', '__abs__'), ('format', '__format__'),
+                 ('round', '__round__'), ('int', '__int__'), ('float', '__float__'),
+                 ('reversed', '__reversed__'), ('dir', '__dir__')) AS d(fname, dunder)
+      ON d.fname = g.fname
+    JOIN args AS a ON a.site = g.site AND a.kind = 'arg' AND a.pos = 0
     UNION ALL
     SELECT a.src, 'callee', g.site, NULL, g.fname, 100, NULL, NULL
     FROM builtin_calls AS g

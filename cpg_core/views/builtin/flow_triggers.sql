@@ -10,7 +10,6 @@
 --             `**kw`, `yield from`, `[*xs]`, arguments of builtins and of container methods)
 --   iter      `for`: `__iter__` (slot 1) / `__next__` (slot 2, watching `iter:<site>`)
 --   with, raise, except_as, getitem, setitem, operator: dunders, instantiation, instances
---             (operator also for builtins that call one: `str(x)` -> `__str__`)
 --   cmethod   `x.append(v)`, `x.get(k)`, `x.items()`... on containers x
 -- Per file.
 -- @keys: tkind, node, site, target, attr, slot
@@ -84,18 +83,6 @@ rows AS (
     WHERE f.kind = 'setitem'
     UNION ALL
     SELECT 'operator' AS tkind, src AS node, node AS site, NULL AS target, name AS attr, pos AS slot FROM facts WHERE kind = 'operator'
-    UNION ALL
-    -- `str(x)`, `len(x)`...: the builtin calls the dunder of x's class (by the callee's name, as
-    -- element_callees: a repository function named `str` is rare)
-    SELECT 'operator' AS tkind, a.src AS node, a.node AS site, NULL AS target, d.dunder AS attr, 0 AS slot
-    FROM facts AS a
-    JOIN calls AS c ON c.call_id = a.node AND c.callee_kind = 'name'
-    JOIN (VALUES ('str', '__str__'), ('repr', '__repr__'), ('len', '__len__'), ('bool', '__bool__'),
-                 ('hash', '__hash__'), ('abs', '__abs__'), ('format', '__format__'),
-                 ('round', '__round__'), ('int', '__int__'), ('float', '__float__'),
-                 ('reversed', '__reversed__'), ('dir', '__dir__')) AS d(name, dunder)
-      ON d.name = c.callee_name
-    WHERE a.kind = 'arg' AND a.pos = 0 AND a.name IS NULL
     UNION ALL
     SELECT 'cmethod' AS tkind, l.src AS node, k.node AS site, NULL AS target, l.name AS attr, 0 AS slot
     FROM facts AS k
