@@ -9,7 +9,7 @@ a dependency: give the interpreter of a separate environment where it is install
         [--programs tests/fixtures/callgraph_probe]
 
 `--programs tests/fixtures/callgraph_probe` scores the probe programs instead: 54 programs
-written after the analysis, blind to it, to find where it fails (their expected calls were
+written after the analysis by someone who had not written it, to find where it fails (their expected calls were
 checked by tracing each program's run); unlike the fixtures, cpg is not required to pass them.
 
 The comparison columns score both tools without edges to classes themselves (PyCG is not consistent
@@ -149,7 +149,7 @@ def main() -> int:
     parser.add_argument(
         "--programs", type=Path, default=FIXTURES,
         help=f"folder of programs, each with an expected.txt (default: {FIXTURES.name}; "
-        f"{PROBES.name}: programs written later, blind to the analysis)",
+        f"{PROBES.name}: programs written later by someone else)",
     )  # fmt: skip
     args = parser.parse_args()
     emit(run(args.pycg_python, args.programs), as_json=args.json, render=render)
