@@ -31,10 +31,16 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `cpg_cor
 
 from benchmarks.harness import Timer, benchmark_parser, emit
 from tests.cpg.build import build_cpg, builtin_plan
-from tests.cpg.callgraph import FIXTURES, call_pairs, fixture_names, projected_edges, read_truth
+from tests.cpg.callgraph import (
+    FIXTURES,
+    PROBES,
+    call_pairs,
+    fixture_names,
+    projected_edges,
+    read_truth,
+)
 
 Pairs = set[tuple[str, str]]
-PROBES = FIXTURES.parent / "callgraph_probe"
 # pycg 0.0.8 uses importlib.util without importing it, and its wheel installs the package as
 # `PyCG` while its modules import `pycg`
 _PYCG = """

@@ -16,6 +16,7 @@ import pyarrow as pa
 from tests.paths import REPO_ROOT
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "callgraph"
+PROBES = REPO_ROOT / "tests" / "fixtures" / "callgraph_probe"  # a benchmark, not exact truth
 
 
 @dataclass(frozen=True)
