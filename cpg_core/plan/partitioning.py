@@ -7,10 +7,13 @@ some partitions of a driver change recomputes just those (`cpg_core.execute.part
 get exactly what a full rebuild would. View analysis proves the query's shape
 (`plan/partition_shape.py`); this pass adds what needs the whole plan:
 
-- the view must be stored (an inline view is never rebuilt on its own);
-- its drivers must be stored tables (datasets or persisted views), not inline views, and no
-  inline view folded into it may read a driver (the driver is filtered to the recomputed
-  partitions, which would silently cut an inline view's input);
+- the view must be stored (an inline view is never rebuilt on its own: declared, it is proven
+  like any view and may then *drive* its stored readers, below);
+- a driver is a stored table (a dataset or a persisted view) or an inline view declared
+  partitioned by the same column: its own drivers then drive the reader (`_expand`), since the
+  reader's node runs the inline view over the filtered tables. Whatever else is folded in may
+  not read a table that is filtered this way (it would silently see only the recomputed
+  partitions): every read of a filtered table is a driver of the view or inline view reading it;
 - the partition column must have a type partitions can be named by (text, integer, date,
   boolean), the same in the output and in every driver;
 
@@ -104,85 +107,114 @@ def check_partitioning(
     problems of the views whose declaration does not."""
     found: dict[str, Partitioning] = {}
     problems: list[Problem] = []
+    inline = {n: p for n, p in proven.items() if not views[n].persisted}
     for name in sorted(proven):
         view, partitioning = views[name], proven[name]
         spec = view.incremental
         at = Position(spec.line, spec.col) if spec is not None and spec.line else Position(1, 1)
-        mistakes = [
-            *_stored_problems(views, name, partitioning, reads),
-            *_type_problems(name, partitioning, schemas),
-        ]
+        mistakes = _type_problems(name, partitioning, schemas)
+        if view.persisted and not mistakes:
+            partitioning, mistakes = _expand(views, inline, reads, name, partitioning)
+            mistakes += _dependency_problems(views, partitioning)
         problems += [partition_problem(view, at, message, hint) for message, hint in mistakes]
-        if not mistakes:
+        if view.persisted and not mistakes:
             found[name] = partitioning
     return found, problems
 
 
-def _inline_reads(
-    views: Mapping[str, ViewDef], reads: Mapping[str, tuple[str, ...]], name: str
-) -> dict[str, str]:
-    """Tables read by the inline views folded into `name` (transitively) → the inline view."""
-    out: dict[str, str] = {}
-    stack = [t for t in reads.get(name, ()) if t in views and not views[t].persisted]
-    seen: set[str] = set()
-    while stack:
-        inline = stack.pop()
-        if inline in seen:
-            continue
-        seen.add(inline)
-        for table in reads.get(inline, ()):
-            out.setdefault(table, inline)
-            if table in views and not views[table].persisted:
-                stack.append(table)
-    return out
+Mistakes = list[tuple[str, str | None]]
 
 
-def _stored_problems(
+def _expand(
     views: Mapping[str, ViewDef],
+    inline: Mapping[str, Partitioning],
+    reads: Mapping[str, tuple[str, ...]],
     name: str,
     partitioning: Partitioning,
-    reads: Mapping[str, tuple[str, ...]],
-) -> list[tuple[str, str | None]]:
-    if not views[name].persisted:
-        return [
-            (
-                "an inline view is never stored, so it cannot be rebuilt by partition",
-                "declare @incremental on the stored views that read it",
-            )
-        ]
-    mistakes: list[tuple[str, str | None]] = []
-    through_inline = _inline_reads(views, reads, name)
-    for driver in partitioning.drivers:
+) -> tuple[Partitioning, Mistakes]:
+    """`partitioning` with every inline driver replaced by that view's own drivers (the
+    stored tables the build filters), and the mistakes that make it unsound."""
+    mistakes: Mistakes = []
+    stored: set[Driver] = set()
+    own = {name: partitioning}  # the view and the inline views on its driver chains
+    stack = list(partitioning.drivers)
+    while stack:
+        driver = stack.pop()
         upstream = views.get(driver.table)
-        if upstream is not None and not upstream.persisted:
+        if upstream is None or upstream.persisted:
+            stored.add(driver)
+            continue
+        declared = inline.get(driver.table)
+        if declared is None or declared.column != driver.column:
             mistakes.append(
                 (
-                    f"driver {driver.table!r} is an inline view: only stored tables "
-                    "can drive partitions",
-                    f"make {driver.table} a stored view",
+                    f"driver {driver.table!r} is an inline view not partitioned by "
+                    f"{driver.column!r}: only stored tables and inline views declared "
+                    "partitioned alike can drive partitions",
+                    f"declare `@incremental: partition_by = {driver.column}` on "
+                    f"{driver.table}, or make it a stored view",
                 )
             )
-        elif driver.table in through_inline:
-            inline = through_inline[driver.table]
-            mistakes.append(
-                (
-                    f"the inline view {inline!r} folded into this view reads the "
-                    f"driver {driver.table!r}: it would see only the recomputed "
-                    "partitions",
-                    f"make {inline} a stored view",
+        elif driver.table not in own:
+            own[driver.table] = declared
+            stack.extend(declared.drivers)
+    if len({d.table for d in stored}) != len(stored):
+        mistakes.append(("a driver is partitioned by two columns through inline views", None))
+    if mistakes:
+        return partitioning, mistakes
+    filtered = {d.table for d in stored} | set(own)
+    mistakes += _whole_reads(views, reads, name, own, filtered)
+    expanded = msgspec.structs.replace(partitioning, drivers=tuple(sorted(stored)))
+    return expanded, mistakes
+
+
+def _whole_reads(
+    views: Mapping[str, ViewDef],
+    reads: Mapping[str, tuple[str, ...]],
+    name: str,
+    own: Mapping[str, Partitioning],
+    filtered: set[str],
+) -> Mistakes:
+    """A filtered table (a driver, or an inline view over one) read whole by the view or by an
+    inline view folded into it: that reader would see only the recomputed partitions."""
+    mistakes: Mistakes = []
+    folded, stack = {name}, [name]
+    while stack:
+        reader = stack.pop()
+        drives = {d.table for d in own[reader].drivers} if reader in own else set()
+        for table in reads.get(reader, ()):
+            upstream = views.get(table)
+            if upstream is not None and not upstream.persisted and table not in folded:
+                folded.add(table)
+                stack.append(table)
+            if table in filtered and table not in drives:
+                where = (
+                    "this view"
+                    if reader == name
+                    else f"the inline view {reader!r} folded into this view"
                 )
-            )
+                mistakes.append(
+                    (
+                        f"{where} reads the driver {table!r}: it would see only the "
+                        "recomputed partitions",
+                        f"make {reader} a stored view" if reader != name else None,
+                    )
+                )
+    return mistakes
+
+
+def _dependency_problems(views: Mapping[str, ViewDef], partitioning: Partitioning) -> Mistakes:
     dependencies = partitioning.dependencies
     upstream = views.get(dependencies.table) if dependencies is not None else None
     if dependencies is not None and upstream is not None and not upstream.persisted:
-        mistakes.append(
+        return [
             (
                 f"dependencies table {dependencies.table!r} is an inline view: the build "
                 "reads the dependencies from a stored table",
                 f"make {dependencies.table} a stored view",
             )
-        )
-    return mistakes
+        ]
+    return []
 
 
 def _type_problems(

@@ -167,7 +167,7 @@ SOURCES = (
     "from os.path import *\n\ndef f(v):\n    return join(v, Base)\n",
 )
 # built-in CPG views declared incremental (with what they read upstream)
-CPG_VIEWS = ("idx_def_nodes", "res_binding_values", "res_ref_bindings")
+CPG_VIEWS = ("idx_def_nodes", "res_binding_values", "res_ref_bindings", "cpg_props")
 _file_edit = st.tuples(st.sampled_from(PATHS), st.none() | st.sampled_from(SOURCES))
 
 

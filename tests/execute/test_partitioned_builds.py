@@ -94,6 +94,34 @@ def test_deleted_added_and_null_partitions(project: PartitionedProject, tmp_path
     assert_same_store(built, project.cold(tmp_path / "cold"))
 
 
+INLINE_DRIVEN = {
+    "paid": "-- @materialize: inline\n-- @incremental: partition_by = day\n"
+    "select day, event_id, amount from events where amount >= 5\n",
+    "small": "-- @materialize: inline\n-- @incremental: partition_by = day\n"
+    "select day, event_id, amount from events where amount < 5\n",
+    "money": "-- @incremental: partition_by = day\n"
+    "select p.day, count(*) as n, sum(p.amount) as total, max(u.segment) as seg\n"
+    "from paid p join users u on u.user_id = p.event_id % 7 group by p.day\n"
+    "union all select day, count(*), sum(amount), 'small' from small group by day\n",
+}
+
+
+def test_inline_views_drive_their_stored_reader_by_partition(tmp_path: Path) -> None:
+    """`money` reads `events` only through two inline views declared partitioned by day: one
+    changed day recomputes one partition, and the store equals a cold build."""
+    project = PartitionedProject(tmp_path / "project").write(views=INLINE_DRIVEN)
+    store = tmp_path / "store"
+    assert project.build(store).recomputed() == {"money": 4}
+    project.set_day("d02", 6, salt=4)
+    built = project.build(store)
+    assert built.recomputed() == {"money": 1}
+    assert_same_store(built, project.cold(tmp_path / "cold"))
+    project.set_users(2)  # a lookup read by the inline chain: the whole view
+    built = project.build(store)
+    assert built.recomputed() == {"money": 4}
+    assert_same_store(built, project.cold(tmp_path / "cold"))
+
+
 def test_lookup_or_view_changes_rebuild_whole(project: PartitionedProject, tmp_path: Path) -> None:
     store = tmp_path / "store"
     project.build(store)

@@ -164,11 +164,11 @@ def test_plan_level_rules(tmp_path: Path) -> None:
         name: [p.message for p in plan.tasks[name].problems if p.code.value == "partitioning"]
         for name in views
     }
-    assert messages["inline_declared"] == [
-        "an inline view is never stored, so it cannot be rebuilt by partition"
-    ]
+    assert messages["inline_declared"] == []  # proven; it drives the stored views reading it
+    assert plan.tasks["inline_declared"].partitioning is None  # never rebuilt on its own
     assert messages["reads_inline"] == [
-        "driver 'stage' is an inline view: only stored tables can drive partitions"
+        "driver 'stage' is an inline view not partitioned by 'status': only stored tables and "
+        "inline views declared partitioned alike can drive partitions"
     ]
     assert messages["driver_through_inline"] == [
         "the inline view 'stage' folded into this view reads the driver 'orders': it would see "
@@ -178,6 +178,39 @@ def test_plan_level_rules(tmp_path: Path) -> None:
     assert plan.tasks["stage"].admitted  # the inline view itself is fine
     located = plan.tasks["float_key"].problems[0]
     assert (located.path, located.line, located.col) == ("views/float_key.sql", 1, 18)
+
+
+INLINE = "-- @materialize: inline\n" + H
+
+
+def test_an_inline_view_declared_partitioned_drives_its_stored_readers(tmp_path: Path) -> None:
+    """The reader is driven by the inline views' own drivers (the stored tables its node
+    filters); an inline view on no driver chain, or a whole read of a filtered table, is refused."""
+    views = {
+        "big": INLINE + "select status, order_id, amount from orders where amount > 5",
+        "small": INLINE + "select status, order_id, amount from orders where amount <= 5",
+        "union_of_inline": H + "select * from big union all select * from small",
+        "by_status": INLINE + "select status, count(*) as n from orders group by status",
+        "nested": H + "select b.status, b.n from by_status b",
+        "other_key": "-- @materialize: inline\n-- @incremental: partition_by = customer_id\n"
+        "select customer_id, status from orders",
+        "wrong_column": H + "select status, customer_id from other_key",
+        "whole_read": H.rstrip() + "; drivers = big\n"
+        "select b.status, b.order_id from big b where b.amount > (select avg(amount) from orders)",
+    }
+    plan = compile_views(tmp_path, views)
+    messages = {
+        name: [p.message for p in plan.tasks[name].problems if p.code.value == "partitioning"]
+        for name in views
+    }
+    assert plan.tasks["union_of_inline"].partitioning == BY_STATUS
+    assert plan.tasks["nested"].partitioning == BY_STATUS
+    assert messages["wrong_column"] == [
+        "driver 'other_key' is an inline view not partitioned by 'status': only stored "
+        "tables and inline views declared partitioned alike can drive partitions"
+    ]
+    assert any("reads the driver 'orders'" in m for m in messages["whole_read"]), messages
+    assert not plan.tasks["whole_read"].admitted
 
 
 def test_dependencies_name_an_input_with_both_columns(tmp_path: Path) -> None:

@@ -5,9 +5,12 @@
 -- attribute's span). Only sites value flow resolved become nodes, so a `for` over a list is no
 -- CALL. `kind` is the site's kind (`decorator`, `for`, `async_for`, `with`, `async_with`,
 -- `raise`, `operator`, `getitem`, `setitem`, `property`).
--- Cross-file (whether a site calls anything depends on other files).
+-- Cross-file (whether a site calls anything depends on other files): partitioned by the site's
+-- file, so its readers recompute the files whose sites changed, though it is rebuilt whole
+-- whenever the value flow changed (a lookup).
 -- @keys: call_id
 -- @layer: resolution
+-- @incremental: partition_by = path; drivers = sites, refs
 WITH called AS (
     SELECT DISTINCT call_id FROM flow_calls
 )
@@ -20,4 +23,4 @@ SELECT c.call_id, r.path, r.def_id, 'property', r.attr,
        r.line, r.col, r.end_line, r.end_col, r.bstart, r.bend
 FROM called AS c
 JOIN refs AS r ON c.call_id = 'call:' || substr(r.ref_id, 5)
-WHERE c.call_id NOT IN (SELECT site_id FROM sites)
+WHERE NOT EXISTS (SELECT 1 FROM sites AS s WHERE s.path = r.path AND s.site_id = c.call_id)
