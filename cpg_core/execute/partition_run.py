@@ -205,6 +205,8 @@ class PartitionRun:
         if record.fingerprint != task.fingerprint or stored.partition_by != partitioning.column:
             return "the view or its declaration changed"
         drivers = {d.table: d.column for d in partitioning.drivers}
+        if not drivers:
+            return "it has no driving input (drivers = none)"
         changed_lookups: list[str] = []
         for table in task.inputs:
             value = kwargs.get(table)

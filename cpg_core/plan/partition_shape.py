@@ -533,6 +533,8 @@ def shape_of(
     spec = view.incremental
     if spec is None:
         return None, []
+    if spec.no_drivers:
+        return _published(view, spec, lineage)
     drivers, problems = resolve_drivers(view, spec, lineage, schemas)
     dependencies, dependency_problems = resolve_dependencies(view, spec, schemas)
     problems += dependency_problems
@@ -557,6 +559,18 @@ def shape_of(
     if check.problems:
         return None, check.problems
     return Partitioning(column=spec.partition_by, drivers=drivers, dependencies=dependencies), []
+
+
+def _published(
+    view: ViewDef, spec: IncrementalSpec, lineage: Lineage
+) -> tuple[Partitioning | None, list[Problem]]:
+    """`drivers = none`: nothing to prove (every input is a lookup, so any change rebuilds the
+    view whole); the partition column must only exist."""
+    if spec.partition_by in lineage:
+        return Partitioning(column=spec.partition_by, drivers=()), []
+    at = Position(spec.line, spec.col) if spec.line else first_token_position(view.sql)
+    message = f"partition_by names {spec.partition_by!r}, which the view does not output"
+    return None, [partition_problem(view, at, message, "output columns: " + ", ".join(lineage))]
 
 
 def _root_selects(root: Scope) -> list[exp.Expr]:

@@ -155,6 +155,14 @@ def _expand(
                     f"{driver.table}, or make it a stored view",
                 )
             )
+        elif not declared.drivers:
+            mistakes.append(
+                (
+                    f"driver {driver.table!r} is an inline view with `drivers = none`: its "
+                    "rows are computed whole, so only a stored one can drive partitions",
+                    f"make {driver.table} a stored view",
+                )
+            )
         elif driver.table not in own:
             own[driver.table] = declared
             stack.extend(declared.drivers)

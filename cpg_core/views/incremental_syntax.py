@@ -1,9 +1,10 @@
 """The value of an `@incremental` line:
-`partition_by = <column> [; drivers = <table>[.<column>], ...] [; dependencies = <table>.<column>]`.
+`partition_by = <column> [; drivers = <table>[.<column>], ... | none] [; dependencies = <table>.<column>]`.
 
 Clauses are separated by `;`; each is `name = value`. `partition_by` names one output column;
 `drivers` lists the inputs partitioned like the output (a table, or `table.column` when the
-driver's partition column has another name); `dependencies` names the input column listing,
+driver's partition column has another name; `none`: every input is a lookup, the view is
+always rebuilt whole and only publishes its partitions); `dependencies` names the input column listing,
 for each partition (the rows of that table in it), the lookup partitions it reads. Names
 follow SQL: unquoted ones are lower-cased. Every mistake is a `SyntaxIssue` pointing at its
 offset in the value.
@@ -52,7 +53,13 @@ def parse_incremental(value: str, line: int, value_col: int) -> IncrementalSpec 
             f"partition_by must name one column, not {column_text!r}", column_at, EXAMPLE
         )
     drivers: tuple[str, ...] = ()
-    if "drivers" in found:
+    no_drivers = "drivers" in found and found["drivers"][0].lower() == "none"
+    if no_drivers and "dependencies" in found:
+        return SyntaxIssue(
+            "dependencies needs drivers: with `drivers = none` the view is always rebuilt whole",
+            found["dependencies"][1],
+        )
+    if "drivers" in found and not no_drivers:
         parsed = _drivers(*found["drivers"])
         if isinstance(parsed, SyntaxIssue):
             return parsed
@@ -71,6 +78,7 @@ def parse_incremental(value: str, line: int, value_col: int) -> IncrementalSpec 
     return IncrementalSpec(
         partition_by=identifier(column_text),
         drivers=drivers,
+        no_drivers=no_drivers,
         dependencies=dependencies,
         line=line,
         col=value_col,

@@ -96,10 +96,14 @@ class IncrementalSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
     comes from). The compiler checks the query keeps partitions apart
     (`cpg_core.plan.partitioning`). `dependencies` (`table.column`): an input listing, per
     partition, the other partitions of the lookups it reads (a cross-partition view, e.g. a
-    file and the files it imports). `line`/`col` locate the declaration in the view file."""
+    file and the files it imports). `no_drivers` (`drivers = none`): every input is a lookup,
+    so the view is rebuilt whole whenever one changes; it only publishes its partitions, for
+    the partition-incremental views it drives. `line`/`col` locate the declaration in the
+    view file."""
 
     partition_by: str
     drivers: tuple[str, ...] = ()
+    no_drivers: bool = False
     dependencies: str | None = None
     line: int = 0
     col: int = 0

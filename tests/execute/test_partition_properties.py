@@ -8,8 +8,9 @@ Two worlds, both through the real pipeline (extraction, DataFusion, Hamilton, De
   recomputed exactly those days' partitions;
 - the fixture repository's evidence tables (partitioned by file), three per-file user views
   over them and a cross-file one declaring `dependencies` (a file reads the defs of the files
-  it imports): random file edits, adds, deletes and `__init__.py` changes (which rename
-  modules).
+  it imports), and the whole built-in CPG (`cpg_edges` and `cpg_props` recompute by file):
+  random file edits, adds, deletes, comment lines that move every id of a file, and
+  `__init__.py` changes (which rename modules).
 
 CI runs a few examples of each; `CPG_PARTITION_EXAMPLES=200` runs more.
 """
@@ -165,18 +166,24 @@ SOURCES = (
     "x = 1\n\ndef outer():\n    y = 2\n    def inner():\n        global x\n        x = y\n"
     "    return inner\n\nclass K:\n    __p = 1\n    def m(self):\n        return self.__p\n",
     "from os.path import *\n\ndef f(v):\n    return join(v, Base)\n",
+    "# a comment: every id below moves\nfrom . import a\nfrom .sub import b\n\n"
+    "class C(a.Base):\n    def m(self):\n        return b.g()\n",
 )
-# built-in CPG views declared incremental (with what they read upstream)
-CPG_VIEWS = ("idx_def_nodes", "res_binding_values", "res_ref_bindings", "cpg_props")
+# built-in CPG views declared incremental (with what they read upstream); the property test
+# adds the whole CPG (cpg_edges and cpg_props read the value flow), the targeted tests need not
+CPG_VIEWS = ("idx_def_nodes", "res_binding_values", "res_ref_bindings")
+WHOLE_CPG = ("cpg_edges", "cpg_props", "cpg_nodes")
 _file_edit = st.tuples(st.sampled_from(PATHS), st.none() | st.sampled_from(SOURCES))
 
 
-def _build(project: Project, store: Path) -> dict[str, int | None]:
+def _build(
+    project: Project, store: Path, views: tuple[str, ...] = CPG_VIEWS
+) -> dict[str, int | None]:
     events: list[object] = []
     build_project(
         project,
         store=store,
-        select=sorted(EVIDENCE_VIEWS) + list(CPG_VIEWS),
+        select=sorted(EVIDENCE_VIEWS) + list(views),
         store_evidence=TABLE_NAMES,
         extract_workers=1,
         on_event=events.append,
@@ -211,17 +218,17 @@ def test_evidence_and_per_file_views_equal_cold(
         for path, source in initial.items():
             _write(repo, path, source)
         project = Project(root=root, view_dirs=(views,), include_cpg=True, repo=repo)
-        _build(project, root / "store")
+        _build(project, root / "store", CPG_VIEWS + WHOLE_CPG)
         for batch in edits:
             for path, source in batch:
                 if source is None:
                     (repo / path).unlink(missing_ok=True)
                 else:
                     _write(repo, path, source)
-            _build(project, root / "store")
+            _build(project, root / "store", CPG_VIEWS + WHOLE_CPG)
             cold = root / "cold"
             shutil.rmtree(cold, ignore_errors=True)
-            _build(project, cold)
+            _build(project, cold, CPG_VIEWS + WHOLE_CPG)
             mine, theirs = _versions(root / "store"), _versions(cold)
             assert mine == theirs
             assert all(recorded == content for recorded, content in mine.values())

@@ -122,6 +122,30 @@ def test_inline_views_drive_their_stored_reader_by_partition(tmp_path: Path) -> 
     assert_same_store(built, project.cold(tmp_path / "cold"))
 
 
+WHOLE_DRIVER = {
+    "shares": "-- @incremental: partition_by = day; drivers = none\n"
+    "select day, event_id, amount / (select max(amount) from events) as share from events\n",
+    "day_shares": "-- @incremental: partition_by = day\n"
+    "select day, count(*) as n, sum(share) as total from shares group by day\n",
+}
+
+
+def test_a_view_rebuilt_whole_publishes_partitions_its_readers_recompute_by(
+    tmp_path: Path,
+) -> None:
+    """`shares` divides by a global maximum (no per-day proof): it is rebuilt whole, but only
+    the edited day's partition of it changes, so `day_shares` recomputes that day alone."""
+    project = PartitionedProject(tmp_path / "project").write(views=WHOLE_DRIVER)
+    store = tmp_path / "store"
+    project.build(store)
+    before = project.build(store).store.read("shares")
+    project.set_day("d03", 5, salt=2)
+    built = project.build(store)
+    assert max(before.column("share").to_pylist()) == 1.0
+    assert built.recomputed() == {"shares": 4, "day_shares": 1}
+    assert_same_store(built, project.cold(tmp_path / "cold"))
+
+
 def test_lookup_or_view_changes_rebuild_whole(project: PartitionedProject, tmp_path: Path) -> None:
     store = tmp_path / "store"
     project.build(store)

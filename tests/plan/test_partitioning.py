@@ -213,6 +213,35 @@ def test_an_inline_view_declared_partitioned_drives_its_stored_readers(tmp_path:
     assert not plan.tasks["whole_read"].admitted
 
 
+def test_drivers_none_publishes_partitions_of_a_view_rebuilt_whole(tmp_path: Path) -> None:
+    """`drivers = none`: a global ranking cannot be proven per partition, but it is rebuilt
+    whole anyway and publishes its partitions, so a stored view it drives is partial."""
+    views = {
+        "ranked": "-- @incremental: partition_by = status; drivers = none\n"
+        "select status, order_id, rank() over (order by amount) as r from orders",
+        "top": H + "select status, min(r) as best from ranked group by status",
+        "no_column": "-- @incremental: partition_by = day; drivers = none\nselect status from orders",
+        "inline_whole": "-- @materialize: inline\n"
+        "-- @incremental: partition_by = status; drivers = none\nselect status, amount from orders",
+        "reads_inline_whole": H
+        + "select status, sum(amount) as s from inline_whole group by status",
+    }
+    plan = compile_views(tmp_path, views)
+    messages = {
+        name: [p.message for p in plan.tasks[name].problems if p.code.value == "partitioning"]
+        for name in views
+    }
+    assert plan.tasks["ranked"].partitioning == Partitioning(column="status", drivers=())
+    assert plan.tasks["top"].partitioning == Partitioning(
+        column="status", drivers=(Driver("ranked", "status"),)
+    )
+    assert messages["no_column"] == ["partition_by names 'day', which the view does not output"]
+    assert messages["reads_inline_whole"] == [
+        "driver 'inline_whole' is an inline view with `drivers = none`: its rows are computed "
+        "whole, so only a stored one can drive partitions"
+    ]
+
+
 def test_dependencies_name_an_input_with_both_columns(tmp_path: Path) -> None:
     """A cross-partition view: each status reads the totals (a lookup partitioned by status)
     of the statuses `links` lists for it; `links.linked` holds partition values like `status`."""
@@ -286,6 +315,11 @@ def test_warm_compile_keeps_the_proof(tmp_path: Path) -> None:
         ("partition_by = a; using = t", "2:36: unknown clause 'using'"),
         ("partition_by = a;", "2:35: empty clause"),
         ("partition_by = path; dependencies = file_imports.Imported", None),
+        ("partition_by = path; drivers = None", None),
+        (
+            "partition_by = a; drivers = none; dependencies = t.c",
+            "2:67: dependencies needs drivers: with `drivers = none` the view is always rebuilt whole",
+        ),
         (
             "partition_by = a; dependencies = deps",
             "2:51: dependencies is one `table.column`, not 'deps'",

@@ -8,9 +8,12 @@
 --   position_other_scope  a use in another scope (a closure, a function reading a global) or in
 --                         a comprehension (whose target is written after its element) sees every
 --                         definition of the binding (confidence 0.5 / number of definitions).
--- @materialize: inline
+-- Stored, partitioned by the use's file (`path`) and rebuilt whole: a use may see definitions in
+-- another file (a star import), so no file's rows are proven to need only that file; the map
+-- lets cpg_edges recompute only the files whose rows changed.
 -- @keys: def_node_id, use_ref_id
 -- @layer: resolution
+-- @incremental: partition_by = path; drivers = none
 WITH definitions AS (
     SELECT resolved_id AS binding_id, ref_id AS def_node_id, 'REFERENCE' AS def_kind,
            scope_id, bstart AS pos
@@ -35,7 +38,7 @@ WITH definitions AS (
     WHERE d.kind IN ('class', 'function', 'async_function') AND s.resolved_kind = 'BINDING'
 ),
 uses AS (
-    SELECT u.resolved_id AS binding_id, u.ref_id AS use_ref_id, u.scope_id, u.bstart AS pos,
+    SELECT u.resolved_id AS binding_id, u.ref_id AS use_ref_id, u.scope_id, u.bstart AS pos, u.path,
            CASE WHEN u.scope_id = b.scope_id AND b.scope_kind <> 'comprehension'
                 THEN 'position_same_scope' ELSE 'position_other_scope' END AS method
     FROM res_ref_bindings AS u
@@ -43,22 +46,23 @@ uses AS (
     WHERE u.access IN ('read', 'update') AND u.resolved_kind = 'BINDING'
 ),
 same_scope AS (
-    SELECT d.def_node_id, d.def_kind, u.use_ref_id, u.binding_id, u.method, 0.8 AS confidence,
+    SELECT d.def_node_id, d.def_kind, u.use_ref_id, u.binding_id, u.method, 0.8 AS confidence, u.path,
            row_number() OVER (PARTITION BY u.use_ref_id ORDER BY d.pos DESC, d.def_node_id) AS rn
     FROM uses AS u
     JOIN definitions AS d ON d.binding_id = u.binding_id AND d.scope_id = u.scope_id AND d.pos < u.pos
     WHERE u.method = 'position_same_scope'
 ),
 other_scope AS (
-    SELECT d.def_node_id, d.def_kind, u.use_ref_id, u.binding_id, u.method,
+    SELECT d.def_node_id, d.def_kind, u.use_ref_id, u.binding_id, u.method, u.path,
            0.5 / CAST(count(*) OVER (PARTITION BY u.use_ref_id) AS DOUBLE) AS confidence
     FROM uses AS u
     JOIN definitions AS d ON d.binding_id = u.binding_id AND d.def_node_id <> u.use_ref_id
     WHERE u.method = 'position_other_scope'
 )
-SELECT def_node_id, def_kind, use_ref_id, binding_id, method AS resolution_method, confidence
+SELECT def_node_id, def_kind, use_ref_id, binding_id, method AS resolution_method, confidence,
+       path
 FROM same_scope
 WHERE rn = 1
 UNION ALL
-SELECT def_node_id, def_kind, use_ref_id, binding_id, method, confidence
+SELECT def_node_id, def_kind, use_ref_id, binding_id, method, confidence, path
 FROM other_scope
