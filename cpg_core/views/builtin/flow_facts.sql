@@ -8,16 +8,18 @@
 --   through it
 --   other expressions keep their id: `ref:` (attribute chains), `call:` (call results and implicit
 --   call sites), `def:` (a lambda or def: a literal value), `expr:` (displays, `a if c else b`...)
--- Per file: a file's rows depend on its own evidence and its own name resolution only.
+-- Per file: a file's rows depend on its own evidence and its own name resolution only (proven:
+-- partition-incremental, so an edit recomputes the edited files' facts alone).
 -- @keys: path, kind, node, src, name, pos
 -- @layer: flow
+-- @incremental: partition_by = path; drivers = flows, calls, res_ref_bindings
 WITH names AS (
-    SELECT ref_id, resolved_id AS target
+    SELECT path, ref_id, resolved_id AS target
     FROM res_ref_bindings
     WHERE ref_kind <> 'chain' AND resolved_kind IN ('BINDING', 'BUILTIN', 'EXTERNAL')
 ),
 roots AS (
-    SELECT ref_id, resolved_id AS target
+    SELECT path, ref_id, resolved_id AS target
     FROM res_ref_bindings
     WHERE ref_kind = 'chain' AND resolved_kind IN ('BINDING', 'BUILTIN', 'EXTERNAL')
 ),
@@ -38,7 +40,7 @@ SELECT DISTINCT  -- a set of facts: two refs may denote the same binding
     f.name,
     f.pos
 FROM facts AS f
-LEFT JOIN names AS nn ON nn.ref_id = f.node_id
-LEFT JOIN names AS ns ON ns.ref_id = f.src_id
-LEFT JOIN roots AS rn ON f.kind = 'store_root' AND rn.ref_id = f.node_id
-LEFT JOIN roots AS rs ON f.kind = 'load_root' AND rs.ref_id = f.src_id
+LEFT JOIN names AS nn ON nn.path = f.path AND nn.ref_id = f.node_id
+LEFT JOIN names AS ns ON ns.path = f.path AND ns.ref_id = f.src_id
+LEFT JOIN roots AS rn ON rn.path = f.path AND f.kind = 'store_root' AND rn.ref_id = f.node_id
+LEFT JOIN roots AS rs ON rs.path = f.path AND f.kind = 'load_root' AND rs.ref_id = f.src_id
