@@ -54,14 +54,7 @@ def resolve_drivers(
     at = Position(spec.line, spec.col) if spec.line else first_token_position(view.sql)
     flows = lineage.get(spec.partition_by)
     if flows is None:
-        return (), [
-            partition_problem(
-                view,
-                at,
-                f"partition_by names {spec.partition_by!r}, which the view does not output",
-                "output columns: " + ", ".join(lineage),
-            )
-        ]
+        return (), [_not_output(view, spec, lineage, at)]
     if not spec.drivers:
         if not flows:
             return (), [
@@ -569,8 +562,16 @@ def _published(
     if spec.partition_by in lineage:
         return Partitioning(column=spec.partition_by, drivers=()), []
     at = Position(spec.line, spec.col) if spec.line else first_token_position(view.sql)
-    message = f"partition_by names {spec.partition_by!r}, which the view does not output"
-    return None, [partition_problem(view, at, message, "output columns: " + ", ".join(lineage))]
+    return None, [_not_output(view, spec, lineage, at)]
+
+
+def _not_output(view: ViewDef, spec: IncrementalSpec, lineage: Lineage, at: Position) -> Problem:
+    return partition_problem(
+        view,
+        at,
+        f"partition_by names {spec.partition_by!r}, which the view does not output",
+        "output columns: " + ", ".join(lineage),
+    )
 
 
 def _root_selects(root: Scope) -> list[exp.Expr]:
