@@ -202,7 +202,8 @@ def _versions(store: Path) -> dict[str, tuple[str | None, str]]:
     return out
 
 
-@settings(max_examples=EXAMPLES or 4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# each example builds the whole CPG several times (~20 s): two in CI, more with the variable
+@settings(max_examples=EXAMPLES or 2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     initial=st.dictionaries(st.sampled_from(PATHS), st.sampled_from(SOURCES), min_size=1),
     edits=st.lists(st.lists(_file_edit, min_size=1, max_size=3), min_size=1, max_size=3),
