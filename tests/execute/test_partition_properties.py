@@ -8,7 +8,7 @@ Two worlds, both through the real pipeline (extraction, DataFusion, Hamilton, De
   recomputed exactly those days' partitions;
 - the fixture repository's evidence tables (partitioned by file), three per-file user views
   over them and a cross-file one declaring `dependencies` (a file reads the defs of the files
-  it imports), and the whole built-in CPG (`cpg_props` and `flow_facts` recompute by file):
+  it imports), and the whole built-in CPG (`cpg_edges` and `cpg_props` recompute by file):
   random file edits, adds, deletes, comment lines that move every id of a file, and
   `__init__.py` changes (which rename modules).
 
@@ -170,8 +170,7 @@ SOURCES = (
     "class C(a.Base):\n    def m(self):\n        return b.g()\n",
 )
 # built-in CPG views declared incremental (with what they read upstream); the property test
-# adds the whole CPG (cpg_props and flow_facts are incremental, cpg_edges reads the value flow),
-# the targeted tests need not
+# adds the whole CPG (cpg_edges and cpg_props read the value flow), the targeted tests need not
 CPG_VIEWS = ("idx_def_nodes", "res_binding_values", "res_ref_bindings")
 WHOLE_CPG = ("cpg_edges", "cpg_props", "cpg_nodes")
 _file_edit = st.tuples(st.sampled_from(PATHS), st.none() | st.sampled_from(SOURCES))
@@ -293,6 +292,38 @@ def test_a_star_imported_file_recomputes_its_star_importers(tmp_path: Path) -> N
     assert _versions(tmp_path / "store") == _versions(tmp_path / "cold")
     rows = DeltaStore(tmp_path / "store").read("res_symbol_bindings").to_pylist()
     assert {(r["path"], r["method"]) for r in rows if r["name"] == "g"} >= {("b.py", "star_import")}
+
+
+def test_a_binding_file_edit_recomputes_the_files_using_its_names(tmp_path: Path) -> None:
+    """`res_def_use` reads a binding's definitions by the binding's file (`dependencies` =
+    the files each file's names resolve into): a second `x = ...` in q.py changes the def-use
+    rows of p.py, which reads `x` through `from q import *` and was not edited; r.py (its own
+    `x`) and the other files are not recomputed, and the store equals a cold build."""
+    repo = tmp_path / "repo"
+    _write(repo, "q.py", "x = 1\n")
+    _write(repo, "p.py", "from q import *\n\ndef use():\n    return x\n")
+    _write(repo, "r.py", "from q import *\n\ndef put():\n    global x\n    x = 2\n")
+    for name in "cdef":
+        _write(repo, f"{name}.py", "y = 1\nz = y\n")
+    project = Project(root=tmp_path, view_dirs=(), include_cpg=True, repo=repo)
+    events: list[object] = []
+
+    def build(store: Path) -> dict[str, int | None]:
+        events.clear()
+        build_project(
+            project, store=store, select=["res_def_use"], extract_workers=1, on_event=events.append
+        )
+        return {e.task: e.partitions_recomputed for e in events if isinstance(e, TaskFinish)}
+
+    build(tmp_path / "store")
+    _write(repo, "q.py", "x = 1\n\ndef again():\n    global x\n    x = 3\n")
+    recomputed = build(tmp_path / "store")
+    assert recomputed["res_def_use"] == 2, recomputed  # q.py and p.py
+    uses = DeltaStore(tmp_path / "store").read("res_def_use").to_pylist()
+    seen = {r["def_node_id"] for r in uses if r["path"] == "p.py"}
+    assert any(d.startswith("ref:q.py:") for d in seen) and len(seen) == 2, seen
+    build(tmp_path / "cold")
+    assert _versions(tmp_path / "store") == _versions(tmp_path / "cold")
 
 
 def test_a_cached_driver_gives_its_saved_map_without_being_read(

@@ -10,6 +10,7 @@
 -- @version: 1
 -- @stability: stable
 -- @owners: cpg
+-- @incremental: partition_by = path
 SELECT * FROM edge_contains
 UNION ALL SELECT * FROM edge_has_param
 UNION ALL SELECT * FROM edge_defines

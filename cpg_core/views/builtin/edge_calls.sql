@@ -4,9 +4,10 @@
 -- @keys: edge_id
 -- @materialize: inline
 -- @layer: edges
+-- @incremental: partition_by = path
 SELECT
     'CALLS:' || call_id || '->' || target_id AS edge_id,
     'CALLS' AS edge_kind,
     call_id AS src_id, 'CALL' AS src_kind, target_id AS dst_id, target_kind AS dst_kind,
-    confidence, resolution_method, ambiguity_count
+    confidence, resolution_method, ambiguity_count, path
 FROM res_calls

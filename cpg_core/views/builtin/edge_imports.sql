@@ -5,6 +5,7 @@
 -- @keys: edge_id
 -- @materialize: inline
 -- @layer: edges
+-- @incremental: partition_by = path; drivers = res_import_targets, idx_def_nodes
 SELECT DISTINCT
     'IMPORTS:' || t.module_id || '->' || t.imported_module_id AS edge_id,
     'IMPORTS' AS edge_kind,
@@ -12,6 +13,7 @@ SELECT DISTINCT
     t.imported_module_id AS dst_id, t.imported_module_kind AS dst_kind,
     1.0 AS confidence,
     CASE WHEN t.imported_module_kind = 'MODULE' THEN 'repository' ELSE 'external' END AS resolution_method,
-    CAST(1 AS BIGINT) AS ambiguity_count
+    CAST(1 AS BIGINT) AS ambiguity_count,
+    t.path
 FROM res_import_targets AS t
-JOIN idx_def_nodes AS m ON m.def_id = t.module_id
+JOIN idx_def_nodes AS m ON m.path = t.path AND m.def_id = t.module_id

@@ -4,10 +4,12 @@
 -- @keys: edge_id
 -- @materialize: inline
 -- @layer: edges
+-- @incremental: partition_by = path
 SELECT DISTINCT
     'INHERITS:' || class_id || '->' || base_id AS edge_id,
     'INHERITS' AS edge_kind,
     class_id AS src_id, 'CLASS' AS src_kind, base_id AS dst_id, base_kind AS dst_kind,
     confidence, method AS resolution_method,
-    CAST(1 AS BIGINT) AS ambiguity_count
+    CAST(1 AS BIGINT) AS ambiguity_count,
+    path
 FROM res_inheritance

@@ -6,12 +6,14 @@
 -- @keys: edge_id
 -- @materialize: inline
 -- @layer: edges
+-- @incremental: partition_by = path
 SELECT
     'READS:' || ref_id || '->' || resolved_id AS edge_id,
     'READS' AS edge_kind,
     ref_id AS src_id, 'REFERENCE' AS src_kind, resolved_id AS dst_id, 'BINDING' AS dst_kind,
     CASE WHEN method = 'star_import' THEN 0.75 ELSE 1.0 END AS confidence,
     method AS resolution_method,
-    CAST(1 AS BIGINT) AS ambiguity_count
+    CAST(1 AS BIGINT) AS ambiguity_count,
+    path
 FROM res_ref_bindings
 WHERE access IN ('read', 'update') AND resolved_kind = 'BINDING'

@@ -17,12 +17,15 @@
 --               m, a module, an EXTERNAL object) gets no guess.
 -- Targets that are not callable definitions (modules, plain variables) are not call targets.
 -- Calls with no candidate have no row (see the unresolved-calls query in docs/cpg_schema.md).
+-- `path` is the call site's file: the view is rebuilt whole (its inputs are whole-program), but
+-- its readers (edge_calls, cpg_edges) recompute only the files whose rows changed.
 -- @keys: call_id, target_id
 -- @layer: resolution
+-- @incremental: partition_by = path; drivers = none
 WITH sites_all AS (
-    SELECT call_id, def_id, callee_ref_id, callee_kind, callee_name FROM calls
+    SELECT call_id, def_id, callee_ref_id, callee_kind, callee_name, path FROM calls
     UNION ALL
-    SELECT call_id, def_id, CAST(NULL AS VARCHAR), 'implicit', CAST(NULL AS VARCHAR)
+    SELECT call_id, def_id, CAST(NULL AS VARCHAR), 'implicit', CAST(NULL AS VARCHAR), path
     FROM res_implicit_calls
 ),
 by_ref AS (
@@ -86,6 +89,7 @@ SELECT
     r.target_kind,
     r.resolution_method,
     r.confidence,
-    CAST(r.ambiguity_count AS BIGINT) AS ambiguity_count
+    CAST(r.ambiguity_count AS BIGINT) AS ambiguity_count,
+    k.path
 FROM chosen AS r
 JOIN sites_all AS k ON k.call_id = r.call_id

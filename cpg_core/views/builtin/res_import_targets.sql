@@ -12,6 +12,7 @@
 -- a relative import that climbs above the top package becomes `external:..name` (`unresolved`).
 -- @keys: import_id
 -- @layer: resolution
+-- @incremental: partition_by = path; drivers = none
 WITH base AS (
     SELECT
         i.import_id, i.path, i.scope_id, i.kind, i.module, i.level, i.name, i.bound_name,

@@ -6,6 +6,7 @@
 -- out.
 -- @keys: class_id, base_ref_id
 -- @layer: resolution
+-- @incremental: partition_by = path; drivers = none
 WITH bases AS (
     SELECT d.def_id AS class_id, d.path, d.outer_scope_id, d.name_bend, d.bend,
            split_part(unnest(d.bases), '[', 1) AS base_text
@@ -13,7 +14,7 @@ WITH bases AS (
     WHERE d.kind = 'class'
 ),
 base_refs AS (
-    SELECT DISTINCT b.class_id, r.ref_id AS base_ref_id, r.bstart, b.base_text
+    SELECT DISTINCT b.class_id, r.ref_id AS base_ref_id, r.bstart, b.base_text, b.path
     FROM bases AS b
     JOIN refs AS r
       ON r.path = b.path AND r.scope_id = b.outer_scope_id AND r.chain = b.base_text
@@ -28,7 +29,8 @@ SELECT
     v.target_id AS base_id,
     v.target_kind AS base_kind,
     v.method,
-    v.confidence
+    v.confidence,
+    br.path
 FROM base_refs AS br
 JOIN res_value_refs AS v ON v.ref_id = br.base_ref_id AND v.candidate_no = 1
 WHERE v.target_kind IN ('CLASS', 'EXTERNAL', 'BUILTIN')

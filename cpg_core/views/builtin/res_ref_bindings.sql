@@ -3,6 +3,7 @@
 -- `except ... as name` or a `case` capture. The scope rule is res_symbol_bindings' (LEGB on
 -- symtable flags); `access` says what the occurrence does to the binding: read, write, delete
 -- or update (augmented assignment reads and writes).
+-- `resolved_path`: the file of the BINDING it resolved to (another file through a star import).
 -- @keys: ref_id
 -- @layer: resolution
 -- @incremental: partition_by = path; drivers = refs, res_symbol_bindings
@@ -28,7 +29,8 @@ SELECT
     END AS access,
     s.resolved_id,
     s.resolved_kind,
-    coalesce(s.method, 'unresolved') AS method
+    coalesce(s.method, 'unresolved') AS method,
+    s.resolved_path
 FROM refs AS r
 LEFT JOIN res_symbol_bindings AS s
   ON s.path = r.path AND s.scope_id = r.scope_id AND s.name = r.name

@@ -4,6 +4,7 @@
 -- share the winning confidence (1 = unambiguous).
 -- @keys: ref_id
 -- @layer: resolution
+-- @incremental: partition_by = path; drivers = none
 WITH candidates AS (
     SELECT ref_id, target_id, target_kind, method, confidence, candidates
     FROM res_value_refs
@@ -30,7 +31,9 @@ SELECT
     r.target_kind,
     r.method AS resolution_method,
     r.confidence,
-    CAST(greatest(t.n_top, r.candidates) AS BIGINT) AS ambiguity_count
+    CAST(greatest(t.n_top, r.candidates) AS BIGINT) AS ambiguity_count,
+    f.path
 FROM ranked AS r
 JOIN ties AS t ON t.ref_id = r.ref_id
+JOIN refs AS f ON f.ref_id = r.ref_id
 WHERE r.rn = 1

@@ -11,6 +11,7 @@
 --   builtin    otherwise a builtin (or implicit module attribute such as __name__)
 --   unresolved none of the above (resolved_id is NULL)
 -- Names are looked up by their mangled form (`__x` in class C is `_C__x`), as Python does.
+-- `resolved_path` is the file of a resolved BINDING (this file, or the star-imported one).
 -- @keys: symbol_id
 -- Incremental by file: a file's symbols resolve within the file, except through its star imports,
 -- which read the module bindings of the imported files (idx_star_imports lists them).
@@ -41,7 +42,7 @@ module_global AS (
     WHERE s.is_global AND NOT s.is_local
 ),
 star_candidates AS (
-    SELECT s.path, s.symbol_id,
+    SELECT s.path, s.symbol_id, st.target_path,
            coalesce(b.binding_id, 'external:' || st.target_module || '.' || s.mangled_name) AS resolved_id,
            CASE WHEN st.target_path IS NULL THEN 'EXTERNAL' ELSE 'BINDING' END AS resolved_kind,
            CASE WHEN st.target_path IS NULL THEN 'star_import_external' ELSE 'star_import' END AS method,
@@ -82,7 +83,12 @@ SELECT
         WHEN st.resolved_id IS NOT NULL AND (st.method = 'star_import' OR bn.name IS NULL) THEN st.method
         WHEN bn.name IS NOT NULL AND s.is_global THEN 'builtin'
         ELSE 'unresolved'
-    END AS method
+    END AS method,
+    CASE
+        WHEN s.is_local OR e.binding_id IS NOT NULL OR g.binding_id IS NOT NULL THEN s.path
+        WHEN st.resolved_id IS NOT NULL AND (st.method = 'star_import' OR bn.name IS NULL)
+             AND st.resolved_kind = 'BINDING' THEN st.target_path
+    END AS resolved_path
 FROM syms AS s
 LEFT JOIN enclosing AS e ON e.path = s.path AND e.symbol_id = s.symbol_id AND e.rn = 1
 LEFT JOIN module_global AS g ON g.path = s.path AND g.symbol_id = s.symbol_id
