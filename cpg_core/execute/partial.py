@@ -13,13 +13,14 @@ full run would compute.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pyarrow as pa
 
 from cpg_core.execute.errors import ViewExecutionError
+from cpg_core.execute.slices import run_in_slices, slice_keys
 from cpg_core.execute.sources import InputTable, as_table
-from cpg_core.execute.task_spec import PartialRun, ViewTask
+from cpg_core.execute.task_spec import ViewTask
 from cpg_core.execute.versions import remember, remember_partitions
 from cpg_core.store.partitions import partition, rows_in
 
@@ -35,22 +36,36 @@ def driver_tables(task: ViewTask, tables: Mapping[str, InputTable]) -> dict[str,
     if partial is None:
         return dict(tables)
     out = dict(tables)
-    for table, column in partial.drivers:
+    for table, column in task.drivers:
         if table in out:
             out[table] = rows_in(as_table(out[table]), column, partial.keys)
     return out
 
 
-def partitioned_output(task: ViewTask, result: pa.Table) -> pa.Table:
-    """The view's whole output (store types), its data version and partition map remembered."""
+def partitioned_output(
+    task: ViewTask,
+    tables: Mapping[str, InputTable],
+    run: Callable[[dict[str, InputTable]], pa.Table],
+) -> pa.Table:
+    """The view's whole output (store types), its data version and partition map remembered.
+
+    `run` runs the view's SQL over the inputs it is given: once over the drivers filtered to
+    the partitions to recompute (a partial run), once per slice of partitions (a whole run
+    over big drivers, `execute.slices`), or once over everything."""
     column = task.partition_by
     assert column is not None
-    ordered, pmap = partition(result, column)
-    partial = task.partial
-    if partial is not None:
-        _check_claim(task, partial, set(pmap.hashes))
-        pmap = partial.base.replaced(partial.keys, pmap)
-        kept = partial.kept
+    slices = slice_keys(task, tables)
+    sliced = None
+    if slices:
+        sliced = run_in_slices(task, tables, slices, run, lambda k, p: _check_claim(task, k, p))
+    if sliced is not None:
+        ordered, pmap = sliced
+    else:
+        ordered, pmap = partition(run(driver_tables(task, tables)), column)
+    if task.partial is not None:
+        _check_claim(task, task.partial.keys, set(pmap.hashes))
+        pmap = task.partial.base.replaced(task.partial.keys, pmap)
+        kept = task.partial.kept
         if not kept.schema.equals(ordered.schema):  # nullability or metadata from the store
             kept = kept.cast(ordered.schema)
         ordered = pa.concat_tables([kept, ordered])
@@ -58,12 +73,12 @@ def partitioned_output(task: ViewTask, result: pa.Table) -> pa.Table:
     return remember_partitions(ordered, pmap)
 
 
-def _check_claim(task: ViewTask, partial: PartialRun, produced: set[str]) -> None:
-    stray = sorted(produced - partial.keys)
+def _check_claim(task: ViewTask, keys: frozenset[str], produced: set[str]) -> None:
+    stray = sorted(produced - keys)
     if stray:
         shown = ", ".join(stray[:3]) + (" ..." if len(stray) > 3 else "")
         error = PartitionClaimError(
-            f"recomputing {len(partial.keys)} partition(s) produced rows of {len(stray)} "
+            f"recomputing {len(keys)} partition(s) produced rows of {len(stray)} "
             f"other partition(s) of {task.partition_by} ({shown}): the view does not keep "
             "partitions apart as its @incremental declaration says"
         )

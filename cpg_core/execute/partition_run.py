@@ -181,8 +181,7 @@ class PartitionRun:
         column_type = store_type(schema.field(partitioning.column).type)
         where = outside_expression(partitioning.column, keys, column_type)
         kept = self.store.read(name, stored.version, where=where)
-        drivers = tuple((d.table, d.column) for d in partitioning.drivers)
-        partial = PartialRun(keys=keys, drivers=drivers, kept=kept, base=base)
+        partial = PartialRun(keys=keys, kept=kept, base=base)
         with self._lock:
             self.partial[name] = keys
         return {**kwargs, task_input(name): msgspec.structs.replace(task, partial=partial)}

@@ -11,7 +11,7 @@ import pyarrow as pa
 from datafusion import SessionContext
 
 from cpg_core.execute.errors import ViewExecutionError
-from cpg_core.execute.partial import driver_tables, partitioned_output
+from cpg_core.execute.partial import partitioned_output
 from cpg_core.execute.sources import InputTable, SourceTable, as_table
 from cpg_core.execute.task_spec import Step, ViewTask
 from cpg_core.execute.versions import remember
@@ -38,6 +38,19 @@ def _run_step(ctx: SessionContext, step: Step, limit: int | None) -> pa.Table:
                 f"spilling to disk (raise --memory-limit or run fewer tasks at once): {error}"
             )
         raise ViewExecutionError(step.name, step.path, error) from error
+
+
+def _query(task: ViewTask, tables: Mapping[str, InputTable]) -> pa.Table:
+    """The view's rows over `tables`, in a fresh DataFusion context (dropped on return: the
+    inline steps' tables are not held while the output is sorted)."""
+    ctx = _context(task)
+    for name, table in tables.items():
+        _register(ctx, name, table)
+    *inline, last = task.steps
+    limit = task.memory_limit_bytes
+    for step in inline:
+        ctx.from_arrow(_run_step(ctx, step, limit), name=step.name)
+    return _run_step(ctx, last, limit)
 
 
 def _context(task: ViewTask) -> SessionContext:
@@ -81,16 +94,7 @@ def run_view_task(task: ViewTask, fingerprint: str, tables: Mapping[str, InputTa
         raise FingerprintMismatchError(
             f"view {task.name!r}: task fingerprint {task.fingerprint[:12]} != input {fingerprint[:12]}"
         )
-    ctx = _context(task)
-    for name, table in driver_tables(task, tables).items():
-        _register(ctx, name, table)
-    *inline, last = task.steps
-    limit = task.memory_limit_bytes
-    for step in inline:
-        ctx.from_arrow(_run_step(ctx, step, limit), name=step.name)
-    result = _run_step(ctx, last, limit)
-    del ctx  # the inline steps' tables: not needed any more while the output is sorted
     if task.partition_by is not None:
-        return partitioned_output(task, result)
-    canonical = canonicalize(result)
+        return partitioned_output(task, tables, lambda inputs: _query(task, inputs))
+    canonical = canonicalize(_query(task, tables))
     return remember(canonical.table, canonical.data_version)

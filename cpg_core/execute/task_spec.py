@@ -33,11 +33,10 @@ class PartialRun(msgspec.Struct, frozen=True, kw_only=True):
     """A partition-incremental view recomputed for some partitions only (`execute.partial`).
 
     `keys` name the partitions to recompute (JSON text of their values); each driver
-    (`table`, `column`) is filtered to them before the view's SQL runs; `kept` are the stored
+    (`ViewTask.drivers`) is filtered to them before the view's SQL runs; `kept` are the stored
     rows of every other partition and `base` the stored table's partition map."""
 
     keys: frozenset[str]
-    drivers: tuple[tuple[str, str], ...]
     kept: pa.Table
     base: PartitionMap
 
@@ -56,6 +55,7 @@ class ViewTask(msgspec.Struct, frozen=True, kw_only=True):
     target_partitions: int = 1
     memory_limit_bytes: int | None = None  # DataFusion memory pool of this task (None: unbounded)
     partition_by: str | None = None
+    drivers: tuple[tuple[str, str], ...] = ()  # (table, column) of each driving input
     partial: PartialRun | None = None
 
 
@@ -78,6 +78,7 @@ def view_task(
         for n in (*inline, name)
     )
     recursive = any(is_recursive(step.sql) for step in steps)
+    partitioning = plan.tasks[name].partitioning
     return ViewTask(
         name=name,
         steps=steps,
@@ -85,7 +86,6 @@ def view_task(
         fingerprint=plan.tasks[name].fingerprint,
         target_partitions=1 if recursive else target_partitions,
         memory_limit_bytes=memory_limit_bytes,
-        partition_by=partitioning.column
-        if (partitioning := plan.tasks[name].partitioning)
-        else None,
+        partition_by=partitioning.column if partitioning else None,
+        drivers=tuple((d.table, d.column) for d in partitioning.drivers) if partitioning else (),
     )

@@ -16,13 +16,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from cpg_core.execute import slices
 from cpg_core.execute.errors import ViewExecutionError
 from cpg_core.execute.partial import partitioned_output
 from cpg_core.execute.partition_run import PartitionRun
 from cpg_core.execute.task_spec import PartialRun, Step, ViewTask
 from cpg_core.pipeline import build_project
 from cpg_core.plan.source_versions import source_version
-from cpg_core.project import load_project
+from cpg_core.project import Project, load_project
 from cpg_core.settings import ExecutionMode, ExecutorConfig, ExecutorKind
 from cpg_core.store.delta_store import DeltaStore
 from cpg_core.store.events import TaskFinish
@@ -34,8 +35,10 @@ from tests.partitioned_project import (
     PartitionedProject,
     assert_same_store,
 )
+from tests.paths import FIXTURE_REPO
 
 build_module = importlib.import_module("cpg_core.execute.build")  # the package exports `build`
+partial_module = importlib.import_module("cpg_core.execute.partial")
 ALL_FOUR = {"daily": 4, "ranked": 4, "per_event": 4, "overall": None}
 
 
@@ -225,20 +228,20 @@ def test_a_partial_run_producing_rows_of_other_partitions_fails_naming_the_view(
     """The runtime net under the compiler's proof: a partial run must stay in its partitions."""
     base_rows = pa.table({"day": ["a", "b"], "n": [1, 2]})
     base = partition(base_rows, "day")[1]
-    partial = PartialRun(
-        keys=frozenset({'"a"'}), drivers=(("t", "day"),), kept=base_rows.slice(1), base=base
-    )
+    partial = PartialRun(keys=frozenset({'"a"'}), kept=base_rows.slice(1), base=base)
     task = ViewTask(
         name="v",
         steps=(Step(name="v", sql="select 1", path="views/v.sql"),),
         inputs=("t",),
         fingerprint="f",
         partition_by="day",
+        drivers=(("t", "day"),),
         partial=partial,
     )
+    inputs = {"t": base_rows}
     with pytest.raises(ViewExecutionError, match=r"views/v.sql.*1 other partition\(s\) of day"):
-        partitioned_output(task, pa.table({"day": ["a", "c"], "n": [5, 6]}))
-    ok = partitioned_output(task, pa.table({"day": ["a"], "n": [5]}))
+        partitioned_output(task, inputs, lambda _: pa.table({"day": ["a", "c"], "n": [5, 6]}))
+    ok = partitioned_output(task, inputs, lambda _: pa.table({"day": ["a"], "n": [5]}))
     assert sorted(ok.to_pylist(), key=str) == [{"day": "a", "n": 5}, {"day": "b", "n": 2}]
 
 
@@ -317,3 +320,88 @@ def test_a_driving_parquet_source_is_read_by_file_in_its_compiled_types(tmp_path
     )
     lookup = next(s for s in load_project(root / "cpg.toml").sources if s.name == "lookup")
     assert inputs["lookup"] == source_version(lookup, store)
+
+
+def _spy_slices(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Every view from one row of driver rows runs in slices; which ran, and in how many."""
+    monkeypatch.setattr(slices, "SLICE_ROWS", 1)
+    sliced: dict[str, int] = {}
+    real = partial_module.run_in_slices
+
+    def spy(task: ViewTask, *args: Any) -> Any:
+        sliced[task.name] = len(args[1])
+        return real(task, *args)
+
+    monkeypatch.setattr(partial_module, "run_in_slices", spy)
+    return sliced
+
+
+def test_a_whole_run_over_big_drivers_runs_in_slices_and_stores_the_same_table(
+    project: PartitionedProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partitioned view's whole run is cut into slices of partitions when its in-memory
+    drivers are big (`execute.slices`): one query per slice, the sorted slices concatenated.
+    The stored tables and partition maps equal one run's, null partitions (sorted last)
+    included; then an edit recomputes one partition as usual."""
+    project.set_day(None, 3, salt=4)
+    one_run = project.cold(tmp_path / "one")
+    sliced = _spy_slices(monkeypatch)
+    store = tmp_path / "store"
+    built = project.build(store)
+    assert sliced == {"daily": 5, "ranked": 5, "per_event": 5}
+    assert_same_store(built, one_run)
+    project.set_day("d01", 5, salt=9)
+    assert project.build(store).recomputed()["ranked"] == 1
+
+
+def test_the_cpg_built_in_slices_equals_the_cpg_built_in_one_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The built-in CPG's partitioned views (`cpg_edges` over its many drivers among them),
+    each run in slices of files, give every table the data version of one run."""
+    project = Project(root=tmp_path, view_dirs=(), include_cpg=True, repo=FIXTURE_REPO)
+    build_project(project, store=tmp_path / "one", extract_workers=1)
+    sliced = _spy_slices(monkeypatch)
+    build_project(project, store=tmp_path / "sliced", extract_workers=1)
+    assert {"cpg_edges", "cpg_props", "res_def_use"} <= sliced.keys()
+    assert min(sliced.values()) > 1
+    one, cut = DeltaStore(tmp_path / "one"), DeltaStore(tmp_path / "sliced")
+    assert one.names() == cut.names()
+    for name in one.names():
+        before, after = one.info(name), cut.info(name)
+        assert before is not None and after is not None
+        assert before.data_version == after.data_version, name
+
+
+def test_slices_out_of_order_fall_back_to_one_run_and_a_stray_row_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`run_in_slices` gives up (the caller then runs the view once) when the slices' rows do
+    not come out in partition order, and a slice producing rows of a partition it was not
+    given fails naming the view — the same net as a partial run."""
+    driver = pa.table({"day": ["a", "a", "b", None], "n": [1, 2, 3, 4]})
+    task = ViewTask(
+        name="v",
+        steps=(Step(name="v", sql="select 1", path="views/v.sql"),),
+        inputs=("t",),
+        fingerprint="f",
+        partition_by="day",
+        drivers=(("t", "day"),),
+    )
+
+    def run(inputs: dict[str, Any]) -> pa.Table:
+        return inputs["t"]
+
+    def check(keys: frozenset[str], produced: set[str]) -> None:
+        assert produced <= keys, (keys, produced)
+
+    in_order = [frozenset({'"a"'}), frozenset({'"b"', "null"})]
+    sliced = slices.run_in_slices(task, {"t": driver}, in_order, run, check)
+    assert sliced is not None
+    assert sliced[0].column("day").to_pylist() == ["a", "a", "b", None]
+    assert sliced[1] == partition(driver, "day")[1]
+    assert slices.run_in_slices(task, {"t": driver}, in_order[::-1], run, check) is None
+    monkeypatch.setattr(slices, "SLICE_ROWS", 1)
+    assert partitioned_output(task, {"t": driver}, run).num_rows == 4
+    with pytest.raises(ViewExecutionError, match=r"views/v.sql.*other partition"):
+        partitioned_output(task, {"t": driver}, lambda _: driver)  # ignores its slice
