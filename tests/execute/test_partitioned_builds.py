@@ -224,12 +224,9 @@ def test_partial_builds_in_parallel_executors(
     assert_same_store(built, project.cold(tmp_path / "cold"))
 
 
-def test_a_partial_run_producing_rows_of_other_partitions_fails_naming_the_view() -> None:
-    """The runtime net under the compiler's proof: a partial run must stay in its partitions."""
-    base_rows = pa.table({"day": ["a", "b"], "n": [1, 2]})
-    base = partition(base_rows, "day")[1]
-    partial = PartialRun(keys=frozenset({'"a"'}), kept=base_rows.slice(1), base=base)
-    task = ViewTask(
+def _view_over_t(partial: PartialRun | None = None) -> ViewTask:
+    """A view partitioned by `day`, driven by table `t` (its SQL is never run here)."""
+    return ViewTask(
         name="v",
         steps=(Step(name="v", sql="select 1", path="views/v.sql"),),
         inputs=("t",),
@@ -238,6 +235,14 @@ def test_a_partial_run_producing_rows_of_other_partitions_fails_naming_the_view(
         drivers=(("t", "day"),),
         partial=partial,
     )
+
+
+def test_a_partial_run_producing_rows_of_other_partitions_fails_naming_the_view() -> None:
+    """The runtime net under the compiler's proof: a partial run must stay in its partitions."""
+    base_rows = pa.table({"day": ["a", "b"], "n": [1, 2]})
+    base = partition(base_rows, "day")[1]
+    partial = PartialRun(keys=frozenset({'"a"'}), kept=base_rows.slice(1), base=base)
+    task = _view_over_t(partial)
     inputs = {"t": base_rows}
     with pytest.raises(ViewExecutionError, match=r"views/v.sql.*1 other partition\(s\) of day"):
         partitioned_output(task, inputs, lambda _: pa.table({"day": ["a", "c"], "n": [5, 6]}))
@@ -380,14 +385,7 @@ def test_slices_out_of_order_fall_back_to_one_run_and_a_stray_row_fails(
     not come out in partition order, and a slice producing rows of a partition it was not
     given fails naming the view — the same net as a partial run."""
     driver = pa.table({"day": ["a", "a", "b", None], "n": [1, 2, 3, 4]})
-    task = ViewTask(
-        name="v",
-        steps=(Step(name="v", sql="select 1", path="views/v.sql"),),
-        inputs=("t",),
-        fingerprint="f",
-        partition_by="day",
-        drivers=(("t", "day"),),
-    )
+    task = _view_over_t()
 
     def run(inputs: dict[str, Any]) -> pa.Table:
         return inputs["t"]
