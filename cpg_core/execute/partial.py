@@ -18,28 +18,15 @@ from collections.abc import Callable, Mapping
 import pyarrow as pa
 
 from cpg_core.execute.errors import ViewExecutionError
-from cpg_core.execute.slices import run_in_slices, slice_keys
-from cpg_core.execute.sources import InputTable, as_table
+from cpg_core.execute.slices import drivers_in, run_in_slices, slice_keys
+from cpg_core.execute.sources import InputTable
 from cpg_core.execute.task_spec import ViewTask
 from cpg_core.execute.versions import remember, remember_partitions
-from cpg_core.store.partitions import partition, rows_in
+from cpg_core.store.partitions import partition
 
 
 class PartitionClaimError(RuntimeError):
     """A partial run produced rows of partitions it was not recomputing."""
-
-
-def driver_tables(task: ViewTask, tables: Mapping[str, InputTable]) -> dict[str, InputTable]:
-    """The node's input tables, each driver filtered to the partitions to recompute (the
-    others as given: a lazy source stays lazy)."""
-    partial = task.partial
-    if partial is None:
-        return dict(tables)
-    out = dict(tables)
-    for table, column in task.drivers:
-        if table in out:
-            out[table] = rows_in(as_table(out[table]), column, partial.keys)
-    return out
 
 
 def partitioned_output(
@@ -54,6 +41,7 @@ def partitioned_output(
     over big drivers, `execute.slices`), or once over everything."""
     column = task.partition_by
     assert column is not None
+    partial = task.partial
     slices = slice_keys(task, tables)
     sliced = None
     if slices:
@@ -61,11 +49,12 @@ def partitioned_output(
     if sliced is not None:
         ordered, pmap = sliced
     else:
-        ordered, pmap = partition(run(driver_tables(task, tables)), column)
-    if task.partial is not None:
-        _check_claim(task, task.partial.keys, set(pmap.hashes))
-        pmap = task.partial.base.replaced(task.partial.keys, pmap)
-        kept = task.partial.kept
+        inputs = dict(tables) if partial is None else drivers_in(task, tables, partial.keys)
+        ordered, pmap = partition(run(inputs), column)
+    if partial is not None:
+        _check_claim(task, partial.keys, set(pmap.hashes))
+        pmap = partial.base.replaced(partial.keys, pmap)
+        kept = partial.kept
         if not kept.schema.equals(ordered.schema):  # nullability or metadata from the store
             kept = kept.cast(ordered.schema)
         ordered = pa.concat_tables([kept, ordered])

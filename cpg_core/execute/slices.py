@@ -30,6 +30,18 @@ SLICE_ROWS: Final = 1_000_000  # driver rows per slice of a whole run (more: few
 MAX_SLICES: Final = 8  # each slice re-reads the view's lookups and starts its own query
 
 
+def drivers_in(
+    task: ViewTask, tables: Mapping[str, InputTable], keys: frozenset[str]
+) -> dict[str, InputTable]:
+    """The view's inputs with each driver filtered to the partitions `keys` (a partial run's
+    or a slice's); the lookups as given."""
+    out = dict(tables)
+    for table, column in task.drivers:
+        if table in out:
+            out[table] = rows_in(as_table(out[table]), column, keys)
+    return out
+
+
 def slice_keys(task: ViewTask, tables: Mapping[str, InputTable]) -> list[frozenset[str]]:
     """The partitions of each slice (their JSON texts), in partition order; [] for one run."""
     if task.partial is not None or not task.drivers:
@@ -83,9 +95,7 @@ def run_in_slices(
     parts: list[pa.Table] = []
     maps: list[PartitionMap] = []
     for keys in slices:
-        inputs = dict(tables)
-        for table, driver_column in task.drivers:
-            inputs[table] = rows_in(as_table(inputs[table]), driver_column, keys)
+        inputs = drivers_in(task, tables, keys)
         ordered, pmap = partition(run(inputs), column)
         del inputs
         check(keys, set(pmap.hashes))
@@ -113,4 +123,4 @@ def _in_order(columns: list[pa.ChunkedArray]) -> bool:
     return True
 
 
-__all__ = ["MAX_SLICES", "SLICE_ROWS", "run_in_slices", "slice_keys"]
+__all__ = ["MAX_SLICES", "SLICE_ROWS", "drivers_in", "run_in_slices", "slice_keys"]
