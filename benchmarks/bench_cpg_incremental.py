@@ -40,21 +40,15 @@ from benchmarks.harness import (
     print_child_result,
     verdict,
 )
-from benchmarks.stdlib_copy import EDIT, EDITED, copy_python_tree, edit_one_file
-
-TEN_FILES = (
-    "email/utils.py",
-    "http/client.py",
-    "xml/dom/minidom.py",
-    "asyncio/events.py",
-    "logging/handlers.py",
-    "unittest/case.py",
-    "concurrent/futures/thread.py",
-    "urllib/parse.py",
-    "importlib/util.py",
-    "collections/__init__.py",
+from benchmarks.stdlib_copy import (
+    EDIT,
+    EDITED,
+    TEN_FILES,
+    WIDELY_IMPORTED,
+    copy_python_tree,
+    edit_one_file,
 )
-WIDELY_IMPORTED = "os.py"
+
 TARGETS = {"one_file": 0.05, "ten_files": 0.15}
 
 

@@ -11,6 +11,21 @@ from pathlib import Path
 
 EDITED = "json/encoder.py"
 EDIT = "\n\ndef _bench_added(value):\n    return encode_basestring(str(value))\n"
+# issue 19's edits beside `EDITED`: ten files across packages, and a widely imported module
+TEN_FILES = (
+    "email/utils.py",
+    "http/client.py",
+    "xml/dom/minidom.py",
+    "asyncio/events.py",
+    "logging/handlers.py",
+    "unittest/case.py",
+    "concurrent/futures/thread.py",
+    "urllib/parse.py",
+    "importlib/util.py",
+    "collections/__init__.py",
+)
+WIDELY_IMPORTED = "os.py"
+
 SKIP = {"site-packages", "dist-packages", "__pycache__"}
 
 
