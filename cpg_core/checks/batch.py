@@ -36,6 +36,7 @@ from cpg_core.plan.data_tests import quote
 from cpg_core.plan.engine_check import READ_ONLY
 from cpg_core.plan.engine_session import session_context
 from cpg_core.plan.planned_tests import PlannedTest
+from cpg_core.store.partitions import Replaced
 
 _ROW_WISE = frozenset({"not_null", "accepted_values", "expression", "is_empty"})
 ROWS = "__cpg_rows"
@@ -110,16 +111,20 @@ def evaluate_all(
     *,
     versions: Mapping[str, Mapping[str, str]] | None = None,
     limits: Limits | None = None,
+    replaced: Mapping[str, Replaced] | None = None,
 ) -> list[DataTestResult]:
     """The results of `tests`, in order, over `tables` (`versions`: per test id, the data
-    versions of the tables it reads). Equal to `evaluate` on each, but for the durations."""
+    versions of the tables it reads; `replaced`: per test id, how a partial run made the
+    table of a test that passed on its earlier version). Equal to `evaluate` on each, but for
+    the durations."""
     limits = limits or Limits()
     versions = versions or {}
+    replaced = replaced or {}
     results: dict[int, DataTestResult] = {}
     shared: dict[str, list[int]] = {}
     for index, test in enumerate(tests):
         started = time.perf_counter()
-        passing = passes_in_arrow(test, tables)
+        passing = passes_in_arrow(test, tables, replaced.get(test.id))
         if passing is not None:
             results[index] = result_of(test, passing, versions.get(test.id), started)
         elif shares_a_count(test) and test.reads[0] in tables:

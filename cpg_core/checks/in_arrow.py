@@ -1,9 +1,11 @@
 """Tests an in-memory table decides as passing without a query: null counts, keys in strictly
-ascending order (as stored, or once sorted) or distinct counts, membership, the row count.
+ascending order (as stored, or once sorted; NULL key parts compare as GROUP BY groups them),
+membership, the row count; and, for a table a partial run made from a version the test passed
+on, the new rows' keys against each other and the kept rows that could repeat them.
 
 Why: a DataFusion query costs a millisecond or two before it reads a row, while a build's tests
 run over tables the build holds in memory, where a column's null count is metadata and a
-distinct count or a membership test over a few thousand rows takes microseconds. The common
+sort or a membership test over a few thousand rows takes microseconds. The common
 dbt tests — not_null, unique, relationships, row_count — are decided here when they pass,
 with exactly the outcome `evaluate` gives (the same details). A test that fails, or whose
 column types SQL and Arrow might compare differently (floats: -0.0 and NaN; nested and
@@ -24,6 +26,7 @@ from cpg_core.checks.outcome import Outcome
 from cpg_core.checks.tables import NativeTable, TableInput
 from cpg_core.plan.data_tests import row_count_holds
 from cpg_core.plan.planned_tests import PlannedTest
+from cpg_core.store.partitions import Replaced
 
 
 def _exact(kind: pa.DataType) -> bool:
@@ -43,8 +46,11 @@ def _call(name: str, *args: Any, **options: Any) -> Any:
     return pc.call_function(name, list(args), **options)
 
 
-def passes_in_arrow(test: PlannedTest, tables: Mapping[str, TableInput]) -> Outcome | None:
-    """The outcome of `test` when Arrow shows it passes; None when a query must decide."""
+def passes_in_arrow(
+    test: PlannedTest, tables: Mapping[str, TableInput], replaced: Replaced | None = None
+) -> Outcome | None:
+    """The outcome of `test` when Arrow shows it passes; None when a query must decide.
+    `replaced`: the test passed on the version a partial run made its table from."""
     held = [tables.get(n) for n in test.reads]
     if test.blocked is not None or not held:
         return None
@@ -60,28 +66,74 @@ def passes_in_arrow(test: PlannedTest, tables: Mapping[str, TableInput]) -> Outc
     if test.kind == "row_count" and test.predicate is not None:
         return Outcome(0) if row_count_holds(test.predicate, table.num_rows) else None
     if test.kind == "unique":
-        return _unique([table.column(c) for c in test.columns], table.num_rows)
+        columns = [table.column(c) for c in test.columns]
+        if replaced is not None:
+            found = _unique_after_replace(columns, table.num_rows, replaced.kept_rows)
+            if found is not None:
+                return found
+        return _unique(columns, table.num_rows)
     if test.kind == "relationships" and test.references in target.column_names:
         return _contained(table.column(test.columns[0]), target.column(test.references))
     return None
 
 
+def _unique_passed(rows: int) -> Outcome:
+    details = {"rows": rows, "distinct_keys": rows, "duplicate_keys": 0, "duplicate_rows": 0}
+    return Outcome(0, (), details)
+
+
 def _unique(columns: list[pa.ChunkedArray], rows: int) -> Outcome | None:
-    """No key repeats (and at most one row has no key: NULL keys group together)."""
+    """No key repeats (NULL key parts group together, as in the test's GROUP BY)."""
     if not all(_exact(c.type) for c in columns):
         return None
-    details = {"rows": rows, "distinct_keys": rows, "duplicate_keys": 0, "duplicate_rows": 0}
-    if all(c.null_count == 0 for c in columns):
-        ordered = _ascending_without_ties(columns) or _sorted_without_ties(columns)
-        return Outcome(0, (), details) if ordered else None
-    if len(columns) > 1:
+    keys = _null_aware(columns)
+    ordered = _ascending_without_ties(keys) or _sorted_without_ties(keys)
+    return _unique_passed(rows) if ordered else None
+
+
+def _unique_after_replace(
+    columns: list[pa.ChunkedArray], rows: int, kept_rows: int
+) -> Outcome | None:
+    """No key repeats in a table whose first `kept_rows` rows are rows of a table in which no
+    key repeated (a partial run kept them from a version the test passed on): then it is
+    enough that the new rows' keys are distinct and that none is a kept row's key.
+
+    Costs a sort of the new rows and a hash probe per kept row (for the kept rows sharing a
+    new row's first key part: a sort of those and the new rows), instead of a sort of every
+    row."""
+    if not all(_exact(c.type) for c in columns) or not 0 <= kept_rows <= rows:
         return None
-    column = columns[0]
-    options = pc.CountOptions(mode="only_valid")
-    distinct = _call("count_distinct", column, options=options).as_py()
-    if distinct != rows - column.null_count or column.null_count > 1:
+    keys = _null_aware(columns)
+    new = [k.slice(kept_rows) for k in keys]
+    if not (_ascending_without_ties(new) or _sorted_without_ties(new)):
         return None
-    return Outcome(0, (), details)
+    first = columns[0]
+    values = _call("unique", first.slice(kept_rows))
+    options = pc.SetLookupOptions(value_set=values, skip_nulls=False)  # NULL matches NULL
+    near = _call("is_in", first.slice(0, kept_rows), options=options)
+    clash = [_call("filter", k.slice(0, kept_rows), near) for k in keys]
+    if not len(clash[0]):
+        return _unique_passed(rows)
+    both = [
+        pa.chunked_array([*c.chunks, *n.chunks], c.type) for c, n in zip(clash, new, strict=True)
+    ]
+    return _unique_passed(rows) if _sorted_without_ties(both) else None
+
+
+def _null_aware(columns: list[pa.ChunkedArray]) -> list[pa.ChunkedArray]:
+    """Key columns without NULLs that order and compare rows as GROUP BY does (NULL parts
+    equal each other and nothing else): a column holding NULLs becomes its null flags and
+    its values with the NULLs filled (by the column's least value)."""
+    keys: list[pa.ChunkedArray] = []
+    for column in columns:
+        if not column.null_count:
+            keys.append(column)
+            continue
+        keys.append(_call("is_null", column))
+        least = _call("min", column)
+        if least.is_valid:
+            keys.append(_call("coalesce", column, least))
+    return keys
 
 
 def _ascending_without_ties(columns: list[pa.ChunkedArray]) -> bool:

@@ -29,6 +29,7 @@ from cpg_core.checks.tables import StoredTables, TableInput
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.planned_tests import PlannedTest, planned_tests
 from cpg_core.store.delta_store import DeltaStore
+from cpg_core.store.partitions import Replaced
 
 
 def build_tests(plan: ExecutionPlan, built: Collection[str]) -> list[PlannedTest]:
@@ -65,13 +66,23 @@ class DataTestSession:
         self.tables: dict[str, TableInput] = {}  # held while an undecided test reads them
         self.seen: set[str] = set()  # built views stored so far
         self.versions: dict[str, str] = {}
+        self.replaced: dict[str, Replaced] = {}  # tables a partial run made, as it made them
         self.results: dict[str, DataTestResult] = {}
 
-    def stored(self, name: str, table: pa.Table | None, data_version: str) -> list[DataTestResult]:
+    def stored(
+        self,
+        name: str,
+        table: pa.Table | None,
+        data_version: str,
+        replaced: Replaced | None = None,
+    ) -> list[DataTestResult]:
         """View `name` was stored with these rows (None: the store's latest version holds
-        them, opened only if a test has to run): the results of the tests now ready."""
+        them, opened only if a test has to run): the results of the tests now ready.
+        `replaced`: a partial run made the rows from an earlier version (`Replaced`)."""
         if table is not None:
             self.tables[name] = table
+        if replaced is not None and table is not None:
+            self.replaced[name] = replaced
         self.seen.add(name)
         self.versions[name] = data_version
         ready = [
@@ -129,12 +140,31 @@ class DataTestSession:
                 found[test.id] = cached
             else:
                 pending.append(test)
-        evaluated = evaluate_all(pending, self.tables, versions=versions, limits=self.limits)
+        evaluated = evaluate_all(
+            pending,
+            self.tables,
+            versions=versions,
+            limits=self.limits,
+            replaced=self._passed_before(pending),
+        )
         for test, result in zip(pending, evaluated, strict=True):
             self.cache.put(test, versions[test.id], result)
             found[test.id] = result
         self.results.update(found)
         return [found[t.id] for t in tests]
+
+    def _passed_before(self, tests: Sequence[PlannedTest]) -> dict[str, Replaced]:
+        """The `unique` tests whose table a partial run made from a version they passed on
+        (their cached result says so): only the new rows need checking (`in_arrow`)."""
+        found: dict[str, Replaced] = {}
+        for test in tests:
+            replaced = self.replaced.get(test.reads[0]) if len(test.reads) == 1 else None
+            if test.kind != "unique" or replaced is None:
+                continue
+            before = self.cache.get(test, {test.reads[0]: replaced.base})
+            if before is not None and before.status == "passed":
+                found[test.id] = replaced
+        return found
 
     def _version(self, name: str) -> str | None:
         if name in self.versions:

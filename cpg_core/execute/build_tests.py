@@ -32,7 +32,7 @@ from cpg_core.artifacts.contracts import DataTestReport, DataTestResult
 from cpg_core.checks.evaluate import Limits
 from cpg_core.checks.session import DataTestSession, build_tests
 from cpg_core.execute.sources import InputTable
-from cpg_core.execute.versions import data_version
+from cpg_core.execute.versions import data_version, replaced_from
 from cpg_core.plan.execution_plan import ExecutionPlan
 from cpg_core.plan.planned_tests import check_view, gates_readers
 from cpg_core.store.events import DataTestFinish, EventPayload
@@ -106,9 +106,11 @@ class BuildTests:
 
     def stored(self, name: str, table: pa.Table | None, version: str) -> None:
         """View `name` was computed with these rows (the ones the run stores): test them.
-        None: the rows the store holds already (a cache hit), opened only if a test runs."""
+        None: the rows the store holds already (a cache hit), opened only if a test runs.
+        A partial run's table says which of its rows are new (`replaced_from`)."""
         if name in self._reads:
-            self._submit(lambda session: session.stored(name, table, version))
+            replaced = replaced_from(table) if table is not None else None
+            self._submit(lambda session: session.stored(name, table, version, replaced))
 
     def not_stored(self, name: str, reason: str) -> None:
         """View `name` will not be stored by this build: its tests are errors saying why."""

@@ -21,8 +21,8 @@ from cpg_core.execute.errors import ViewExecutionError
 from cpg_core.execute.slices import drivers_in, run_in_slices, slice_keys
 from cpg_core.execute.sources import InputTable
 from cpg_core.execute.task_spec import ViewTask
-from cpg_core.execute.versions import remember, remember_partitions
-from cpg_core.store.partitions import partition
+from cpg_core.execute.versions import remember, remember_partitions, remember_replaced
+from cpg_core.store.partitions import Replaced, partition
 
 
 class PartitionClaimError(RuntimeError):
@@ -59,6 +59,8 @@ def partitioned_output(
             kept = kept.cast(ordered.schema)
         ordered = pa.concat_tables([kept, ordered])
     remember(ordered, pmap.version)
+    if partial is not None:  # the kept rows first: its tests may check the new rows only
+        remember_replaced(ordered, Replaced(partial.base.version, partial.kept.num_rows))
     return remember_partitions(ordered, pmap)
 
 

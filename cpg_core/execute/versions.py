@@ -20,11 +20,12 @@ from hamilton.caching import fingerprinting
 from cpg_core.execute.sources import SourceTable
 from cpg_core.execute.stored_table import StoredTable
 from cpg_core.store.content_hash import content_hash
-from cpg_core.store.partitions import PartitionMap
+from cpg_core.store.partitions import PartitionMap, Replaced
 
 _lock = threading.Lock()
 _known: dict[int, tuple[weakref.ref[pa.Table], str]] = {}
 _partitions: dict[int, tuple[weakref.ref[pa.Table], dict[str, PartitionMap]]] = {}
+_replaced: dict[int, tuple[weakref.ref[pa.Table], Replaced]] = {}
 
 
 def remember(table: pa.Table, data_version: str) -> pa.Table:
@@ -35,6 +36,7 @@ def remember(table: pa.Table, data_version: str) -> pa.Table:
         with _lock:
             _known.pop(key, None)
             _partitions.pop(key, None)
+            _replaced.pop(key, None)
 
     with _lock:
         _known[key] = (weakref.ref(table, forget), data_version)
@@ -52,6 +54,22 @@ def remember_partitions(table: pa.Table, pmap: PartitionMap) -> pa.Table:
             entry = _partitions[id(table)] = (weakref.ref(table), {})
         entry[1][pmap.column] = pmap
     return table
+
+
+def remember_replaced(table: pa.Table, replaced: Replaced) -> pa.Table:
+    """Record that a partial run made `table` from an earlier version (`Replaced`): its data
+    tests can then check the new rows only. `table` must have a remembered data version."""
+    assert known_version(table) is not None, "remember the table's data version first"
+    with _lock:
+        _replaced[id(table)] = (weakref.ref(table), replaced)
+    return table
+
+
+def replaced_from(table: pa.Table) -> Replaced | None:
+    """How a partial run made `table`, if one did (never computes)."""
+    with _lock:
+        entry = _replaced.get(id(table))
+    return entry[1] if entry is not None and entry[0]() is table else None
 
 
 def known_partitions(table: pa.Table, column: str) -> PartitionMap | None:

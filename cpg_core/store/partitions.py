@@ -65,6 +65,15 @@ class PartitionMap(msgspec.Struct, frozen=True, kw_only=True):
         return PartitionMap(column=self.column, schema=fresh.schema, hashes=hashes)
 
 
+class Replaced(msgspec.Struct, frozen=True):
+    """How a partial run made a table: its first `kept_rows` rows are rows of the table at
+    data version `base` (the partitions it kept), the rows after them are new (the partitions it
+    recomputed). What a test of the old table still says about the new one starts here."""
+
+    base: str
+    kept_rows: int
+
+
 def schema_of(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
     """A schema as the map records it: (name, type text) in store types."""
     from cpg_core.store.content_hash import store_schema

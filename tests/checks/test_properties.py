@@ -14,8 +14,9 @@ from unittest.mock import patch
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 from datafusion import SessionContext
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cpg_core.artifacts.contracts import DataTestResult
@@ -24,6 +25,7 @@ from cpg_core.checks.batch import evaluate_all
 from cpg_core.checks.evaluate import evaluate
 from cpg_core.checks.in_arrow import passes_in_arrow
 from cpg_core.plan.planned_tests import declared_test
+from cpg_core.store.partitions import Replaced
 from cpg_core.views.model import DECLARED_TEST_KINDS, DeclaredTest
 
 EXAMPLES = int(os.environ.get("CPG_PROPERTY_EXAMPLES", "60"))
@@ -213,8 +215,64 @@ def test_unique_keys_in_any_order_are_decided_by_sorting_them(
     alone = evaluate(planned, {"t": table})
     keys = table.select(columns)
     repeated = keys.group_by(columns, use_threads=False).aggregate([]).num_rows < keys.num_rows
-    if all(c.null_count == 0 for c in keys.columns):
-        assert (decided is not None) == (not repeated)
+    assert (decided is not None) == (not repeated)  # NULL key parts group together
     if decided is not None:
         assert alone.status == "passed"
         assert alone.details == decided.details
+
+
+def _keys(a: list[int], b: list[str]) -> pa.Table:
+    c = pa.array([None] * len(a), pa.float64())
+    return pa.table({"a": pa.array(a, pa.int64()), "b": pa.array(b, pa.string()), "c": c})
+
+
+_KEYS_1X_1Y, _KEYS_1Z = _keys([1, 1], ["x", "y"]), _keys([1], ["z"])
+
+
+def _one_row_per_key(table: pa.Table, columns: list[str]) -> pa.Table:
+    """The first row of each key (NULL parts group together, as in the test's query)."""
+    numbered = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
+    first = numbered.group_by(columns, use_threads=False).aggregate([("__row", "min")])
+    return table.take(first.column("__row_min").combine_chunks().sort())
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    old=tables(),
+    new=tables(),
+    columns=st.lists(st.sampled_from("ab"), min_size=1, max_size=2, unique=True),
+    keep=st.randoms(use_true_random=False),
+    keyed=st.booleans(),
+    repeat=st.sampled_from(["none", "new", "kept"]),
+)
+# a new key sharing its first column with a kept key: equal to it, or not
+@example(
+    old=_KEYS_1X_1Y, new=_KEYS_1Z, columns=["a", "b"], keep=Random(1), keyed=True, repeat="kept"
+)
+@example(
+    old=_KEYS_1X_1Y, new=_KEYS_1Z, columns=["a", "b"], keep=Random(1), keyed=True, repeat="none"
+)
+def test_a_unique_test_after_a_partial_run_checks_the_new_rows_against_the_kept_ones(
+    old: pa.Table, new: pa.Table, columns: list[str], keep: Random, keyed: bool, repeat: str
+) -> None:
+    """A partial run keeps some rows of a table the test passed on and adds new ones: Arrow
+    decides the test from the new rows and the kept rows that may share their keys, and
+    decides it exactly when the whole test passes."""
+    planned = declared_test("t", DeclaredTest(name="t", kind="unique", columns=tuple(columns)))
+    old = _one_row_per_key(old, columns)
+    assert evaluate(planned, {"t": old}).status == "passed"
+    if keyed:  # new rows without NULL key parts (else most have one)
+        new = new.filter((pc.field("a").is_valid()) & (pc.field("b").is_valid()))
+    kept = old.filter(pa.array([keep.random() < 0.6 for _ in range(old.num_rows)], pa.bool_()))
+    again = {"none": new.slice(0, 0), "new": new.slice(0, 1), "kept": kept.slice(0, 1)}[repeat]
+    new = pa.concat_tables([new, again])  # `again`: a key that may repeat, drawn often
+    table = pa.concat_tables([kept, new])
+    keys = [table.column(c) for c in columns]
+    after = in_arrow._unique_after_replace(keys, table.num_rows, kept.num_rows)
+    alone = evaluate(planned, {"t": table})
+    assert (after is not None) == (alone.status == "passed")
+    decided = passes_in_arrow(planned, {"t": table}, Replaced("v", kept.num_rows))
+    for found in (after, decided):
+        if found is not None:
+            assert alone.status == "passed"
+            assert alone.details == found.details

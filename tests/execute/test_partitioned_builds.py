@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from cpg_core.artifacts.contracts import DataTestResult
+from cpg_core.checks import in_arrow
 from cpg_core.execute import slices
 from cpg_core.execute.errors import ViewExecutionError
 from cpg_core.execute.partial import partitioned_output
@@ -31,6 +33,7 @@ from cpg_core.store.partitions import load_map, partition
 from cpg_core.store.runs import load_state
 from tests.partitioned_project import (
     EDITED_DAILY,
+    VIEWS,
     Built,
     PartitionedProject,
     assert_same_store,
@@ -209,6 +212,45 @@ def test_a_build_that_fails_before_its_commit_is_followed_by_a_correct_one(
     built = project.build(store)
     assert built.recomputed()["daily"] == 4  # the stored table is not the recorded one
     assert_same_store(built, project.cold(tmp_path / "cold"))
+
+
+def _tests(built: Built) -> dict[str, DataTestResult]:
+    report = built.run.result.manifest.data_tests
+    assert report is not None
+    return {r.id: r for r in report.results}
+
+
+def test_a_partial_run_tests_its_keys_on_the_new_rows_and_the_kept_rows_they_could_repeat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its keys_unique test passed on the table a partial run kept rows of: the new rows are
+    checked (distinct, and no kept row's key), not every row again; a key repeated across
+    partitions still fails, with what a cold build's test reports."""
+    keyed = {**VIEWS, "per_event": "-- @keys: event_id\n" + VIEWS["per_event"]}
+    project = PartitionedProject(tmp_path / "project").write(views=keyed)
+    store = tmp_path / "store"
+    assert _tests(project.build(store))["per_event.keys_unique"].status == "passed"
+    whole: list[int] = []
+    every_row = in_arrow._unique
+    monkeypatch.setattr(
+        in_arrow, "_unique", lambda keys, rows: whole.append(rows) or every_row(keys, rows)
+    )
+    project.set_day("d01", 5, salt=9)
+    built = project.build(store)
+    assert built.recomputed()["per_event"] == 1
+    found = _tests(built)["per_event.keys_unique"]
+    assert (found.status, found.cached, whole) == ("passed", False, [])
+    project.set_day("d02", 2, salt=9)  # event ids 9000 and 9001 again, in another day
+    built = project.build(store)
+    assert built.recomputed()["per_event"] == 1
+    failed = _tests(built)["per_event.keys_unique"]
+    cold = _tests(project.cold(tmp_path / "cold"))["per_event.keys_unique"]
+    assert failed.status == "failed"
+    assert (failed.failing_rows, failed.sample, failed.details) == (
+        cold.failing_rows,
+        cold.sample,
+        cold.details,
+    )
 
 
 @pytest.mark.parametrize("executor", ["threads", "processes"])
