@@ -176,19 +176,29 @@ WHOLE_CPG = ("cpg_edges", "cpg_props", "cpg_nodes")
 _file_edit = st.tuples(st.sampled_from(PATHS), st.none() | st.sampled_from(SOURCES))
 
 
-def _build(
-    project: Project, store: Path, views: tuple[str, ...] = CPG_VIEWS
-) -> dict[str, int | None]:
+def _finished(
+    project: Project, store: Path, views: tuple[str, ...] = CPG_VIEWS, *, evidence: bool = True
+) -> dict[str, TaskFinish]:
+    """Build `views` (and, with `evidence`, the evidence views and tables); what each view
+    reported."""
     events: list[object] = []
     build_project(
         project,
         store=store,
-        select=sorted(EVIDENCE_VIEWS) + list(views),
-        store_evidence=TABLE_NAMES,
+        select=(sorted(EVIDENCE_VIEWS) if evidence else []) + list(views),
+        store_evidence=TABLE_NAMES if evidence else (),
         extract_workers=1,
         on_event=events.append,
     )
-    return {e.task: e.partitions_recomputed for e in events if isinstance(e, TaskFinish)}
+    return {e.task: e for e in events if isinstance(e, TaskFinish)}
+
+
+def _build(
+    project: Project, store: Path, views: tuple[str, ...] = CPG_VIEWS, *, evidence: bool = True
+) -> dict[str, int | None]:
+    """`_finished`'s partitions recomputed per view."""
+    found = _finished(project, store, views, evidence=evidence)
+    return {name: event.partitions_recomputed for name, event in found.items()}
 
 
 def _versions(store: Path) -> dict[str, tuple[str | None, str]]:
@@ -275,20 +285,11 @@ def test_a_star_imported_file_recomputes_its_star_importers(tmp_path: Path) -> N
     for name in "cdefgh":
         _write(repo, f"{name}.py", "x = 1\n")
     project = Project(root=tmp_path, view_dirs=(), include_cpg=True, repo=repo)
-    events: list[object] = []
-
-    def build(store: Path) -> None:
-        build_project(
-            project, store=store, select=list(CPG_VIEWS), extract_workers=1, on_event=events.append
-        )
-
-    build(tmp_path / "store")
+    _build(project, tmp_path / "store", evidence=False)
     _write(repo, "a.py", "def f():\n    return 1\n\ndef g():\n    pass\n")
-    events.clear()
-    build(tmp_path / "store")
-    recomputed = {e.task: e.partitions_recomputed for e in events if isinstance(e, TaskFinish)}
+    recomputed = _build(project, tmp_path / "store", evidence=False)
     assert recomputed["res_symbol_bindings"] == 2, recomputed
-    build(tmp_path / "cold")
+    _build(project, tmp_path / "cold", evidence=False)
     assert _versions(tmp_path / "store") == _versions(tmp_path / "cold")
     rows = DeltaStore(tmp_path / "store").read("res_symbol_bindings").to_pylist()
     assert {(r["path"], r["method"]) for r in rows if r["name"] == "g"} >= {("b.py", "star_import")}
@@ -306,14 +307,9 @@ def test_a_binding_file_edit_recomputes_the_files_using_its_names(tmp_path: Path
     for name in "cdef":
         _write(repo, f"{name}.py", "y = 1\nz = y\n")
     project = Project(root=tmp_path, view_dirs=(), include_cpg=True, repo=repo)
-    events: list[object] = []
 
     def build(store: Path) -> dict[str, int | None]:
-        events.clear()
-        build_project(
-            project, store=store, select=["res_def_use"], extract_workers=1, on_event=events.append
-        )
-        return {e.task: e.partitions_recomputed for e in events if isinstance(e, TaskFinish)}
+        return _build(project, store, ("res_def_use",), evidence=False)
 
     build(tmp_path / "store")
     _write(repo, "q.py", "x = 1\n\ndef again():\n    global x\n    x = 3\n")
@@ -338,16 +334,7 @@ def test_a_cached_driver_gives_its_saved_map_without_being_read(
     for name in "bcd":
         _write(repo, f"{name}.py", "from a import f\n")
     project = Project(root=tmp_path, view_dirs=(), include_cpg=True, repo=repo)
-    events: list[object] = []
-
-    def build(store: Path) -> dict[str, int | None]:
-        events.clear()
-        build_project(
-            project, store=store, select=list(CPG_VIEWS), extract_workers=1, on_event=events.append
-        )
-        return {e.task: e.partitions_recomputed for e in events if isinstance(e, TaskFinish)}
-
-    build(tmp_path / "store")
+    _build(project, tmp_path / "store", evidence=False)
     reads: list[str] = []
     read = DeltaStore.read
 
@@ -365,11 +352,11 @@ def test_a_cached_driver_gives_its_saved_map_without_being_read(
 
     monkeypatch.setattr(partition_run, "partition", hashing)
     _write(repo, "a.py", (repo / "a.py").read_text().replace("x + y", "y + x"))
-    recomputed = build(tmp_path / "store")
-    finished = {e.task: e for e in events if isinstance(e, TaskFinish)}
-    assert finished["res_symbol_bindings"].cache_hit and recomputed["res_ref_bindings"] == 1
+    finished = _finished(project, tmp_path / "store", evidence=False)
+    assert finished["res_symbol_bindings"].cache_hit
+    assert finished["res_ref_bindings"].partitions_recomputed == 1
     assert reads.count("res_symbol_bindings") == 1  # the node's driver, filtered to a.py
     assert not any("symbol_id" in columns for columns in hashed)  # its map: the saved one
     monkeypatch.undo()
-    build(tmp_path / "cold")
+    _build(project, tmp_path / "cold", evidence=False)
     assert _versions(tmp_path / "store") == _versions(tmp_path / "cold")
