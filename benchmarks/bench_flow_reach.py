@@ -125,12 +125,13 @@ def measure(store: DeltaStore) -> dict[str, Any]:
 
 def run(repo: Path, store: Path | None) -> dict[str, Any]:
     if store is not None:
-        return {"repo": str(repo), **measure(DeltaStore(store)), "load_1min": load_1min()}
-    with tempfile.TemporaryDirectory(prefix="cpg-reach-") as tmp:
-        toml = Path(tmp) / "cpg.toml"
-        toml.write_text(f'store = "store"\nrepo = "{repo.resolve()}"\n', encoding="utf-8")
-        build_project(load_project(toml))
-        found = measure(DeltaStore(Path(tmp) / "store"))
+        found = measure(DeltaStore(store))
+    else:
+        with tempfile.TemporaryDirectory(prefix="cpg-reach-") as tmp:
+            toml = Path(tmp) / "cpg.toml"
+            toml.write_text(f'store = "store"\nrepo = "{repo.resolve()}"\n', encoding="utf-8")
+            build_project(load_project(toml))
+            found = measure(DeltaStore(Path(tmp) / "store"))
     return {"repo": str(repo), **found, "load_1min": load_1min()}
 
 

@@ -86,9 +86,7 @@ def _unique(columns: list[pa.ChunkedArray], rows: int) -> Outcome | None:
     """No key repeats (NULL key parts group together, as in the test's GROUP BY)."""
     if not all(_exact(c.type) for c in columns):
         return None
-    keys = _null_aware(columns)
-    ordered = _ascending_without_ties(keys) or _sorted_without_ties(keys)
-    return _unique_passed(rows) if ordered else None
+    return _unique_passed(rows) if _distinct(columns) else None
 
 
 def _unique_after_replace(
@@ -98,26 +96,25 @@ def _unique_after_replace(
     key repeated (a partial run kept them from a version the test passed on): then it is
     enough that the new rows' keys are distinct and that none is a kept row's key.
 
-    Costs a sort of the new rows and a hash probe per kept row (for the kept rows sharing a
-    new row's first key part: a sort of those and the new rows), instead of a sort of every
-    row."""
+    Costs a hash probe per kept row (does it share a new row's first key part?) and a sort of
+    the new rows with the kept rows that do, instead of a sort of every row."""
     if not all(_exact(c.type) for c in columns) or not 0 <= kept_rows <= rows:
         return None
-    keys = _null_aware(columns)
-    new = [k.slice(kept_rows) for k in keys]
-    if not (_ascending_without_ties(new) or _sorted_without_ties(new)):
-        return None
-    first = columns[0]
-    values = _call("unique", first.slice(kept_rows))
+    new = [c.slice(kept_rows) for c in columns]
+    values = _call("unique", new[0])
     options = pc.SetLookupOptions(value_set=values, skip_nulls=False)  # NULL matches NULL
-    near = _call("is_in", first.slice(0, kept_rows), options=options)
-    clash = [_call("filter", k.slice(0, kept_rows), near) for k in keys]
-    if not len(clash[0]):
-        return _unique_passed(rows)
+    near = _call("is_in", columns[0].slice(0, kept_rows), options=options)
     both = [
-        pa.chunked_array([*c.chunks, *n.chunks], c.type) for c, n in zip(clash, new, strict=True)
+        pa.chunked_array([*_call("filter", c.slice(0, kept_rows), near).chunks, *n.chunks], c.type)
+        for c, n in zip(columns, new, strict=True)
     ]
-    return _unique_passed(rows) if _sorted_without_ties(both) else None
+    return _unique_passed(rows) if _distinct(both) else None
+
+
+def _distinct(columns: list[pa.ChunkedArray]) -> bool:
+    """Does no key repeat (in stored order when it ascends, else once sorted)?"""
+    keys = _null_aware(columns)
+    return _ascending_without_ties(keys) or _sorted_without_ties(keys)
 
 
 def _null_aware(columns: list[pa.ChunkedArray]) -> list[pa.ChunkedArray]:

@@ -81,7 +81,7 @@ class DataTestSession:
         `replaced`: a partial run made the rows from an earlier version (`Replaced`)."""
         if table is not None:
             self.tables[name] = table
-        if replaced is not None and table is not None:
+        if replaced is not None:
             self.replaced[name] = replaced
         self.seen.add(name)
         self.versions[name] = data_version
